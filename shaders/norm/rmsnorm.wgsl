@@ -1,0 +1,39 @@
+// RMSNorm over rows (Llama4TextRMSNorm, spec §2.1): y = x * rsqrt(mean(x^2) + eps) * weight.
+// One workgroup per row. Input row `in_row0 + r` goes to output row `r`.
+
+struct Params {
+    n: u32,
+    eps: f32,
+    in_row0: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> weight: array<f32>;
+@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+
+const WG: u32 = 256u;
+var<workgroup> red: array<f32, WG>;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let src = (wid.x + p.in_row0) * p.n;
+    let dst = wid.x * p.n;
+    var ss = 0.0;
+    for (var i = lid; i < p.n; i += WG) {
+        let v = x[src + i];
+        ss += v * v;
+    }
+    red[lid] = ss;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if (lid < s) {
+            red[lid] += red[lid + s];
+        }
+        workgroupBarrier();
+    }
+    let scale = inverseSqrt(red[0] / f32(p.n) + p.eps);
+    for (var i = lid; i < p.n; i += WG) {
+        out[dst + i] = (x[src + i] * scale) * weight[i];
+    }
+}

@@ -1,0 +1,198 @@
+// Picks the next token from one logits row, on the GPU, in one workgroup.
+//   greedy: argmax (ties: lowest id).
+//   else:   temperature, then top-k, then top-p (the order of transformers' logits processors),
+//           then an inverse-CDF draw with a counter-based RNG (seed, step counter).
+// top-k and top-p become thresholds on an order-preserving u32 key of the logits, found by a
+// 32-step bisection of parallel counts / masses: no sort, no readback. The host reads back only
+// `out[0]`, the chosen id.
+
+struct Params {
+    vocab: u32,
+    row0: u32,
+    greedy: u32,
+    top_k: u32,
+    top_p: f32,
+    inv_temp: f32,
+    seed: u32,
+}
+
+struct Step {
+    past: u32,
+    n_tokens: u32,
+    counter: u32,
+    pad: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> logits: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<u32>;
+@group(0) @binding(3) var<uniform> step: Step;
+
+const WG: u32 = 256u;
+const NEG: f32 = -3.4e38;
+var<workgroup> rf: array<f32, WG>;
+var<workgroup> ru: array<u32, WG>;
+
+// Monotone map f32 -> u32: a < b  <=>  key(a) < key(b).
+fn key(v: f32) -> u32 {
+    let b = bitcast<u32>(v);
+    return select(b | 0x80000000u, ~b, (b & 0x80000000u) != 0u);
+}
+
+fn pcg(v: u32) -> u32 {
+    let state = v * 747796405u + 2891336453u;
+    let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
+    return (word >> 22u) ^ word;
+}
+
+fn sum_f(lid: u32, v: f32) -> f32 {
+    rf[lid] = v;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if (lid < s) {
+            rf[lid] += rf[lid + s];
+        }
+        workgroupBarrier();
+    }
+    let r = rf[0];
+    workgroupBarrier();
+    return r;
+}
+
+fn sum_u(lid: u32, v: u32) -> u32 {
+    ru[lid] = v;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if (lid < s) {
+            ru[lid] += ru[lid + s];
+        }
+        workgroupBarrier();
+    }
+    let r = ru[0];
+    workgroupBarrier();
+    return r;
+}
+
+// Probability mass (unnormalised) of the tokens whose key is >= thr, as partial sums per lane.
+fn lane_mass(lid: u32, thr: u32, m: f32) -> f32 {
+    var s = 0.0;
+    for (var i = lid; i < p.vocab; i += WG) {
+        let l = logits[p.row0 + i];
+        if (key(l) >= thr) {
+            s += exp((l - m) * p.inv_temp);
+        }
+    }
+    return s;
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(local_invocation_index) lid: u32) {
+    // 1. argmax.
+    var best = NEG;
+    var best_i = 0xffffffffu;
+    for (var i = lid; i < p.vocab; i += WG) {
+        let v = logits[p.row0 + i];
+        if (v > best || best_i == 0xffffffffu) {
+            best = v;
+            best_i = i;
+        }
+    }
+    rf[lid] = best;
+    ru[lid] = best_i;
+    workgroupBarrier();
+    for (var s = WG / 2u; s > 0u; s >>= 1u) {
+        if (lid < s) {
+            let ov = rf[lid + s];
+            let oi = ru[lid + s];
+            if (oi != 0xffffffffu && (ru[lid] == 0xffffffffu || ov > rf[lid] || (ov == rf[lid] && oi < ru[lid]))) {
+                rf[lid] = ov;
+                ru[lid] = oi;
+            }
+        }
+        workgroupBarrier();
+    }
+    let m = rf[0];
+    let arg = ru[0];
+    workgroupBarrier();
+    if (p.greedy != 0u) {
+        if (lid == 0u) {
+            out[0] = arg;
+        }
+        return;
+    }
+
+    // 2. top-k: the largest key thr with count(key >= thr) >= k is the k-th largest logit.
+    var thr = 0u;
+    if (p.top_k > 0u && p.top_k < p.vocab) {
+        for (var bit = 31i; bit >= 0i; bit--) {
+            let cand = thr | (1u << u32(bit));
+            var c = 0u;
+            for (var i = lid; i < p.vocab; i += WG) {
+                c += select(0u, 1u, key(logits[p.row0 + i]) >= cand);
+            }
+            if (sum_u(lid, c) >= p.top_k) {
+                thr = cand;
+            }
+        }
+    }
+
+    // 3. top-p: the largest key with mass(key >= it, among the top-k) >= top_p * total.
+    if (p.top_p < 1.0) {
+        let goal = p.top_p * sum_f(lid, lane_mass(lid, thr, m));
+        var tp = 0u;
+        for (var bit = 31i; bit >= 0i; bit--) {
+            let cand = tp | (1u << u32(bit));
+            if (sum_f(lid, lane_mass(lid, max(cand, thr), m)) >= goal) {
+                tp = cand;
+            }
+        }
+        thr = max(thr, tp);
+    }
+
+    // 4. inverse CDF over contiguous segments: lane masses, then lane 0 walks.
+    let seg = (p.vocab + WG - 1u) / WG;
+    var s = 0.0;
+    for (var i = lid * seg; i < min(p.vocab, (lid + 1u) * seg); i++) {
+        let l = logits[p.row0 + i];
+        if (key(l) >= thr) {
+            s += exp((l - m) * p.inv_temp);
+        }
+    }
+    rf[lid] = s;
+    workgroupBarrier();
+    if (lid == 0u) {
+        var total = 0.0;
+        for (var j = 0u; j < WG; j++) {
+            total += rf[j];
+        }
+        let u = f32(pcg(p.seed ^ pcg(step.counter)) >> 8u) / 16777216.0;
+        let goal = u * total;
+        // The lane whose cumulative range holds the goal (else, after rounding, the last non-empty one).
+        var lane = 0u;
+        var before = 0.0;
+        var acc = 0.0;
+        for (var j = 0u; j < WG; j++) {
+            if (rf[j] > 0.0) {
+                lane = j;
+                before = acc;
+                if (goal < acc + rf[j]) {
+                    break;
+                }
+                acc += rf[j];
+            }
+        }
+        var rest = goal - before;
+        var chosen = arg;
+        for (var i = lane * seg; i < min(p.vocab, (lane + 1u) * seg); i++) {
+            let l = logits[p.row0 + i];
+            if (key(l) >= thr) {
+                chosen = i;
+                rest -= exp((l - m) * p.inv_temp);
+                if (rest < 0.0) {
+                    break;
+                }
+            }
+        }
+        out[0] = chosen;
+    }
+}

@@ -1,0 +1,45 @@
+//! The library's one error type. Every failure a user can cause (a bad file, a bad shape, a missing
+//! GPU feature) is a variant here with the file, tensor or limit it is about.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: {reason}")]
+    Io { path: PathBuf, reason: String },
+
+    #[error("{path}: bad config: {reason}")]
+    Config { path: PathBuf, reason: String },
+
+    #[error("{path}: tensor `{tensor}`: {reason}")]
+    Load { path: PathBuf, tensor: String, reason: String },
+
+    #[error("{0}")]
+    Tokenizer(String),
+
+    #[error("no GPU adapter: {0}")]
+    NoAdapter(String),
+
+    #[error("GPU adapter `{adapter}` lacks {what}")]
+    Unsupported { adapter: String, what: String },
+
+    #[error("GPU error: {0}")]
+    Gpu(String),
+
+    #[error("invalid input: {0}")]
+    Input(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn io(path: impl Into<PathBuf>, err: impl std::fmt::Display) -> Self {
+        Error::Io { path: path.into(), reason: err.to_string() }
+    }
+    pub fn config(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
+        Error::Config { path: path.into(), reason: reason.into() }
+    }
+    pub fn load(path: impl Into<PathBuf>, tensor: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Load { path: path.into(), tensor: tensor.into(), reason: reason.into() }
+    }
+}

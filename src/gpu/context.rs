@@ -1,0 +1,175 @@
+//! Adapter discovery and device creation. The device gets the adapter's own limits (the WebGPU
+//! defaults are far too small for LLM weights) and shader-f16 where the adapter has it.
+
+use crate::error::{Error, Result};
+use crate::gpu::pipelines::PipelineCache;
+
+/// How the user picks an adapter: a backend filter and an index into the filtered list.
+#[derive(Clone, Debug, Default)]
+pub struct AdapterChoice {
+    pub backend: Option<wgpu::Backends>,
+    pub index: Option<usize>,
+    /// Lower the storage-binding limit we plan for (tests use this to force tensor splitting).
+    pub max_binding_override: Option<u64>,
+}
+
+pub fn parse_backend(name: &str) -> Result<wgpu::Backends> {
+    Ok(match name.to_ascii_lowercase().as_str() {
+        "vulkan" | "vk" => wgpu::Backends::VULKAN,
+        "metal" => wgpu::Backends::METAL,
+        "dx12" | "d3d12" => wgpu::Backends::DX12,
+        "gl" | "gles" | "opengl" => wgpu::Backends::GL,
+        "webgpu" | "browser" => wgpu::Backends::BROWSER_WEBGPU,
+        "all" => wgpu::Backends::all(),
+        other => return Err(Error::Input(format!("unknown backend `{other}` (vulkan, metal, dx12, gl)"))),
+    })
+}
+
+/// One line of `llama4-wgpu adapters`.
+#[derive(Clone, Debug)]
+pub struct AdapterReport {
+    pub index: usize,
+    pub info: wgpu::AdapterInfo,
+    pub features: wgpu::Features,
+    pub limits: wgpu::Limits,
+}
+
+impl std::fmt::Display for AdapterReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let i = &self.info;
+        let l = &self.limits;
+        writeln!(f, "[{}] {} ({:?}, {:?}) driver: {} {}", self.index, i.name, i.backend, i.device_type, i.driver, i.driver_info)?;
+        let feats: Vec<&str> = [
+            (wgpu::Features::SHADER_F16, "shader-f16"),
+            (wgpu::Features::SUBGROUP, "subgroups"),
+            (wgpu::Features::TIMESTAMP_QUERY, "timestamp-query"),
+        ]
+        .iter()
+        .filter(|(f, _)| self.features.contains(*f))
+        .map(|(_, n)| *n)
+        .collect();
+        writeln!(f, "    features: {}", if feats.is_empty() { "(none of shader-f16, subgroups, timestamp-query)".into() } else { feats.join(", ") })?;
+        write!(
+            f,
+            "    limits: max_storage_buffer_binding_size {} MiB, max_buffer_size {} MiB, max_storage_buffers_per_shader_stage {}, \
+             max_compute_workgroup_storage_size {} B, max_compute_invocations_per_workgroup {}, max_compute_workgroups_per_dimension {}",
+            l.max_storage_buffer_binding_size as u64 >> 20,
+            l.max_buffer_size >> 20,
+            l.max_storage_buffers_per_shader_stage,
+            l.max_compute_workgroup_storage_size,
+            l.max_compute_invocations_per_workgroup,
+            l.max_compute_workgroups_per_dimension
+        )
+    }
+}
+
+fn instance(backends: wgpu::Backends) -> wgpu::Instance {
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = backends;
+    wgpu::Instance::new(desc)
+}
+
+/// Every adapter of the chosen backends, in a stable order.
+pub async fn list_adapters(backends: Option<wgpu::Backends>) -> Vec<(wgpu::Adapter, AdapterReport)> {
+    let backends = backends.unwrap_or(wgpu::Backends::all());
+    let inst = instance(backends);
+    let adapters = inst.enumerate_adapters(backends).await;
+    adapters
+        .into_iter()
+        .enumerate()
+        .map(|(index, a)| {
+            let r = AdapterReport { index, info: a.get_info(), features: a.features(), limits: a.limits() };
+            (a, r)
+        })
+        .collect()
+}
+
+/// The device, its queue, what it can do and the pipeline cache. Cheap to share by reference.
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub info: wgpu::AdapterInfo,
+    pub limits: wgpu::Limits,
+    pub features: wgpu::Features,
+    /// Largest storage binding we use; tensors above it are split.
+    pub max_binding: u64,
+    pub pipelines: PipelineCache,
+}
+
+impl GpuContext {
+    /// Picks an adapter (by index, else the first discrete/integrated GPU, else whatever exists).
+    pub async fn new(choice: &AdapterChoice) -> Result<Self> {
+        let mut all = list_adapters(choice.backend).await;
+        if all.is_empty() {
+            return Err(Error::NoAdapter(format!(
+                "wgpu found no adapter for backends {:?}; install a Vulkan driver (e.g. mesa-vulkan-drivers for lavapipe) or pick another --backend",
+                choice.backend.unwrap_or(wgpu::Backends::all())
+            )));
+        }
+        let pos = match choice.index {
+            Some(i) => {
+                if i >= all.len() {
+                    return Err(Error::NoAdapter(format!("--adapter {i} does not exist: {} adapter(s) found (see `llama4-wgpu adapters`)", all.len())));
+                }
+                i
+            }
+            None => {
+                let rank = |t: wgpu::DeviceType| match t {
+                    wgpu::DeviceType::DiscreteGpu => 0,
+                    wgpu::DeviceType::IntegratedGpu => 1,
+                    wgpu::DeviceType::VirtualGpu => 2,
+                    wgpu::DeviceType::Cpu => 3,
+                    wgpu::DeviceType::Other => 4,
+                };
+                // Prefer Vulkan over GL for the same device: GL lacks f16 and subgroups.
+                let be = |b: wgpu::Backend| if b == wgpu::Backend::Gl { 1 } else { 0 };
+                (0..all.len()).min_by_key(|&i| (rank(all[i].1.info.device_type), be(all[i].1.info.backend), i)).unwrap()
+            }
+        };
+        let (adapter, report) = all.swap_remove(pos);
+        Self::from_adapter(adapter, report, choice.max_binding_override).await
+    }
+
+    async fn from_adapter(adapter: wgpu::Adapter, report: AdapterReport, max_binding_override: Option<u64>) -> Result<Self> {
+        let info = report.info.clone();
+        let limits = adapter.limits();
+        let downlevel = adapter.get_downlevel_capabilities();
+        if !downlevel.flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS) {
+            return Err(Error::Unsupported { adapter: info.name.clone(), what: "compute shaders".into() });
+        }
+        let wanted = wgpu::Features::SHADER_F16;
+        let features = adapter.features() & wanted;
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("llama4-wgpu"),
+                required_features: features,
+                required_limits: limits.clone(),
+                experimental_features: wgpu::ExperimentalFeatures::disabled(),
+                memory_hints: wgpu::MemoryHints::Performance,
+                trace: wgpu::Trace::Off,
+            })
+            .await
+            .map_err(|e| Error::Gpu(format!("request_device on `{}`: {e}", info.name)))?;
+        let mut max_binding = (limits.max_storage_buffer_binding_size as u64).min(limits.max_buffer_size);
+        if let Some(o) = max_binding_override {
+            max_binding = max_binding.min(o);
+        }
+        max_binding &= !3; // whole words
+        Ok(GpuContext { pipelines: PipelineCache::default(), device, queue, info, limits, features, max_binding })
+    }
+
+    pub fn adapter_name(&self) -> &str {
+        &self.info.name
+    }
+
+    /// Errors (instead of a validation abort) when a buffer of `bytes` cannot be bound.
+    pub fn check_binding(&self, what: &str, bytes: u64) -> Result<()> {
+        if bytes > self.max_binding {
+            return Err(Error::Unsupported {
+                adapter: self.info.name.clone(),
+                what: format!("a storage binding of {bytes} bytes for {what} (max_storage_buffer_binding_size is {})", self.max_binding),
+            });
+        }
+        Ok(())
+    }
+}

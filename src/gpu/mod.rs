@@ -1,0 +1,23 @@
+//! GPU plumbing: the device context, weight and activation buffers, the shader registry with its
+//! pipeline cache, and the recorder that turns a forward pass into one list of dispatches.
+
+pub mod buffers;
+pub mod context;
+pub mod pipelines;
+pub mod recorder;
+
+pub use buffers::{Activation, Matrix, WeightChunk, WeightFormat};
+pub use context::{list_adapters, parse_backend, AdapterChoice, AdapterReport, GpuContext};
+pub use pipelines::{PipelineKey, Shader, Variant};
+pub use recorder::{Plan, Recorder};
+
+/// Polls a future once. wgpu's native futures (error scopes, mapping after a blocking poll) are
+/// already resolved when we ask; on the web this returns `None` instead of blocking.
+pub fn now_or_never<F: std::future::Future>(f: F) -> Option<F::Output> {
+    let mut f = std::pin::pin!(f);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match f.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(v) => Some(v),
+        std::task::Poll::Pending => None,
+    }
+}

@@ -1,0 +1,224 @@
+//! The shader registry (real `.wgsl` files embedded with `include_str!`), a tiny preprocessor for
+//! structural variants (`#include`, `#if FLAG` / `#else` / `#endif`) and the one pipeline cache.
+//! Numbers (workgroup sizes, tiles) are WGSL `override` constants, set through [`PipelineKey`].
+
+use crate::error::{Error, Result};
+use crate::gpu::WeightFormat;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Every shader file of the runtime.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Shader {
+    Embed,
+    RmsNorm,
+    Matmul,
+    QkPrep,
+    Attention,
+    KvStore,
+    Router,
+    Swiglu,
+    MoeCombine,
+    Sample,
+}
+
+impl Shader {
+    pub const ALL: [Shader; 10] = [
+        Shader::Embed,
+        Shader::RmsNorm,
+        Shader::Matmul,
+        Shader::QkPrep,
+        Shader::Attention,
+        Shader::KvStore,
+        Shader::Router,
+        Shader::Swiglu,
+        Shader::MoeCombine,
+        Shader::Sample,
+    ];
+
+    pub fn file(self) -> &'static str {
+        match self {
+            Shader::Embed => "embed/embed.wgsl",
+            Shader::RmsNorm => "norm/rmsnorm.wgsl",
+            Shader::Matmul => "matmul/matmul.wgsl",
+            Shader::QkPrep => "attention/qk_prep.wgsl",
+            Shader::Attention => "attention/attention.wgsl",
+            Shader::KvStore => "attention/kv_store.wgsl",
+            Shader::Router => "moe/router.wgsl",
+            Shader::Swiglu => "ffn/swiglu.wgsl",
+            Shader::MoeCombine => "moe/combine.wgsl",
+            Shader::Sample => "sample/sample.wgsl",
+        }
+    }
+
+    fn source(self) -> &'static str {
+        match self {
+            Shader::Embed => include_str!("../../shaders/embed/embed.wgsl"),
+            Shader::RmsNorm => include_str!("../../shaders/norm/rmsnorm.wgsl"),
+            Shader::Matmul => include_str!("../../shaders/matmul/matmul.wgsl"),
+            Shader::QkPrep => include_str!("../../shaders/attention/qk_prep.wgsl"),
+            Shader::Attention => include_str!("../../shaders/attention/attention.wgsl"),
+            Shader::KvStore => include_str!("../../shaders/attention/kv_store.wgsl"),
+            Shader::Router => include_str!("../../shaders/moe/router.wgsl"),
+            Shader::Swiglu => include_str!("../../shaders/ffn/swiglu.wgsl"),
+            Shader::MoeCombine => include_str!("../../shaders/moe/combine.wgsl"),
+            Shader::Sample => include_str!("../../shaders/sample/sample.wgsl"),
+        }
+    }
+
+    /// Whether the shader reads a weight tensor (and so has one variant per [`WeightFormat`]).
+    pub fn reads_weights(self) -> bool {
+        matches!(self, Shader::Embed | Shader::Matmul)
+    }
+
+    /// The structural flags the shader understands; every subset is a valid variant.
+    pub fn flags(self) -> &'static [&'static str] {
+        match self {
+            Shader::Matmul => &["EXPERT_ID"],
+            _ => &[],
+        }
+    }
+}
+
+fn include(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "common/weights_f32.wgsl" => include_str!("../../shaders/common/weights_f32.wgsl"),
+        "common/weights_f16.wgsl" => include_str!("../../shaders/common/weights_f16.wgsl"),
+        "common/weights_bf16.wgsl" => include_str!("../../shaders/common/weights_bf16.wgsl"),
+        _ => return None,
+    })
+}
+
+/// A shader variant: the file, its weight format and its structural flags.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Variant {
+    pub shader: Shader,
+    pub weights: Option<WeightFormat>,
+    pub flags: Vec<&'static str>,
+}
+
+impl Variant {
+    pub fn new(shader: Shader) -> Self {
+        Variant { shader, weights: None, flags: vec![] }
+    }
+    pub fn weights(mut self, w: WeightFormat) -> Self {
+        self.weights = Some(w);
+        self
+    }
+    pub fn flag(mut self, f: &'static str, on: bool) -> Self {
+        if on {
+            self.flags.push(f);
+            self.flags.sort();
+        }
+        self
+    }
+
+    /// Every variant of every shader (what the naga test validates).
+    pub fn all() -> Vec<Variant> {
+        let mut out = vec![];
+        for s in Shader::ALL {
+            let formats: Vec<Option<WeightFormat>> = if s.reads_weights() { WeightFormat::ALL.iter().map(|&w| Some(w)).collect() } else { vec![None] };
+            let flags = s.flags();
+            for w in &formats {
+                for mask in 0..(1u32 << flags.len()) {
+                    let mut v = Variant::new(s);
+                    v.weights = *w;
+                    for (i, f) in flags.iter().enumerate() {
+                        v = v.flag(f, mask & (1 << i) != 0);
+                    }
+                    out.push(v);
+                }
+            }
+        }
+        out
+    }
+
+    /// The WGSL text of this variant after preprocessing.
+    pub fn wgsl(&self) -> Result<String> {
+        let mut defines: Vec<&str> = self.flags.clone();
+        let weights_file = self.weights.map(|w| w.include_file());
+        if self.shader.reads_weights() && weights_file.is_none() {
+            return Err(Error::Gpu(format!("{} needs a weight format", self.shader.file())));
+        }
+        if let Some(w) = self.weights {
+            defines.push(w.define());
+        }
+        preprocess(self.shader.source(), self.shader.file(), &defines, weights_file)
+    }
+}
+
+/// `#include "file"` (or `#include_weights`), and `#if NAME` / `#else` / `#endif`, nestable.
+fn preprocess(src: &str, file: &str, defines: &[&str], weights: Option<&str>) -> Result<String> {
+    let mut out = String::with_capacity(src.len() + 1024);
+    let mut stack: Vec<(bool, bool)> = vec![]; // (this branch active, parent active)
+    let active = |s: &Vec<(bool, bool)>| s.last().map(|&(a, p)| a && p).unwrap_or(true);
+    for (ln, line) in src.lines().enumerate() {
+        let t = line.trim();
+        let err = |m: &str| Error::Gpu(format!("shaders/{file}:{}: {m}", ln + 1));
+        if let Some(rest) = t.strip_prefix("#if ") {
+            let parent = active(&stack);
+            stack.push((defines.contains(&rest.trim()), parent));
+        } else if t == "#else" {
+            let top = stack.last_mut().ok_or_else(|| err("#else without #if"))?;
+            top.0 = !top.0;
+        } else if t == "#endif" {
+            stack.pop().ok_or_else(|| err("#endif without #if"))?;
+        } else if !active(&stack) {
+            continue;
+        } else if t == "#include_weights" {
+            let w = weights.ok_or_else(|| err("#include_weights in a shader without a weight format"))?;
+            out.push_str(include(w).ok_or_else(|| err(&format!("unknown include {w}")))?);
+            out.push('\n');
+        } else if let Some(rest) = t.strip_prefix("#include ") {
+            let name = rest.trim().trim_matches('"');
+            out.push_str(include(name).ok_or_else(|| err(&format!("unknown include {name}")))?);
+            out.push('\n');
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    if !stack.is_empty() {
+        return Err(Error::Gpu(format!("shaders/{file}: unterminated #if")));
+    }
+    Ok(out)
+}
+
+/// A compiled pipeline's identity: the variant plus its `override` constants.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PipelineKey {
+    pub variant: Variant,
+    pub overrides: Vec<(&'static str, u32)>,
+}
+
+#[derive(Default)]
+pub struct PipelineCache {
+    map: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
+}
+
+impl PipelineCache {
+    pub fn get(&self, device: &wgpu::Device, key: &PipelineKey) -> Result<Arc<wgpu::ComputePipeline>> {
+        if let Some(p) = self.map.lock().unwrap().get(key) {
+            return Ok(p.clone());
+        }
+        let text = key.variant.wgsl()?;
+        let label = format!("{}{:?}{:?}", key.variant.shader.file(), key.variant.weights, key.variant.flags);
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor { label: Some(&label), source: wgpu::ShaderSource::Wgsl(text.into()) });
+        let constants: Vec<(&str, f64)> = key.overrides.iter().map(|&(k, v)| (k, v as f64)).collect();
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some(&label),
+            layout: None,
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: wgpu::PipelineCompilationOptions { constants: &constants, zero_initialize_workgroup_memory: false },
+            cache: None,
+        });
+        if let Some(e) = crate::gpu::now_or_never(scope.pop()).flatten() {
+            return Err(Error::Gpu(format!("pipeline {label}: {e}")));
+        }
+        let p = Arc::new(pipeline);
+        self.map.lock().unwrap().insert(key.clone(), p.clone());
+        Ok(p)
+    }
+}

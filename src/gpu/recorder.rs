@@ -1,0 +1,125 @@
+//! Record first, submit once: kernels append dispatches to a [`Recorder`]; `finish` builds every
+//! bind group and packs every dispatch's parameters into one uniform buffer, giving a [`Plan`]
+//! that is replayed (one compute pass, one submit) for every step of the same shape.
+
+use crate::error::Result;
+use crate::gpu::{GpuContext, PipelineKey};
+use std::sync::Arc;
+
+/// Up to 16 words of per-dispatch parameters (`struct Params` in each shader; f32 fields are bit-cast).
+#[derive(Clone, Copy, Default)]
+pub struct Params {
+    words: [u32; 16],
+    n: usize,
+}
+
+impl Params {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn u(mut self, v: impl TryInto<u32>) -> Self {
+        self.words[self.n] = v.try_into().unwrap_or(u32::MAX);
+        self.n += 1;
+        self
+    }
+    pub fn f(mut self, v: f32) -> Self {
+        self.words[self.n] = v.to_bits();
+        self.n += 1;
+        self
+    }
+}
+
+struct Pending {
+    pipeline: Arc<wgpu::ComputePipeline>,
+    params: Params,
+    buffers: Vec<wgpu::Buffer>,
+    groups: [u32; 3],
+}
+
+pub struct Recorder<'c> {
+    pub ctx: &'c GpuContext,
+    items: Vec<Pending>,
+}
+
+impl<'c> Recorder<'c> {
+    pub fn new(ctx: &'c GpuContext) -> Self {
+        Recorder { ctx, items: vec![] }
+    }
+
+    /// Appends one dispatch. Binding 0 of the shader is `params`, bindings 1.. are `buffers` in order.
+    pub fn dispatch(&mut self, key: &PipelineKey, params: Params, buffers: &[&wgpu::Buffer], groups: [u32; 3]) -> Result<()> {
+        if groups.iter().any(|&g| g == 0) {
+            return Ok(());
+        }
+        let max = self.ctx.limits.max_compute_workgroups_per_dimension;
+        if groups.iter().any(|&g| g > max) {
+            return Err(crate::Error::Unsupported {
+                adapter: self.ctx.adapter_name().into(),
+                what: format!("{groups:?} workgroups for {} (max_compute_workgroups_per_dimension is {max})", key.variant.shader.file()),
+            });
+        }
+        let pipeline = self.ctx.pipelines.get(&self.ctx.device, key)?;
+        self.items.push(Pending { pipeline, params, buffers: buffers.iter().map(|&b| b.clone()).collect(), groups });
+        Ok(())
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn finish(self) -> Plan {
+        let ctx = self.ctx;
+        let stride = (ctx.limits.min_uniform_buffer_offset_alignment as usize).max(64);
+        let mut bytes = vec![0u8; stride * self.items.len().max(1)];
+        for (i, it) in self.items.iter().enumerate() {
+            bytes[i * stride..i * stride + 64].copy_from_slice(bytemuck::cast_slice(&it.params.words));
+        }
+        use wgpu::util::DeviceExt;
+        let params = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some("params"), contents: &bytes, usage: wgpu::BufferUsages::UNIFORM });
+        let dispatches = self
+            .items
+            .into_iter()
+            .enumerate()
+            .map(|(i, it)| {
+                let layout = it.pipeline.get_bind_group_layout(0);
+                let mut entries = vec![wgpu::BindGroupEntry {
+                    binding: 0,
+                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: &params, offset: (i * stride) as u64, size: wgpu::BufferSize::new(64) }),
+                }];
+                for (j, b) in it.buffers.iter().enumerate() {
+                    entries.push(wgpu::BindGroupEntry { binding: j as u32 + 1, resource: b.as_entire_binding() });
+                }
+                let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &layout, entries: &entries });
+                (it.pipeline, bind_group, it.groups)
+            })
+            .collect();
+        Plan { dispatches, _params: params }
+    }
+}
+
+/// A recorded list of dispatches, replayable any number of times.
+pub struct Plan {
+    dispatches: Vec<(Arc<wgpu::ComputePipeline>, wgpu::BindGroup, [u32; 3])>,
+    _params: wgpu::Buffer,
+}
+
+impl Plan {
+    pub fn encode(&self, encoder: &mut wgpu::CommandEncoder) {
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("llama4"), timestamp_writes: None });
+        for (p, bg, g) in &self.dispatches {
+            pass.set_pipeline(p);
+            pass.set_bind_group(0, bg, &[]);
+            pass.dispatch_workgroups(g[0], g[1], g[2]);
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.dispatches.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.dispatches.is_empty()
+    }
+}
