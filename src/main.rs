@@ -1,1 +1,366 @@
-fn main(){}
+//! The `llama4-wgpu` command line: `adapters`, `info`, `run`. Thin: parsing, files, printing.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use llama4_wgpu::config::{AttentionKind, FfnKind};
+use llama4_wgpu::gpu::{list_adapters, parse_backend, AdapterChoice, GpuContext};
+use llama4_wgpu::kernels::SamplerConfig;
+use llama4_wgpu::loader::Checkpoint;
+use llama4_wgpu::model::{KvCache, TextModel};
+use llama4_wgpu::runtime::chat::{self, Message};
+use llama4_wgpu::runtime::tokenizer::StreamDecoder;
+use llama4_wgpu::runtime::{npy, Session, Tokenizer};
+use llama4_wgpu::TextConfig;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(Parser)]
+#[command(
+    name = "llama4-wgpu",
+    version,
+    about = "Llama 4 inference on WGSL compute shaders through wgpu"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// List every GPU adapter with its backend, features and key limits.
+    Adapters {
+        #[arg(long)]
+        backend: Option<String>,
+    },
+    /// Print the layer plan, parameter count and GPU memory a model needs.
+    Info {
+        #[arg(long)]
+        model: PathBuf,
+        /// Context length the KV cache is sized for.
+        #[arg(long, default_value_t = 4096)]
+        max_context: usize,
+    },
+    /// Generate text.
+    Run(RunArgs),
+}
+
+#[derive(Args)]
+struct GpuArgs {
+    /// vulkan, metal, dx12 or gl.
+    #[arg(long)]
+    backend: Option<String>,
+    /// Adapter index from `llama4-wgpu adapters`.
+    #[arg(long)]
+    adapter: Option<usize>,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Checkpoint folder: config.json, *.safetensors, tokenizer.json.
+    #[arg(long)]
+    model: PathBuf,
+    #[arg(long, conflicts_with = "prompt_ids")]
+    prompt: Option<String>,
+    /// Comma-separated token ids, used as given.
+    #[arg(long, value_delimiter = ',')]
+    prompt_ids: Option<Vec<u32>>,
+    /// Wrap the prompt in the Llama 4 chat template and stop at <|eot|>, <|eom|>, <|end_of_text|>.
+    #[arg(long)]
+    chat: bool,
+    #[arg(long)]
+    system: Option<String>,
+    #[arg(long, default_value_t = 128)]
+    max_tokens: usize,
+    /// 0 = greedy.
+    #[arg(long, default_value_t = 0.0)]
+    temperature: f32,
+    #[arg(long, default_value_t = 0)]
+    top_k: usize,
+    #[arg(long, default_value_t = 1.0)]
+    top_p: f32,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Print one JSON object (tokens, text, timings) instead of streaming text.
+    #[arg(long)]
+    json: bool,
+    /// Write the logits at every prompt position as float32 .npy [prompt_len, vocab].
+    #[arg(long)]
+    dump_logits: Option<PathBuf>,
+    /// Compute dtype (f32 only for now).
+    #[arg(long, default_value = "f32")]
+    dtype: String,
+    /// Context length the KV cache is sized for (default: min(max_position_embeddings, 4096, prompt + max_tokens)).
+    #[arg(long)]
+    max_context: Option<usize>,
+    #[command(flatten)]
+    gpu: GpuArgs,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let r = match cli.cmd {
+        Cmd::Adapters { backend } => adapters(backend),
+        Cmd::Info { model, max_context } => info(model, max_context),
+        Cmd::Run(a) => run(a),
+    };
+    if let Err(e) = r {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn adapters(backend: Option<String>) -> Result<()> {
+    let be = backend.as_deref().map(parse_backend).transpose()?;
+    let all = pollster::block_on(list_adapters(be));
+    if all.is_empty() {
+        bail!("no GPU adapter found (install a Vulkan driver, e.g. mesa-vulkan-drivers, or try --backend gl)");
+    }
+    for (_, r) in all {
+        println!("{r}");
+    }
+    Ok(())
+}
+
+fn info(dir: PathBuf, max_context: usize) -> Result<()> {
+    let cfg = TextConfig::from_dir(&dir)?;
+    let ck = Checkpoint::open(&dir)?;
+    println!("model: {} ({:?})", dir.display(), cfg.architecture);
+    println!(
+        "text: {} layers, hidden {}, heads {}/{} kv, head_dim {}, vocab {}, chunk {}, experts {} (top-{}), expert width {}, dense width {}",
+        cfg.num_hidden_layers, cfg.hidden_size, cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim, cfg.vocab_size,
+        cfg.attention_chunk_size, cfg.num_local_experts, cfg.num_experts_per_tok, cfg.intermediate_size, cfg.intermediate_size_mlp
+    );
+    println!("layer plan:");
+    for (i, l) in cfg.layers.iter().enumerate() {
+        let a = match l.attention {
+            AttentionKind::ChunkedRope => format!("RoPE + chunked({})", cfg.attention_chunk_size),
+            AttentionKind::GlobalNope => format!(
+                "NoPE + global{}",
+                if cfg.attn_temperature_tuning {
+                    " + temperature"
+                } else {
+                    ""
+                }
+            ),
+        };
+        let f = match l.ffn {
+            FfnKind::Dense => format!("dense({})", cfg.intermediate_size_mlp),
+            FfnKind::Moe => format!(
+                "MoE({}x{}, top-{}, + shared)",
+                cfg.num_local_experts, cfg.intermediate_size, cfg.num_experts_per_tok
+            ),
+        };
+        println!("  {i:>3}: {a:<32} {f}");
+    }
+    let params = cfg.param_count();
+    let active = {
+        let mut c = cfg.clone();
+        c.num_local_experts = c.num_experts_per_tok;
+        c.param_count()
+    };
+    println!(
+        "parameters: {} ({:.3} B), active per token: {} ({:.3} B)",
+        params,
+        params as f64 / 1e9,
+        active,
+        active as f64 / 1e9
+    );
+    let prefix = match cfg.architecture {
+        llama4_wgpu::config::Architecture::CausalLm => "",
+        llama4_wgpu::config::Architecture::ConditionalGeneration => "language_model.",
+    };
+    let weights: u64 = ck
+        .names()
+        .filter(|n| n.starts_with(prefix) || prefix.is_empty())
+        .map(|n| ck.get_any(n).map(|v| v.bytes.len() as u64).unwrap_or(0))
+        .sum();
+    let kv = KvCache::bytes(&cfg, max_context);
+    println!("checkpoint dtypes: {:?}", ck.dtype_histogram());
+    println!(
+        "GPU memory: weights {:.1} MiB (kept in their checkpoint dtype) + KV cache {:.1} MiB for {max_context} positions (f32) = {:.1} MiB, plus activations",
+        weights as f64 / 1048576.0,
+        kv as f64 / 1048576.0,
+        (weights + kv) as f64 / 1048576.0
+    );
+    Ok(())
+}
+
+fn run(a: RunArgs) -> Result<()> {
+    if a.dtype != "f32" {
+        bail!("--dtype {} is not supported yet (f32)", a.dtype);
+    }
+    let sampler = SamplerConfig {
+        temperature: a.temperature,
+        top_k: a.top_k,
+        top_p: a.top_p,
+        seed: a.seed,
+    };
+    sampler.validate()?;
+    let cfg = TextConfig::from_dir(&a.model)?;
+    let tokenizer = if a.prompt.is_some() || a.chat || !a.json {
+        Tokenizer::from_dir(&a.model).ok()
+    } else {
+        None
+    };
+    let need_tok = |what: &str| -> Result<&Tokenizer> {
+        match &tokenizer {
+            Some(t) => Ok(t),
+            None => Ok(Box::leak(Box::new(
+                Tokenizer::from_dir(&a.model)
+                    .with_context(|| format!("{what} needs tokenizer.json"))?,
+            ))),
+        }
+    };
+    let mut stop: Vec<u32> = vec![];
+    let ids: Vec<u32> = match (&a.prompt, &a.prompt_ids) {
+        (_, Some(ids)) => ids.clone(),
+        (Some(p), None) => {
+            let tok = need_tok("--prompt")?;
+            if a.chat {
+                let (template, bos) = chat::load_template(&a.model)?;
+                let mut msgs = vec![];
+                if let Some(s) = &a.system {
+                    msgs.push(Message {
+                        role: "system".into(),
+                        content: s.clone(),
+                    });
+                }
+                msgs.push(Message {
+                    role: "user".into(),
+                    content: p.clone(),
+                });
+                tok.encode(&chat::render(&template, &bos, &msgs, true)?)?
+            } else {
+                tok.encode(p)?
+            }
+        }
+        (None, None) => bail!("give --prompt TEXT or --prompt-ids 1,2,3"),
+    };
+    if a.chat {
+        stop = need_tok("--chat")?.stop_ids();
+    }
+    if ids.is_empty() {
+        bail!("the prompt is empty");
+    }
+    let max_context = a.max_context.unwrap_or_else(|| {
+        cfg.max_position_embeddings
+            .min(4096)
+            .max(ids.len() + a.max_tokens)
+            .min(cfg.max_position_embeddings.max(ids.len() + a.max_tokens))
+    });
+    if ids.len() + a.max_tokens > max_context {
+        bail!("prompt ({} tokens) + --max-tokens {} exceed the maximum context of {max_context} (raise --max-context)", ids.len(), a.max_tokens);
+    }
+    if let Some(&bad) = ids.iter().find(|&&x| x as usize >= cfg.vocab_size) {
+        bail!(
+            "prompt token id {bad} is out of the vocabulary (vocab_size {})",
+            cfg.vocab_size
+        );
+    }
+
+    let backend = a.gpu.backend.as_deref().map(parse_backend).transpose()?;
+    let ctx = pollster::block_on(GpuContext::new(&AdapterChoice {
+        backend,
+        index: a.gpu.adapter,
+        max_binding_override: None,
+    }))?;
+    let ck = Checkpoint::open(&a.model)?;
+    let t_load = Instant::now();
+    let model = TextModel::load(&ctx, &cfg, &ck, |i, n| {
+        if !a.json {
+            eprint!("\rloading layer {i}/{n}");
+        }
+    })?;
+    if !a.json {
+        eprintln!(
+            "\rloaded {} layers ({:.1} MiB) on {} ({:?}) in {:.2}s",
+            cfg.num_hidden_layers,
+            model.weight_bytes() as f64 / 1048576.0,
+            ctx.info.name,
+            ctx.info.backend,
+            t_load.elapsed().as_secs_f64()
+        );
+    }
+
+    let mut session = Session::new(&ctx, &model, max_context, sampler)?;
+    let t0 = Instant::now();
+    let first = pollster::block_on(session.prefill(&ids, a.dump_logits.is_some()))?;
+    let prefill_s = t0.elapsed().as_secs_f64();
+    if let (Some(path), Some(l)) = (&a.dump_logits, &first.logits) {
+        npy::write_f32(path, &[ids.len(), cfg.vocab_size], l)?;
+    }
+    let mut tokens = vec![];
+    let mut stream = StreamDecoder::new();
+    let stdout = std::io::stdout();
+    let mut next = first.token;
+    let t1 = Instant::now();
+    while tokens.len() < a.max_tokens {
+        tokens.push(next);
+        if stop.contains(&next) {
+            break;
+        }
+        if !a.json {
+            if let Some(tok) = &tokenizer {
+                let piece = stream.push(tok, next)?;
+                let mut out = stdout.lock();
+                out.write_all(piece.as_bytes())?;
+                out.flush()?;
+            }
+        }
+        if tokens.len() == a.max_tokens {
+            break;
+        }
+        next = pollster::block_on(session.decode(None, false))?.token;
+    }
+    let decode_s = t1.elapsed().as_secs_f64();
+    let gen_text = match &tokenizer {
+        Some(t) => t.decode(
+            tokens
+                .iter()
+                .copied()
+                .filter(|x| !stop.contains(x))
+                .collect::<Vec<_>>()
+                .as_slice(),
+        )?,
+        None => String::new(),
+    };
+    let decode_steps = tokens.len().saturating_sub(1);
+    if a.json {
+        let obj = serde_json::json!({
+            "prompt_ids": ids,
+            "tokens": tokens,
+            "text": gen_text,
+            "adapter": ctx.info.name,
+            "backend": format!("{:?}", ctx.info.backend),
+            "timings": {
+                "prompt_tokens": ids.len(),
+                "prefill_s": prefill_s,
+                "prefill_tokens_per_s": ids.len() as f64 / prefill_s,
+                "decode_steps": decode_steps,
+                "decode_s": decode_s,
+                "decode_tokens_per_s": if decode_steps > 0 { decode_steps as f64 / decode_s } else { 0.0 },
+            }
+        });
+        println!("{obj}");
+    } else {
+        if tokenizer.is_none() {
+            println!("{tokens:?}");
+        } else {
+            println!();
+        }
+        eprintln!(
+            "prompt {} tokens in {:.3}s ({:.1} tok/s), generated {} tokens, {:.1} tok/s decode",
+            ids.len(),
+            prefill_s,
+            ids.len() as f64 / prefill_s,
+            tokens.len(),
+            if decode_steps > 0 {
+                decode_steps as f64 / decode_s
+            } else {
+                0.0
+            }
+        );
+    }
+    Ok(())
+}

@@ -21,7 +21,11 @@ pub fn parse_backend(name: &str) -> Result<wgpu::Backends> {
         "gl" | "gles" | "opengl" => wgpu::Backends::GL,
         "webgpu" | "browser" => wgpu::Backends::BROWSER_WEBGPU,
         "all" => wgpu::Backends::all(),
-        other => return Err(Error::Input(format!("unknown backend `{other}` (vulkan, metal, dx12, gl)"))),
+        other => {
+            return Err(Error::Input(format!(
+                "unknown backend `{other}` (vulkan, metal, dx12, gl)"
+            )))
+        }
     })
 }
 
@@ -38,7 +42,11 @@ impl std::fmt::Display for AdapterReport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let i = &self.info;
         let l = &self.limits;
-        writeln!(f, "[{}] {} ({:?}, {:?}) driver: {} {}", self.index, i.name, i.backend, i.device_type, i.driver, i.driver_info)?;
+        writeln!(
+            f,
+            "[{}] {} ({:?}, {:?}) driver: {} {}",
+            self.index, i.name, i.backend, i.device_type, i.driver, i.driver_info
+        )?;
         let feats: Vec<&str> = [
             (wgpu::Features::SHADER_F16, "shader-f16"),
             (wgpu::Features::SUBGROUP, "subgroups"),
@@ -48,7 +56,15 @@ impl std::fmt::Display for AdapterReport {
         .filter(|(f, _)| self.features.contains(*f))
         .map(|(_, n)| *n)
         .collect();
-        writeln!(f, "    features: {}", if feats.is_empty() { "(none of shader-f16, subgroups, timestamp-query)".into() } else { feats.join(", ") })?;
+        writeln!(
+            f,
+            "    features: {}",
+            if feats.is_empty() {
+                "(none of shader-f16, subgroups, timestamp-query)".into()
+            } else {
+                feats.join(", ")
+            }
+        )?;
         write!(
             f,
             "    limits: max_storage_buffer_binding_size {} MiB, max_buffer_size {} MiB, max_storage_buffers_per_shader_stage {}, \
@@ -70,7 +86,9 @@ fn instance(backends: wgpu::Backends) -> wgpu::Instance {
 }
 
 /// Every adapter of the chosen backends, in a stable order.
-pub async fn list_adapters(backends: Option<wgpu::Backends>) -> Vec<(wgpu::Adapter, AdapterReport)> {
+pub async fn list_adapters(
+    backends: Option<wgpu::Backends>,
+) -> Vec<(wgpu::Adapter, AdapterReport)> {
     let backends = backends.unwrap_or(wgpu::Backends::all());
     let inst = instance(backends);
     let adapters = inst.enumerate_adapters(backends).await;
@@ -78,7 +96,12 @@ pub async fn list_adapters(backends: Option<wgpu::Backends>) -> Vec<(wgpu::Adapt
         .into_iter()
         .enumerate()
         .map(|(index, a)| {
-            let r = AdapterReport { index, info: a.get_info(), features: a.features(), limits: a.limits() };
+            let r = AdapterReport {
+                index,
+                info: a.get_info(),
+                features: a.features(),
+                limits: a.limits(),
+            };
             (a, r)
         })
         .collect()
@@ -123,19 +146,37 @@ impl GpuContext {
                 };
                 // Prefer Vulkan over GL for the same device: GL lacks f16 and subgroups.
                 let be = |b: wgpu::Backend| if b == wgpu::Backend::Gl { 1 } else { 0 };
-                (0..all.len()).min_by_key(|&i| (rank(all[i].1.info.device_type), be(all[i].1.info.backend), i)).unwrap()
+                (0..all.len())
+                    .min_by_key(|&i| {
+                        (
+                            rank(all[i].1.info.device_type),
+                            be(all[i].1.info.backend),
+                            i,
+                        )
+                    })
+                    .unwrap()
             }
         };
         let (adapter, report) = all.swap_remove(pos);
         Self::from_adapter(adapter, report, choice.max_binding_override).await
     }
 
-    async fn from_adapter(adapter: wgpu::Adapter, report: AdapterReport, max_binding_override: Option<u64>) -> Result<Self> {
+    async fn from_adapter(
+        adapter: wgpu::Adapter,
+        report: AdapterReport,
+        max_binding_override: Option<u64>,
+    ) -> Result<Self> {
         let info = report.info.clone();
         let limits = adapter.limits();
         let downlevel = adapter.get_downlevel_capabilities();
-        if !downlevel.flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS) {
-            return Err(Error::Unsupported { adapter: info.name.clone(), what: "compute shaders".into() });
+        if !downlevel
+            .flags
+            .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
+        {
+            return Err(Error::Unsupported {
+                adapter: info.name.clone(),
+                what: "compute shaders".into(),
+            });
         }
         let wanted = wgpu::Features::SHADER_F16;
         let features = adapter.features() & wanted;
@@ -150,12 +191,21 @@ impl GpuContext {
             })
             .await
             .map_err(|e| Error::Gpu(format!("request_device on `{}`: {e}", info.name)))?;
-        let mut max_binding = (limits.max_storage_buffer_binding_size as u64).min(limits.max_buffer_size);
+        let mut max_binding =
+            (limits.max_storage_buffer_binding_size as u64).min(limits.max_buffer_size);
         if let Some(o) = max_binding_override {
             max_binding = max_binding.min(o);
         }
         max_binding &= !3; // whole words
-        Ok(GpuContext { pipelines: PipelineCache::default(), device, queue, info, limits, features, max_binding })
+        Ok(GpuContext {
+            pipelines: PipelineCache::default(),
+            device,
+            queue,
+            info,
+            limits,
+            features,
+            max_binding,
+        })
     }
 
     pub fn adapter_name(&self) -> &str {

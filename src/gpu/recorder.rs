@@ -47,7 +47,13 @@ impl<'c> Recorder<'c> {
     }
 
     /// Appends one dispatch. Binding 0 of the shader is `params`, bindings 1.. are `buffers` in order.
-    pub fn dispatch(&mut self, key: &PipelineKey, params: Params, buffers: &[&wgpu::Buffer], groups: [u32; 3]) -> Result<()> {
+    pub fn dispatch(
+        &mut self,
+        key: &PipelineKey,
+        params: Params,
+        buffers: &[&wgpu::Buffer],
+        groups: [u32; 3],
+    ) -> Result<()> {
         if groups.iter().any(|&g| g == 0) {
             return Ok(());
         }
@@ -55,11 +61,19 @@ impl<'c> Recorder<'c> {
         if groups.iter().any(|&g| g > max) {
             return Err(crate::Error::Unsupported {
                 adapter: self.ctx.adapter_name().into(),
-                what: format!("{groups:?} workgroups for {} (max_compute_workgroups_per_dimension is {max})", key.variant.shader.file()),
+                what: format!(
+                    "{groups:?} workgroups for {} (max_compute_workgroups_per_dimension is {max})",
+                    key.variant.shader.file()
+                ),
             });
         }
         let pipeline = self.ctx.pipelines.get(&self.ctx.device, key)?;
-        self.items.push(Pending { pipeline, params, buffers: buffers.iter().map(|&b| b.clone()).collect(), groups });
+        self.items.push(Pending {
+            pipeline,
+            params,
+            buffers: buffers.iter().map(|&b| b.clone()).collect(),
+            groups,
+        });
         Ok(())
     }
 
@@ -76,10 +90,17 @@ impl<'c> Recorder<'c> {
         let stride = (ctx.limits.min_uniform_buffer_offset_alignment as usize).max(64);
         let mut bytes = vec![0u8; stride * self.items.len().max(1)];
         for (i, it) in self.items.iter().enumerate() {
-            bytes[i * stride..i * stride + 64].copy_from_slice(bytemuck::cast_slice(&it.params.words));
+            bytes[i * stride..i * stride + 64]
+                .copy_from_slice(bytemuck::cast_slice(&it.params.words));
         }
         use wgpu::util::DeviceExt;
-        let params = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor { label: Some("params"), contents: &bytes, usage: wgpu::BufferUsages::UNIFORM });
+        let params = ctx
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("params"),
+                contents: &bytes,
+                usage: wgpu::BufferUsages::UNIFORM,
+            });
         let dispatches = self
             .items
             .into_iter()
@@ -88,16 +109,30 @@ impl<'c> Recorder<'c> {
                 let layout = it.pipeline.get_bind_group_layout(0);
                 let mut entries = vec![wgpu::BindGroupEntry {
                     binding: 0,
-                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding { buffer: &params, offset: (i * stride) as u64, size: wgpu::BufferSize::new(64) }),
+                    resource: wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                        buffer: &params,
+                        offset: (i * stride) as u64,
+                        size: wgpu::BufferSize::new(64),
+                    }),
                 }];
                 for (j, b) in it.buffers.iter().enumerate() {
-                    entries.push(wgpu::BindGroupEntry { binding: j as u32 + 1, resource: b.as_entire_binding() });
+                    entries.push(wgpu::BindGroupEntry {
+                        binding: j as u32 + 1,
+                        resource: b.as_entire_binding(),
+                    });
                 }
-                let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor { label: None, layout: &layout, entries: &entries });
+                let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: None,
+                    layout: &layout,
+                    entries: &entries,
+                });
                 (it.pipeline, bind_group, it.groups)
             })
             .collect();
-        Plan { dispatches, _params: params }
+        Plan {
+            dispatches,
+            _params: params,
+        }
     }
 }
 
@@ -109,7 +144,10 @@ pub struct Plan {
 
 impl Plan {
     pub fn encode(&self, encoder: &mut wgpu::CommandEncoder) {
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("llama4"), timestamp_writes: None });
+        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+            label: Some("llama4"),
+            timestamp_writes: None,
+        });
         for (p, bg, g) in &self.dispatches {
             pass.set_pipeline(p);
             pass.set_bind_group(0, bg, &[]);

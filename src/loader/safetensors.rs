@@ -42,6 +42,7 @@ pub struct Checkpoint {
 }
 
 /// A borrowed view of one tensor's raw bytes.
+#[derive(Clone)]
 pub struct TensorView<'a> {
     pub name: &'a str,
     pub path: &'a Path,
@@ -81,16 +82,26 @@ impl Checkpoint {
         let index = dir.join("model.safetensors.index.json");
         let files: Vec<PathBuf> = if index.exists() {
             let text = std::fs::read_to_string(&index).map_err(|e| Error::io(&index, e))?;
-            let v: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::io(&index, format!("not valid JSON: {e}")))?;
-            let map = v.get("weight_map").and_then(|m| m.as_object()).ok_or_else(|| Error::io(&index, "no `weight_map` object"))?;
-            let mut names: Vec<String> = map.values().filter_map(|f| f.as_str().map(String::from)).collect();
+            let v: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| Error::io(&index, format!("not valid JSON: {e}")))?;
+            let map = v
+                .get("weight_map")
+                .and_then(|m| m.as_object())
+                .ok_or_else(|| Error::io(&index, "no `weight_map` object"))?;
+            let mut names: Vec<String> = map
+                .values()
+                .filter_map(|f| f.as_str().map(String::from))
+                .collect();
             names.sort();
             names.dedup();
             names.into_iter().map(|n| dir.join(n)).collect()
         } else {
             let single = dir.join("model.safetensors");
             if !single.exists() {
-                return Err(Error::io(dir, "no model.safetensors or model.safetensors.index.json"));
+                return Err(Error::io(
+                    dir,
+                    "no model.safetensors or model.safetensors.index.json",
+                ));
             }
             vec![single]
         };
@@ -101,26 +112,55 @@ impl Checkpoint {
             // SAFETY: the map is read-only and lives as long as `Checkpoint`. Another process truncating
             // the file while we run would fault; that is the usual contract of memory-mapped model files.
             let mmap = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(&path, e))?;
-            let st = SafeTensors::deserialize(&mmap).map_err(|e| Error::io(&path, format!("not a valid safetensors file: {e}")))?;
+            let st = SafeTensors::deserialize(&mmap)
+                .map_err(|e| Error::io(&path, format!("not a valid safetensors file: {e}")))?;
             let base = mmap.as_ptr() as usize;
             for (name, view) in st.tensors() {
                 let dtype = match view.dtype() {
                     Dtype::F32 => DType::F32,
                     Dtype::F16 => DType::F16,
                     Dtype::BF16 => DType::Bf16,
-                    other => return Err(Error::load(&path, &name, format!("dtype {other:?} is not supported (f32, f16, bf16)"))),
+                    other => {
+                        return Err(Error::load(
+                            &path,
+                            &name,
+                            format!("dtype {other:?} is not supported (f32, f16, bf16)"),
+                        ))
+                    }
                 };
                 let data = view.data();
                 let start = data.as_ptr() as usize - base;
                 let numel: usize = view.shape().iter().product();
                 if data.len() != numel * dtype.size() {
-                    return Err(Error::load(&path, &name, format!("shape {:?} needs {} bytes, the header gives {}", view.shape(), numel * dtype.size(), data.len())));
+                    return Err(Error::load(
+                        &path,
+                        &name,
+                        format!(
+                            "shape {:?} needs {} bytes, the header gives {}",
+                            view.shape(),
+                            numel * dtype.size(),
+                            data.len()
+                        ),
+                    ));
                 }
-                tensors.insert(name.clone(), TensorInfo { shard: si, dtype, shape: view.shape().to_vec(), start, end: start + data.len() });
+                tensors.insert(
+                    name.clone(),
+                    TensorInfo {
+                        shard: si,
+                        dtype,
+                        shape: view.shape().to_vec(),
+                        start,
+                        end: start + data.len(),
+                    },
+                );
             }
             shards.push((path, mmap));
         }
-        Ok(Checkpoint { dir: dir.to_path_buf(), shards, tensors })
+        Ok(Checkpoint {
+            dir: dir.to_path_buf(),
+            shards,
+            tensors,
+        })
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -135,16 +175,29 @@ impl Checkpoint {
     pub fn get(&self, name: &str, shape: &[usize]) -> Result<TensorView<'_>> {
         let v = self.get_any(name)?;
         if v.shape != shape {
-            return Err(Error::load(v.path, name, format!("shape {:?}, expected {:?}", v.shape, shape)));
+            return Err(Error::load(
+                v.path,
+                name,
+                format!("shape {:?}, expected {:?}", v.shape, shape),
+            ));
         }
         Ok(v)
     }
 
     /// The tensor `name` whatever its shape.
     pub fn get_any(&self, name: &str) -> Result<TensorView<'_>> {
-        let (key, info) = self.tensors.get_key_value(name).ok_or_else(|| Error::load(self.dir.clone(), name, "missing from the checkpoint"))?;
+        let (key, info) = self
+            .tensors
+            .get_key_value(name)
+            .ok_or_else(|| Error::load(self.dir.clone(), name, "missing from the checkpoint"))?;
         let (path, mmap) = &self.shards[info.shard];
-        Ok(TensorView { name: key, path, dtype: info.dtype, shape: &info.shape, bytes: &mmap[info.start..info.end] })
+        Ok(TensorView {
+            name: key,
+            path,
+            dtype: info.dtype,
+            shape: &info.shape,
+            bytes: &mmap[info.start..info.end],
+        })
     }
 
     /// Total bytes of each dtype, for reporting.

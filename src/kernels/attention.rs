@@ -1,0 +1,128 @@
+//! q/k preparation (RoPE, QK norm, temperature), causal chunked/global attention, KV append.
+
+use super::key;
+use crate::error::{Error, Result};
+use crate::gpu::recorder::Params;
+use crate::gpu::{Activation, Recorder, Shader, Variant};
+
+/// Attention geometry of one layer.
+#[derive(Clone, Copy, Debug)]
+pub struct AttentionShape {
+    pub nh: usize,
+    pub nkv: usize,
+    pub d: usize,
+    /// KV cache slots (ring size for chunked layers).
+    pub cap: usize,
+    /// Chunk size for chunked layers, 0 for global layers.
+    pub chunk: usize,
+}
+
+impl AttentionShape {
+    pub fn width(&self) -> usize {
+        (self.nh + 2 * self.nkv) * self.d
+    }
+}
+
+pub const MAX_HEAD_DIM: usize = 256;
+
+/// In place on qkv: RoPE (+ QK norm) or the NoPE temperature.
+#[allow(clippy::too_many_arguments)]
+pub fn qk_prep(
+    rec: &mut Recorder,
+    s: AttentionShape,
+    qkv: &Activation,
+    table: &Activation,
+    temps: &Activation,
+    n_tokens: usize,
+    rope: bool,
+    qk_norm: bool,
+    temperature: bool,
+    eps: f32,
+) -> Result<()> {
+    let heads = if rope {
+        s.nh + s.nkv
+    } else if temperature {
+        s.nh
+    } else {
+        return Ok(());
+    };
+    let p = Params::new()
+        .u(s.nh)
+        .u(s.nkv)
+        .u(s.d)
+        .u(s.width())
+        .u(rope as u32)
+        .u(qk_norm as u32)
+        .u(temperature as u32)
+        .f(eps);
+    rec.dispatch(
+        &key(Variant::new(Shader::QkPrep)),
+        p,
+        &[&qkv.buffer, &table.buffer, &temps.buffer],
+        [n_tokens as u32, heads as u32, 1],
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+pub fn attention(
+    rec: &mut Recorder,
+    s: AttentionShape,
+    qkv: &Activation,
+    k_cache: &Activation,
+    v_cache: &Activation,
+    out: &Activation,
+    step: &wgpu::Buffer,
+    n_tokens: usize,
+) -> Result<()> {
+    if s.d > MAX_HEAD_DIM || s.nh % s.nkv != 0 {
+        return Err(Error::Gpu(format!(
+            "attention: head_dim {} (max {MAX_HEAD_DIM}) or heads {}/{} unsupported",
+            s.d, s.nh, s.nkv
+        )));
+    }
+    let scale = (s.d as f32).powf(-0.5);
+    let p = Params::new()
+        .u(s.nh)
+        .u(s.nkv)
+        .u(s.d)
+        .u(s.width())
+        .u(s.cap)
+        .u(s.chunk)
+        .f(scale);
+    rec.dispatch(
+        &key(Variant::new(Shader::Attention)),
+        p,
+        &[
+            &qkv.buffer,
+            &k_cache.buffer,
+            &v_cache.buffer,
+            &out.buffer,
+            step,
+        ],
+        [n_tokens as u32, s.nh as u32, 1],
+    )
+}
+
+pub fn kv_store(
+    rec: &mut Recorder,
+    s: AttentionShape,
+    qkv: &Activation,
+    k_cache: &Activation,
+    v_cache: &Activation,
+    step: &wgpu::Buffer,
+    n_tokens: usize,
+) -> Result<()> {
+    let p = Params::new()
+        .u(s.nh)
+        .u(s.nkv)
+        .u(s.d)
+        .u(s.width())
+        .u(s.cap)
+        .u(s.chunk);
+    rec.dispatch(
+        &key(Variant::new(Shader::KvStore)),
+        p,
+        &[&qkv.buffer, &k_cache.buffer, &v_cache.buffer, step],
+        [super::div_ceil(s.nkv * s.d, 64), n_tokens as u32, 1],
+    )
+}

@@ -1,0 +1,111 @@
+//! Embedding, RMSNorm, SwiGLU, router top-k and the MoE combine: the small kernels.
+
+use super::{div_ceil, key};
+use crate::error::{Error, Result};
+use crate::gpu::recorder::Params;
+use crate::gpu::{Activation, Matrix, Recorder, Shader, Variant};
+
+/// `out[t, :] = table[ids[t], :]`, one dispatch per table chunk.
+pub fn embed(
+    rec: &mut Recorder,
+    table: &Matrix,
+    ids: &Activation,
+    out: &Activation,
+    n_tokens: usize,
+) -> Result<()> {
+    let h = table.cols;
+    let k = key(Variant::new(Shader::Embed).weights(table.format));
+    for c in &table.chunks {
+        let p = Params::new()
+            .u(h)
+            .u(n_tokens)
+            .u(c.rows.start)
+            .u(c.rows.end - c.rows.start);
+        rec.dispatch(
+            &k,
+            p,
+            &[&ids.buffer, &c.buffer, &out.buffer],
+            [div_ceil(h, 64), n_tokens as u32, 1],
+        )?;
+    }
+    Ok(())
+}
+
+/// RMSNorm of `rows` rows of width `n`, reading rows from `in_row0`.
+pub fn rmsnorm(
+    rec: &mut Recorder,
+    x: &Activation,
+    weight: &Activation,
+    out: &Activation,
+    rows: usize,
+    n: usize,
+    eps: f32,
+    in_row0: usize,
+) -> Result<()> {
+    if weight.len != n || x.len < (in_row0 + rows) * n || out.len < rows * n {
+        return Err(Error::Gpu(format!(
+            "rmsnorm: bad sizes (n {n}, rows {rows})"
+        )));
+    }
+    let p = Params::new().u(n).f(eps).u(in_row0);
+    rec.dispatch(
+        &key(Variant::new(Shader::RmsNorm)),
+        p,
+        &[&x.buffer, &weight.buffer, &out.buffer],
+        [rows as u32, 1, 1],
+    )
+}
+
+/// `out[r, :] = silu(gu[r, :width]) * gu[r, width:]`.
+pub fn swiglu(
+    rec: &mut Recorder,
+    gu: &Activation,
+    out: &Activation,
+    rows: usize,
+    width: usize,
+) -> Result<()> {
+    let p = Params::new().u(width).u(rows);
+    rec.dispatch(
+        &key(Variant::new(Shader::Swiglu)),
+        p,
+        &[&gu.buffer, &out.buffer],
+        [div_ceil(width, 64), rows as u32, 1],
+    )
+}
+
+/// Top-k of router logits `[T, E]` into expert ids and sigmoid scores `[T, k]`.
+pub fn router_topk(
+    rec: &mut Recorder,
+    logits: &Activation,
+    ids: &Activation,
+    scores: &Activation,
+    n_tokens: usize,
+    n_experts: usize,
+    k: usize,
+) -> Result<()> {
+    let p = Params::new().u(n_experts).u(k).u(n_tokens);
+    rec.dispatch(
+        &key(Variant::new(Shader::Router)),
+        p,
+        &[&logits.buffer, &ids.buffer, &scores.buffer],
+        [div_ceil(n_tokens, 64), 1, 1],
+    )
+}
+
+/// `h[t, :] += sum_j y[t * k + j, :]`.
+pub fn moe_combine(
+    rec: &mut Recorder,
+    y: &Activation,
+    h: &Activation,
+    n_tokens: usize,
+    hidden: usize,
+    k: usize,
+) -> Result<()> {
+    let p = Params::new().u(hidden).u(k).u(n_tokens);
+    rec.dispatch(
+        &key(Variant::new(Shader::MoeCombine)),
+        p,
+        &[&y.buffer, &h.buffer],
+        [div_ceil(hidden, 64), n_tokens as u32, 1],
+    )
+}

@@ -1,0 +1,124 @@
+//! `y = W x` for [`Matrix`] weights, dense or expert-indexed (the MoE `mul_mat_id`).
+
+use super::div_ceil;
+use crate::error::{Error, Result};
+use crate::gpu::recorder::Params;
+use crate::gpu::{Activation, Matrix, PipelineKey, Recorder, Shader, Variant};
+
+const ROWS: usize = 4;
+const MAX_TT: usize = 8;
+
+/// Expert routing for the EXPERT_ID variant: activation row `a` uses expert `ids[a]`.
+pub struct ExpertRouting<'a> {
+    pub ids: &'a Activation,
+    pub scores: &'a Activation,
+    /// Multiply each input row by `scores[a]` (the router score scales the expert input).
+    pub scale_input: bool,
+}
+
+pub struct MatmulArgs<'a> {
+    /// Activation rows (tokens, or routed assignments with `experts`).
+    pub n_tokens: usize,
+    /// Input row of activation row `t` is `x_row0 + t / x_div`.
+    pub x_row0: usize,
+    pub x_div: usize,
+    /// Output row `t` starts at `t * out_stride + out_col0`.
+    pub out_stride: usize,
+    pub out_col0: usize,
+    /// `out += W x` instead of `out = W x` (residual adds).
+    pub accumulate: bool,
+    pub experts: Option<ExpertRouting<'a>>,
+}
+
+impl MatmulArgs<'_> {
+    /// Plain `out[t, :] = W x[t, :]` over `n_tokens` rows, output width = `w.rows`.
+    pub fn dense(n_tokens: usize, out_stride: usize) -> Self {
+        MatmulArgs {
+            n_tokens,
+            x_row0: 0,
+            x_div: 1,
+            out_stride,
+            out_col0: 0,
+            accumulate: false,
+            experts: None,
+        }
+    }
+}
+
+pub fn matmul(
+    rec: &mut Recorder,
+    w: &Matrix,
+    x: &Activation,
+    out: &Activation,
+    a: MatmulArgs,
+) -> Result<()> {
+    let in_rows = a.x_row0 + (a.n_tokens.max(1) - 1) / a.x_div + 1;
+    if x.len < in_rows * w.cols || out.len < (a.n_tokens - 1) * a.out_stride + a.out_col0 + w.rows {
+        return Err(Error::Gpu(format!(
+            "matmul `{}`: buffers too small for {} rows",
+            w.name, a.n_tokens
+        )));
+    }
+    if a.experts.is_none() && w.experts != 1 {
+        return Err(Error::Gpu(format!(
+            "matmul `{}`: expert matrix used without routing",
+            w.name
+        )));
+    }
+    let tt = if a.experts.is_some() || a.n_tokens == 1 {
+        1
+    } else {
+        MAX_TT
+    };
+    let variant = Variant::new(Shader::Matmul)
+        .weights(w.format)
+        .flag("EXPERT_ID", a.experts.is_some());
+    let key = PipelineKey {
+        variant,
+        overrides: vec![("TT", tt as u32)],
+    };
+    let max_dim = rec.ctx.limits.max_compute_workgroups_per_dimension as usize;
+    for c in &w.chunks {
+        let n = (c.rows.end - c.rows.start) as usize;
+        let blocks = n.div_ceil(ROWS);
+        let wg_x = blocks.min(max_dim);
+        let params = Params::new()
+            .u(w.cols)
+            .u(n)
+            .u(a.n_tokens)
+            .u(a.out_stride)
+            .u(a.out_col0 + c.rows.start as usize)
+            .u(a.accumulate as u32)
+            .u(w.cols)
+            .u(a.x_row0)
+            .u(wg_x)
+            .u(c.experts.start)
+            .u(c.experts.end)
+            .u(a.x_div)
+            .u(a.experts
+                .as_ref()
+                .map(|e| e.scale_input as u32)
+                .unwrap_or(0));
+        let groups = [
+            wg_x as u32,
+            div_ceil(a.n_tokens, tt),
+            div_ceil(blocks, wg_x),
+        ];
+        match &a.experts {
+            None => rec.dispatch(&key, params, &[&x.buffer, &c.buffer, &out.buffer], groups)?,
+            Some(r) => rec.dispatch(
+                &key,
+                params,
+                &[
+                    &x.buffer,
+                    &c.buffer,
+                    &out.buffer,
+                    &r.ids.buffer,
+                    &r.scores.buffer,
+                ],
+                groups,
+            )?,
+        }
+    }
+    Ok(())
+}

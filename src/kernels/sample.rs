@@ -1,0 +1,83 @@
+//! Token selection on the GPU.
+
+use super::key;
+use crate::error::{Error, Result};
+use crate::gpu::recorder::Params;
+use crate::gpu::{Activation, Recorder, Shader, Variant};
+
+/// How the next token is chosen. `temperature <= 0` is greedy.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SamplerConfig {
+    pub temperature: f32,
+    /// 0 = off.
+    pub top_k: usize,
+    /// >= 1 = off.
+    pub top_p: f32,
+    pub seed: u64,
+}
+
+impl Default for SamplerConfig {
+    fn default() -> Self {
+        SamplerConfig {
+            temperature: 0.0,
+            top_k: 0,
+            top_p: 1.0,
+            seed: 0,
+        }
+    }
+}
+
+impl SamplerConfig {
+    pub fn greedy(&self) -> bool {
+        self.temperature <= 0.0
+    }
+    pub fn validate(&self) -> Result<()> {
+        if !self.temperature.is_finite() || self.temperature < 0.0 {
+            return Err(Error::Input(format!(
+                "temperature must be >= 0, got {}",
+                self.temperature
+            )));
+        }
+        if !(self.top_p > 0.0 && self.top_p <= 1.0) {
+            return Err(Error::Input(format!(
+                "top-p must be in (0, 1], got {}",
+                self.top_p
+            )));
+        }
+        Ok(())
+    }
+    /// The 32-bit seed the shader's RNG uses.
+    pub fn seed32(&self) -> u32 {
+        (self.seed ^ (self.seed >> 32)) as u32
+    }
+}
+
+/// Picks a token from logits row `row` (width `vocab`) into `out[0]`.
+pub fn sample(
+    rec: &mut Recorder,
+    cfg: &SamplerConfig,
+    logits: &Activation,
+    row: usize,
+    vocab: usize,
+    out: &Activation,
+    step: &wgpu::Buffer,
+) -> Result<()> {
+    let p = Params::new()
+        .u(vocab)
+        .u(row * vocab)
+        .u(cfg.greedy() as u32)
+        .u(cfg.top_k)
+        .f(cfg.top_p)
+        .f(if cfg.greedy() {
+            1.0
+        } else {
+            1.0 / cfg.temperature
+        })
+        .u(cfg.seed32());
+    rec.dispatch(
+        &key(Variant::new(Shader::Sample)),
+        p,
+        &[&logits.buffer, &out.buffer, step],
+        [1, 1, 1],
+    )
+}

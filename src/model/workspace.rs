@@ -1,0 +1,121 @@
+//! Activations for one step shape (`n_tokens`, logits rows), allocated once and reused, plus the
+//! per-step inputs the host writes before each submit (token ids, positions, RoPE table).
+
+use crate::config::{FfnKind, TextConfig};
+use crate::error::Result;
+use crate::gpu::{Activation, GpuContext};
+
+pub struct Workspace {
+    pub n_tokens: usize,
+    /// Logits rows computed: all `n_tokens` (for --dump-logits) or only the last.
+    pub logits_rows: usize,
+    pub ids: Activation,           // u32 [T]
+    pub h: Activation,             // [T, H] residual stream
+    pub x: Activation,             // [T, H] normed
+    pub qkv: Activation,           // [T, (nh + 2 nkv) d]
+    pub attn: Activation,          // [T, nh d]
+    pub gu: Activation,            // [T k, 2 max(I, Imlp)]
+    pub act: Activation,           // [T k, max(I, Imlp)]
+    pub router_logits: Activation, // [T, E]
+    pub top_ids: Activation,       // u32 [T k]
+    pub top_scores: Activation,    // [T k]
+    pub y: Activation,             // [T k, H] routed expert outputs
+    pub logits: Activation,        // [logits_rows, V]
+    pub token: Activation,         // u32 [1] sampled id
+    pub rope_table: Activation,    // [T, d/2, 2] cos, sin
+    pub temps: Activation,         // [T]
+    /// Uniform: past, n_tokens, sample counter, pad.
+    pub step: wgpu::Buffer,
+}
+
+impl Workspace {
+    pub fn new(
+        ctx: &GpuContext,
+        cfg: &TextConfig,
+        n_tokens: usize,
+        all_logits: bool,
+    ) -> Result<Self> {
+        let t = n_tokens;
+        let k = if cfg.has_moe() {
+            cfg.num_experts_per_tok
+        } else {
+            1
+        };
+        let dense_w = if cfg.layers.iter().any(|l| l.ffn == FfnKind::Dense) {
+            cfg.intermediate_size_mlp
+        } else {
+            0
+        };
+        let moe_w = if cfg.has_moe() {
+            cfg.intermediate_size
+        } else {
+            0
+        };
+        let rows_ffn = t * k;
+        let w = dense_w.max(moe_w);
+        let logits_rows = if all_logits { t } else { 1 };
+        let a = |name: &str, n: usize| Activation::new(ctx, name, n);
+        Ok(Workspace {
+            n_tokens: t,
+            logits_rows,
+            ids: a("ids", t)?,
+            h: a("h", t * cfg.hidden_size)?,
+            x: a("x", t * cfg.hidden_size)?,
+            qkv: a("qkv", t * cfg.qkv_width())?,
+            attn: a("attn", t * cfg.num_attention_heads * cfg.head_dim)?,
+            gu: a("gate_up", rows_ffn * 2 * w)?,
+            act: a("act", rows_ffn * w)?,
+            router_logits: a("router_logits", t * cfg.num_local_experts.max(1))?,
+            top_ids: a("top_ids", rows_ffn)?,
+            top_scores: a("top_scores", rows_ffn)?,
+            y: a("expert_out", rows_ffn * cfg.hidden_size)?,
+            logits: a("logits", logits_rows * cfg.vocab_size)?,
+            token: a("token", 1)?,
+            rope_table: a("rope_table", t * cfg.head_dim)?,
+            temps: a("temps", t)?,
+            step: ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some("step"),
+                size: 16,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }),
+        })
+    }
+
+    /// Writes this step's inputs: positions `past..past+T`, their RoPE cos/sin and temperatures.
+    pub fn write_step(
+        &self,
+        ctx: &GpuContext,
+        cfg: &TextConfig,
+        inv_freq: &[f32],
+        past: usize,
+        counter: u32,
+        ids: Option<&[u32]>,
+    ) {
+        let t = self.n_tokens;
+        ctx.queue.write_buffer(
+            &self.step,
+            0,
+            bytemuck::cast_slice(&[past as u32, t as u32, counter, 0]),
+        );
+        let mut table = Vec::with_capacity(t * inv_freq.len() * 2);
+        let mut temps = Vec::with_capacity(t);
+        for i in 0..t {
+            let pos = past + i;
+            for &f in inv_freq {
+                let angle = pos as f32 * f; // float32, as torch's inv_freq @ position_ids
+                table.push((angle as f64).cos() as f32);
+                table.push((angle as f64).sin() as f32);
+            }
+            temps.push(cfg.attn_temperature(pos));
+        }
+        ctx.queue
+            .write_buffer(&self.rope_table.buffer, 0, bytemuck::cast_slice(&table));
+        ctx.queue
+            .write_buffer(&self.temps.buffer, 0, bytemuck::cast_slice(&temps));
+        if let Some(ids) = ids {
+            ctx.queue
+                .write_buffer(&self.ids.buffer, 0, bytemuck::cast_slice(ids));
+        }
+    }
+}

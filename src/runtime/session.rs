@@ -1,0 +1,180 @@
+//! A generation session: prefill the prompt in one batched pass, then one token per decode step.
+//! Each step is one recorded plan replayed in one submit; the only readback is the sampled id
+//! (and logits when asked for).
+
+use crate::error::{Error, Result};
+use crate::gpu::buffers::{map_and_read, read_f32};
+use crate::gpu::{GpuContext, Plan};
+use crate::kernels::SamplerConfig;
+use crate::model::{KvCache, TextModel, Workspace};
+
+struct Stage {
+    ws: Workspace,
+    plan: Plan,
+}
+
+pub struct Session<'a> {
+    ctx: &'a GpuContext,
+    model: &'a TextModel,
+    cache: KvCache,
+    sampler: SamplerConfig,
+    decode: Option<Stage>,
+    staging: wgpu::Buffer,
+    /// Positions already in the cache.
+    past: usize,
+    /// Steps taken (feeds the sampler's RNG).
+    counter: u32,
+    /// Whether the decode workspace holds the last sampled token.
+    has_next: bool,
+}
+
+/// What one step produced.
+pub struct StepOut {
+    pub token: u32,
+    /// `[rows, vocab]` when logits were requested.
+    pub logits: Option<Vec<f32>>,
+}
+
+impl<'a> Session<'a> {
+    pub fn new(
+        ctx: &'a GpuContext,
+        model: &'a TextModel,
+        max_context: usize,
+        sampler: SamplerConfig,
+    ) -> Result<Self> {
+        sampler.validate()?;
+        let cache = KvCache::new(ctx, &model.cfg, max_context)?;
+        let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("token readback"),
+            size: 4,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        Ok(Session {
+            ctx,
+            model,
+            cache,
+            sampler,
+            decode: None,
+            staging,
+            past: 0,
+            counter: 0,
+            has_next: false,
+        })
+    }
+
+    pub fn position(&self) -> usize {
+        self.past
+    }
+
+    fn check_room(&self, n: usize) -> Result<()> {
+        if self.past + n > self.cache.max_context {
+            return Err(Error::Input(format!(
+                "context too long: {} positions in the cache + {n} new exceed the maximum context of {} (raise --max-context)",
+                self.past, self.cache.max_context
+            )));
+        }
+        Ok(())
+    }
+
+    fn decode_stage(&mut self) -> Result<&Stage> {
+        if self.decode.is_none() {
+            let ws = Workspace::new(self.ctx, &self.model.cfg, 1, true)?;
+            let plan = self
+                .model
+                .record(self.ctx, &ws, &self.cache, &self.sampler)?;
+            self.decode = Some(Stage { ws, plan });
+        }
+        Ok(self.decode.as_ref().unwrap())
+    }
+
+    /// Runs the prompt through the model in one pass. With `all_logits`, returns the logits of
+    /// every prompt position `[T, vocab]`; the sampled next token is always returned.
+    pub async fn prefill(&mut self, ids: &[u32], all_logits: bool) -> Result<StepOut> {
+        if ids.is_empty() {
+            return Err(Error::Input("empty prompt".into()));
+        }
+        crate::model::layer::check_ids(ids, self.model.cfg.vocab_size)?;
+        self.check_room(ids.len())?;
+        self.decode_stage()?;
+        let ws = Workspace::new(self.ctx, &self.model.cfg, ids.len(), all_logits)?;
+        let plan = self
+            .model
+            .record(self.ctx, &ws, &self.cache, &self.sampler)?;
+        let stage = Stage { ws, plan };
+        let out = self.run(&stage, Some(ids), all_logits).await?;
+        Ok(out)
+    }
+
+    /// Feeds the last sampled token (or `force`) and samples the next one.
+    pub async fn decode(&mut self, force: Option<u32>, want_logits: bool) -> Result<StepOut> {
+        if let Some(f) = force {
+            crate::model::layer::check_ids(&[f], self.model.cfg.vocab_size)?;
+        } else if !self.has_next {
+            return Err(Error::Input("decode before prefill".into()));
+        }
+        self.check_room(1)?;
+        self.decode_stage()?;
+        let stage = self.decode.take().unwrap();
+        let r = self
+            .run(
+                &stage,
+                force.as_ref().map(std::slice::from_ref),
+                want_logits,
+            )
+            .await;
+        self.decode = Some(stage);
+        r
+    }
+
+    async fn run(
+        &mut self,
+        stage: &Stage,
+        ids: Option<&[u32]>,
+        want_logits: bool,
+    ) -> Result<StepOut> {
+        let ctx = self.ctx;
+        let ws = &stage.ws;
+        ws.write_step(
+            ctx,
+            &self.model.cfg,
+            &self.model.inv_freq,
+            self.past,
+            self.counter,
+            ids,
+        );
+        let dec_ids = &self
+            .decode
+            .as_ref()
+            .map(|s| &s.ws.ids)
+            .unwrap_or(&ws.ids)
+            .buffer;
+        let mut enc = ctx.device.create_command_encoder(&Default::default());
+        stage.plan.encode(&mut enc);
+        enc.copy_buffer_to_buffer(&ws.token.buffer, 0, dec_ids, 0, 4);
+        enc.copy_buffer_to_buffer(&ws.token.buffer, 0, &self.staging, 0, 4);
+        let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
+        ctx.queue.submit([enc.finish()]);
+        if let Some(e) = crate::gpu::now_or_never(scope.pop()).flatten() {
+            return Err(Error::Gpu(format!("step submission: {e}")));
+        }
+        let token = map_and_read(ctx, &self.staging, 1).await?[0];
+        let logits = if want_logits {
+            Some(
+                read_f32(
+                    ctx,
+                    &ws.logits,
+                    0,
+                    ws.logits_rows * self.model.cfg.vocab_size,
+                )
+                .await?,
+            )
+        } else {
+            None
+        };
+        self.past += ws.n_tokens;
+        self.counter += 1;
+        self.has_next = true;
+        Ok(StepOut { token, logits })
+    }
+}
