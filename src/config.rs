@@ -97,17 +97,16 @@ impl<'a> Fields<'a> {
     fn usize_or(&self, key: &str, default: usize) -> Result<usize> {
         match self.get(key) {
             None => Ok(default),
-            Some(v) => v.as_u64().map(|x| x as usize).ok_or_else(|| {
-                self.err(format!("`{key}` must be a non-negative integer, got {v}"))
-            }),
+            Some(v) => v
+                .as_u64()
+                .map(|x| x as usize)
+                .ok_or_else(|| self.err(format!("`{key}` must be a non-negative integer, got {v}"))),
         }
     }
     fn f64_or(&self, key: &str, default: f64) -> Result<f64> {
         match self.get(key) {
             None => Ok(default),
-            Some(v) => v
-                .as_f64()
-                .ok_or_else(|| self.err(format!("`{key}` must be a number, got {v}"))),
+            Some(v) => v.as_f64().ok_or_else(|| self.err(format!("`{key}` must be a number, got {v}"))),
         }
     }
     /// A boolean that early hub configs wrote as an integer (spec §10.6): any non-zero int is true.
@@ -137,11 +136,7 @@ impl<'a> Fields<'a> {
     fn id_list(&self, key: &str) -> Result<Vec<u32>> {
         Ok(match self.get(key) {
             None => vec![],
-            Some(Value::Array(a)) => a
-                .iter()
-                .filter_map(|v| v.as_u64())
-                .map(|x| x as u32)
-                .collect(),
+            Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_u64()).map(|x| x as u32).collect(),
             Some(v) => v
                 .as_u64()
                 .map(|x| vec![x as u32])
@@ -159,23 +154,16 @@ impl TextConfig {
     }
 
     pub fn from_json_str(text: &str, path: &Path) -> Result<Self> {
-        let root: Value = serde_json::from_str(text)
-            .map_err(|e| Error::config(path, format!("not valid JSON: {e}")))?;
-        let root = root
-            .as_object()
-            .ok_or_else(|| Error::config(path, "the top level must be an object"))?;
+        let root: Value =
+            serde_json::from_str(text).map_err(|e| Error::config(path, format!("not valid JSON: {e}")))?;
+        let root = root.as_object().ok_or_else(|| Error::config(path, "the top level must be an object"))?;
         let archs: Vec<&str> = root
             .get("architectures")
             .and_then(|a| a.as_array())
             .map(|a| a.iter().filter_map(|v| v.as_str()).collect())
             .unwrap_or_default();
-        let model_type = root
-            .get("model_type")
-            .and_then(|v| v.as_str())
-            .unwrap_or("");
-        let architecture = if archs.contains(&"Llama4ForConditionalGeneration")
-            || model_type == "llama4"
-        {
+        let model_type = root.get("model_type").and_then(|v| v.as_str()).unwrap_or("");
+        let architecture = if archs.contains(&"Llama4ForConditionalGeneration") || model_type == "llama4" {
             Architecture::ConditionalGeneration
         } else if archs.contains(&"Llama4ForCausalLM") || model_type == "llama4_text" {
             Architecture::CausalLm
@@ -186,21 +174,14 @@ impl TextConfig {
             ));
         };
         let text_obj = match architecture {
-            Architecture::ConditionalGeneration => root
-                .get("text_config")
-                .and_then(|v| v.as_object())
-                .ok_or_else(|| {
-                    Error::config(
-                        path,
-                        "Llama4ForConditionalGeneration config has no `text_config` object",
-                    )
-                })?,
+            Architecture::ConditionalGeneration => {
+                root.get("text_config").and_then(|v| v.as_object()).ok_or_else(|| {
+                    Error::config(path, "Llama4ForConditionalGeneration config has no `text_config` object")
+                })?
+            }
             Architecture::CausalLm => root,
         };
-        let f = Fields {
-            obj: text_obj,
-            path,
-        };
+        let f = Fields { obj: text_obj, path };
         let top = Fields { obj: root, path };
 
         let hidden_size = f.usize_or("hidden_size", 5120)?;
@@ -211,37 +192,20 @@ impl TextConfig {
         let head_dim = match text_obj.get("head_dim") {
             None => 128,
             Some(Value::Null) => hidden_size / num_attention_heads.max(1),
-            Some(v) => v
-                .as_u64()
-                .ok_or_else(|| f.err(format!("`head_dim` must be an integer, got {v}")))?
-                as usize,
+            Some(v) => v.as_u64().ok_or_else(|| f.err(format!("`head_dim` must be an integer, got {v}")))? as usize,
         };
 
         // RoPE: transformers 5 `rope_parameters`, else hub `rope_theta` + `rope_scaling`.
         let (rope_theta, scaling_obj) = if let Some(rp) = f.get("rope_parameters") {
-            let rp = rp
-                .as_object()
-                .ok_or_else(|| f.err("`rope_parameters` must be an object".into()))?;
-            (
-                rp.get("rope_theta")
-                    .and_then(|v| v.as_f64())
-                    .unwrap_or(500000.0),
-                Some(rp),
-            )
+            let rp = rp.as_object().ok_or_else(|| f.err("`rope_parameters` must be an object".into()))?;
+            (rp.get("rope_theta").and_then(|v| v.as_f64()).unwrap_or(500000.0), Some(rp))
         } else {
-            (
-                f.f64_or("rope_theta", 500000.0)?,
-                f.get("rope_scaling").and_then(|v| v.as_object()),
-            )
+            (f.f64_or("rope_theta", 500000.0)?, f.get("rope_scaling").and_then(|v| v.as_object()))
         };
         let rope_scaling = match scaling_obj {
             None => RopeScaling::None,
             Some(s) => {
-                let kind = s
-                    .get("rope_type")
-                    .or_else(|| s.get("type"))
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("default");
+                let kind = s.get("rope_type").or_else(|| s.get("type")).and_then(|v| v.as_str()).unwrap_or("default");
                 let sf = Fields { obj: s, path };
                 match kind {
                     "default" => RopeScaling::None,
@@ -249,14 +213,9 @@ impl TextConfig {
                         factor: sf.f64_or("factor", 8.0)?,
                         low_freq_factor: sf.f64_or("low_freq_factor", 1.0)?,
                         high_freq_factor: sf.f64_or("high_freq_factor", 4.0)?,
-                        original_max_position_embeddings: sf
-                            .f64_or("original_max_position_embeddings", 8192.0)?,
+                        original_max_position_embeddings: sf.f64_or("original_max_position_embeddings", 8192.0)?,
                     },
-                    other => {
-                        return Err(f.err(format!(
-                            "unsupported rope_type `{other}` (supported: default, llama3)"
-                        )))
-                    }
+                    other => return Err(f.err(format!("unsupported rope_type `{other}` (supported: default, llama3)"))),
                 }
             }
         };
@@ -265,15 +224,10 @@ impl TextConfig {
         let interval = f.usize_or("no_rope_layer_interval", 4)?.max(1);
         let no_rope = match f.usize_list("no_rope_layers")? {
             Some(v) if !v.is_empty() => v,
-            _ => (0..num_hidden_layers)
-                .map(|i| ((i + 1) % interval != 0) as usize)
-                .collect(),
+            _ => (0..num_hidden_layers).map(|i| ((i + 1) % interval != 0) as usize).collect(),
         };
         if no_rope.len() != num_hidden_layers {
-            return Err(f.err(format!(
-                "`no_rope_layers` has {} entries for {num_hidden_layers} layers",
-                no_rope.len()
-            )));
+            return Err(f.err(format!("`no_rope_layers` has {} entries for {num_hidden_layers} layers", no_rope.len())));
         }
         let step = f.usize_or("interleave_moe_layer_step", 1)?.max(1);
         let moe_layers = match f.usize_list("moe_layers")? {
@@ -281,36 +235,22 @@ impl TextConfig {
             None => (step - 1..num_hidden_layers).step_by(step).collect(),
         };
         if let Some(&bad) = moe_layers.iter().find(|&&l| l >= num_hidden_layers) {
-            return Err(f.err(format!(
-                "`moe_layers` names layer {bad} of {num_hidden_layers}"
-            )));
+            return Err(f.err(format!("`moe_layers` names layer {bad} of {num_hidden_layers}")));
         }
         let layers = (0..num_hidden_layers)
             .map(|i| LayerPlan {
-                attention: if no_rope[i] != 0 {
-                    AttentionKind::ChunkedRope
-                } else {
-                    AttentionKind::GlobalNope
-                },
-                ffn: if moe_layers.contains(&i) {
-                    FfnKind::Moe
-                } else {
-                    FfnKind::Dense
-                },
+                attention: if no_rope[i] != 0 { AttentionKind::ChunkedRope } else { AttentionKind::GlobalNope },
+                ffn: if moe_layers.contains(&i) { FfnKind::Moe } else { FfnKind::Dense },
             })
             .collect();
 
         if let Some(act) = f.get("hidden_act").and_then(|v| v.as_str()) {
             if act != "silu" {
-                return Err(f.err(format!(
-                    "hidden_act `{act}` is not supported (Llama 4 uses silu)"
-                )));
+                return Err(f.err(format!("hidden_act `{act}` is not supported (Llama 4 uses silu)")));
             }
         }
         if f.bool_or("attention_bias", false)? {
-            return Err(f.err(
-                "attention_bias = true is not supported (Llama 4 has no attention biases)".into(),
-            ));
+            return Err(f.err("attention_bias = true is not supported (Llama 4 has no attention biases)".into()));
         }
         let eos = f.id_list("eos_token_id")?;
         let cfg = TextConfig {
@@ -327,10 +267,9 @@ impl TextConfig {
             // The text config's own flag decides for the causal LM; the outer config for the VLM.
             tie_word_embeddings: match architecture {
                 Architecture::CausalLm => f.bool_or("tie_word_embeddings", false)?,
-                Architecture::ConditionalGeneration => top.bool_or(
-                    "tie_word_embeddings",
-                    f.bool_or("tie_word_embeddings", false)?,
-                )?,
+                Architecture::ConditionalGeneration => {
+                    top.bool_or("tie_word_embeddings", f.bool_or("tie_word_embeddings", false)?)?
+                }
             },
             num_experts_per_tok: f.usize_or("num_experts_per_tok", 1)?,
             num_local_experts: f.usize_or("num_local_experts", 16)?,
@@ -342,15 +281,8 @@ impl TextConfig {
             rope_theta,
             rope_scaling,
             max_position_embeddings: f.usize_or("max_position_embeddings", 131072)?,
-            bos_token_id: f
-                .get("bos_token_id")
-                .and_then(|v| v.as_u64())
-                .map(|x| x as u32),
-            eos_token_ids: if eos.is_empty() {
-                top.id_list("eos_token_id")?
-            } else {
-                eos
-            },
+            bos_token_id: f.get("bos_token_id").and_then(|v| v.as_u64()).map(|x| x as u32),
+            eos_token_ids: if eos.is_empty() { top.id_list("eos_token_id")? } else { eos },
             layers,
         };
         cfg.validate(path)?;
@@ -379,14 +311,9 @@ impl TextConfig {
             ));
         }
         if self.head_dim % 2 != 0 {
-            return e(format!(
-                "head_dim {} must be even (RoPE rotates pairs)",
-                self.head_dim
-            ));
+            return e(format!("head_dim {} must be even (RoPE rotates pairs)", self.head_dim));
         }
-        if self.has_moe()
-            && (self.num_experts_per_tok == 0 || self.num_experts_per_tok > self.num_local_experts)
-        {
+        if self.has_moe() && (self.num_experts_per_tok == 0 || self.num_experts_per_tok > self.num_local_experts) {
             return e(format!(
                 "num_experts_per_tok {} must be in 1..={}",
                 self.num_experts_per_tok, self.num_local_experts
@@ -434,8 +361,7 @@ impl TextConfig {
                         } else if high_freq_factor == low_freq_factor {
                             inv // empty band: unreachable in exact arithmetic, never divide by zero
                         } else {
-                            let s = (orig / wavelen - low_freq_factor)
-                                / (high_freq_factor - low_freq_factor);
+                            let s = (orig / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor);
                             ((1.0 - s) * inv as f64 / factor + s * inv as f64) as f32
                         }
                     }
@@ -457,11 +383,9 @@ impl TextConfig {
     /// Parameter count of the text model.
     pub fn param_count(&self) -> u64 {
         let (h, d) = (self.hidden_size as u64, self.head_dim as u64);
-        let attn = h * (self.num_attention_heads as u64 * d) * 2
-            + h * (self.num_key_value_heads as u64 * d) * 2
-            + 2 * h;
-        let mut total =
-            self.vocab_size as u64 * h * if self.tie_word_embeddings { 1 } else { 2 } + h;
+        let attn =
+            h * (self.num_attention_heads as u64 * d) * 2 + h * (self.num_key_value_heads as u64 * d) * 2 + 2 * h;
+        let mut total = self.vocab_size as u64 * h * if self.tie_word_embeddings { 1 } else { 2 } + h;
         for l in &self.layers {
             total += attn;
             total += match l.ffn {

@@ -12,11 +12,7 @@ pub enum Error {
     Config { path: PathBuf, reason: String },
 
     #[error("{path}: tensor `{tensor}`: {reason}")]
-    Load {
-        path: PathBuf,
-        tensor: String,
-        reason: String,
-    },
+    Load { path: PathBuf, tensor: String, reason: String },
 
     #[error("{0}")]
     Tokenizer(String),
@@ -38,26 +34,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
     pub fn io(path: impl Into<PathBuf>, err: impl std::fmt::Display) -> Self {
-        Error::Io {
-            path: path.into(),
-            reason: err.to_string(),
-        }
+        Error::Io { path: path.into(), reason: err.to_string() }
     }
     pub fn config(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
-        Error::Config {
-            path: path.into(),
-            reason: reason.into(),
-        }
+        Error::Config { path: path.into(), reason: reason.into() }
     }
-    pub fn load(
-        path: impl Into<PathBuf>,
-        tensor: impl Into<String>,
-        reason: impl Into<String>,
-    ) -> Self {
-        Error::Load {
-            path: path.into(),
-            tensor: tensor.into(),
-            reason: reason.into(),
-        }
+    pub fn load(path: impl Into<PathBuf>, tensor: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Load { path: path.into(), tensor: tensor.into(), reason: reason.into() }
     }
 }

@@ -16,11 +16,7 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 #[derive(Parser)]
-#[command(
-    name = "llama4-wgpu",
-    version,
-    about = "Llama 4 inference on WGSL compute shaders through wgpu"
-)]
+#[command(name = "llama4-wgpu", version, about = "Llama 4 inference on WGSL compute shaders through wgpu")]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -135,14 +131,9 @@ fn info(dir: PathBuf, max_context: usize) -> Result<()> {
     for (i, l) in cfg.layers.iter().enumerate() {
         let a = match l.attention {
             AttentionKind::ChunkedRope => format!("RoPE + chunked({})", cfg.attention_chunk_size),
-            AttentionKind::GlobalNope => format!(
-                "NoPE + global{}",
-                if cfg.attn_temperature_tuning {
-                    " + temperature"
-                } else {
-                    ""
-                }
-            ),
+            AttentionKind::GlobalNope => {
+                format!("NoPE + global{}", if cfg.attn_temperature_tuning { " + temperature" } else { "" })
+            }
         };
         let f = match l.ffn {
             FfnKind::Dense => format!("dense({})", cfg.intermediate_size_mlp),
@@ -190,25 +181,15 @@ fn run(a: RunArgs) -> Result<()> {
     if a.dtype != "f32" {
         bail!("--dtype {} is not supported yet (f32)", a.dtype);
     }
-    let sampler = SamplerConfig {
-        temperature: a.temperature,
-        top_k: a.top_k,
-        top_p: a.top_p,
-        seed: a.seed,
-    };
+    let sampler = SamplerConfig { temperature: a.temperature, top_k: a.top_k, top_p: a.top_p, seed: a.seed };
     sampler.validate()?;
     let cfg = TextConfig::from_dir(&a.model)?;
-    let tokenizer = if a.prompt.is_some() || a.chat || !a.json {
-        Tokenizer::from_dir(&a.model).ok()
-    } else {
-        None
-    };
+    let tokenizer = if a.prompt.is_some() || a.chat || !a.json { Tokenizer::from_dir(&a.model).ok() } else { None };
     let need_tok = |what: &str| -> Result<&Tokenizer> {
         match &tokenizer {
             Some(t) => Ok(t),
             None => Ok(Box::leak(Box::new(
-                Tokenizer::from_dir(&a.model)
-                    .with_context(|| format!("{what} needs tokenizer.json"))?,
+                Tokenizer::from_dir(&a.model).with_context(|| format!("{what} needs tokenizer.json"))?,
             ))),
         }
     };
@@ -221,15 +202,9 @@ fn run(a: RunArgs) -> Result<()> {
                 let (template, bos) = chat::load_template(&a.model)?;
                 let mut msgs = vec![];
                 if let Some(s) = &a.system {
-                    msgs.push(Message {
-                        role: "system".into(),
-                        content: s.clone(),
-                    });
+                    msgs.push(Message { role: "system".into(), content: s.clone() });
                 }
-                msgs.push(Message {
-                    role: "user".into(),
-                    content: p.clone(),
-                });
+                msgs.push(Message { role: "user".into(), content: p.clone() });
                 tok.encode(&chat::render(&template, &bos, &msgs, true)?)?
             } else {
                 tok.encode(p)?
@@ -250,13 +225,14 @@ fn run(a: RunArgs) -> Result<()> {
             .min(cfg.max_position_embeddings.max(ids.len() + a.max_tokens))
     });
     if ids.len() + a.max_tokens > max_context {
-        bail!("prompt ({} tokens) + --max-tokens {} exceed the maximum context of {max_context} (raise --max-context)", ids.len(), a.max_tokens);
+        bail!(
+            "prompt ({} tokens) + --max-tokens {} exceed the maximum context of {max_context} (raise --max-context)",
+            ids.len(),
+            a.max_tokens
+        );
     }
     if let Some(&bad) = ids.iter().find(|&&x| x as usize >= cfg.vocab_size) {
-        bail!(
-            "prompt token id {bad} is out of the vocabulary (vocab_size {})",
-            cfg.vocab_size
-        );
+        bail!("prompt token id {bad} is out of the vocabulary (vocab_size {})", cfg.vocab_size);
     }
 
     let backend = a.gpu.backend.as_deref().map(parse_backend).transpose()?;
@@ -315,14 +291,7 @@ fn run(a: RunArgs) -> Result<()> {
     }
     let decode_s = t1.elapsed().as_secs_f64();
     let gen_text = match &tokenizer {
-        Some(t) => t.decode(
-            tokens
-                .iter()
-                .copied()
-                .filter(|x| !stop.contains(x))
-                .collect::<Vec<_>>()
-                .as_slice(),
-        )?,
+        Some(t) => t.decode(tokens.iter().copied().filter(|x| !stop.contains(x)).collect::<Vec<_>>().as_slice())?,
         None => String::new(),
     };
     let decode_steps = tokens.len().saturating_sub(1);
@@ -355,11 +324,7 @@ fn run(a: RunArgs) -> Result<()> {
             prefill_s,
             ids.len() as f64 / prefill_s,
             tokens.len(),
-            if decode_steps > 0 {
-                decode_steps as f64 / decode_s
-            } else {
-                0.0
-            }
+            if decode_steps > 0 { decode_steps as f64 / decode_s } else { 0.0 }
         );
     }
     Ok(())

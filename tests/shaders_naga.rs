@@ -5,11 +5,7 @@ use llama4_wgpu::gpu::Variant;
 #[test]
 fn every_shader_variant_validates() {
     let variants = Variant::all();
-    assert!(
-        variants.len() >= 10 + 2 * 3,
-        "expected every shader and weight format, got {}",
-        variants.len()
-    );
+    assert!(variants.len() >= 10 + 2 * 3, "expected every shader and weight format, got {}", variants.len());
     let mut failures = vec![];
     for v in &variants {
         let text = v.wgsl().expect("preprocess");
@@ -20,17 +16,12 @@ fn every_shader_variant_validates() {
                 continue;
             }
         };
-        let mut val = naga::valid::Validator::new(
-            naga::valid::ValidationFlags::all(),
-            naga::valid::Capabilities::empty(),
-        );
+        let mut val =
+            naga::valid::Validator::new(naga::valid::ValidationFlags::all(), naga::valid::Capabilities::empty());
         if let Err(e) = val.validate(&module) {
             failures.push(format!("{v:?}: validate: {}", e.emit_to_string(&text)));
         }
-        assert!(
-            module.entry_points.iter().any(|e| e.name == "main"),
-            "{v:?} has no `main`"
-        );
+        assert!(module.entry_points.iter().any(|e| e.name == "main"), "{v:?} has no `main`");
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
@@ -38,20 +29,10 @@ fn every_shader_variant_validates() {
 #[test]
 fn preprocessor_selects_variants() {
     use llama4_wgpu::gpu::{Shader, WeightFormat};
-    let plain = Variant::new(Shader::Matmul)
-        .weights(WeightFormat::Bf16)
-        .wgsl()
-        .unwrap();
-    let id = Variant::new(Shader::Matmul)
-        .weights(WeightFormat::Bf16)
-        .flag("EXPERT_ID", true)
-        .wgsl()
-        .unwrap();
+    let plain = Variant::new(Shader::Matmul).weights(WeightFormat::Bf16).wgsl().unwrap();
+    let id = Variant::new(Shader::Matmul).weights(WeightFormat::Bf16).flag("EXPERT_ID", true).wgsl().unwrap();
     assert!(!plain.contains("var<storage, read> ids"));
     assert!(id.contains("var<storage, read> ids"));
     assert!(plain.contains("word & 0xffff0000u"), "bf16 include missing");
-    assert!(
-        Variant::new(Shader::Matmul).wgsl().is_err(),
-        "a weight shader without a format must be refused"
-    );
+    assert!(Variant::new(Shader::Matmul).wgsl().is_err(), "a weight shader without a format must be refused");
 }

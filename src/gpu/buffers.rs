@@ -68,11 +68,7 @@ pub enum RowPart<'a> {
     /// One Linear weight `[rows, cols]` per expert.
     PerExpert(Vec<TensorView<'a>>),
     /// HF's fused experts `[E, cols, total_out]` (`x @ W`): output columns `col0..col0+rows` become rows.
-    Transposed {
-        view: TensorView<'a>,
-        col0: usize,
-        rows: usize,
-    },
+    Transposed { view: TensorView<'a>, col0: usize, rows: usize },
 }
 
 impl RowPart<'_> {
@@ -123,22 +119,13 @@ pub struct Matrix {
 impl Matrix {
     /// Uploads `parts` stacked along the rows. Chunks are whole experts where an expert fits one
     /// binding, else row ranges of one expert; a single row that does not fit is an error.
-    pub fn upload(
-        ctx: &GpuContext,
-        name: &str,
-        experts: usize,
-        cols: usize,
-        parts: &[RowPart],
-    ) -> Result<Matrix> {
+    pub fn upload(ctx: &GpuContext, name: &str, experts: usize, cols: usize, parts: &[RowPart]) -> Result<Matrix> {
         let rows: usize = parts.iter().map(|p| p.rows()).sum();
         let d0 = parts[0].dtype();
-        let format = if parts.iter().all(|p| p.dtype() == d0) {
-            WeightFormat::from_dtype(d0)
-        } else {
-            WeightFormat::F32
-        };
+        let format =
+            if parts.iter().all(|p| p.dtype() == d0) { WeightFormat::from_dtype(d0) } else { WeightFormat::F32 };
         let row_bytes = (cols * format.elem_size()) as u64;
-        let limit = ctx.max_binding;
+        let limit = ctx.weight_chunk_limit;
         if row_bytes + 4 > limit {
             return Err(Error::Unsupported {
                 adapter: ctx.adapter_name().into(),
@@ -181,27 +168,18 @@ impl Matrix {
             while bytes.len() % 4 != 0 || bytes.is_empty() {
                 bytes.push(0);
             }
-            let buffer = ctx
-                .device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some(name),
-                    contents: &bytes,
-                    usage: wgpu::BufferUsages::STORAGE,
-                });
+            let buffer = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(name),
+                contents: &bytes,
+                usage: wgpu::BufferUsages::STORAGE,
+            });
             chunks.push(WeightChunk {
                 buffer,
                 experts: er.start as u32..er.end as u32,
                 rows: rr.start as u32..rr.end as u32,
             });
         }
-        Ok(Matrix {
-            name: name.to_string(),
-            format,
-            experts,
-            rows,
-            cols,
-            chunks,
-        })
+        Ok(Matrix { name: name.to_string(), format, experts, rows, cols, chunks })
     }
 
     pub fn bytes(&self) -> u64 {
@@ -223,34 +201,25 @@ impl Activation {
         let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size: bytes,
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
         Ok(Activation { buffer, len })
     }
     pub fn from_f32(ctx: &GpuContext, label: &str, data: &[f32]) -> Result<Self> {
         let a = Self::new(ctx, label, data.len())?;
-        ctx.queue
-            .write_buffer(&a.buffer, 0, bytemuck::cast_slice(data));
+        ctx.queue.write_buffer(&a.buffer, 0, bytemuck::cast_slice(data));
         Ok(a)
     }
     pub fn from_u32(ctx: &GpuContext, label: &str, data: &[u32]) -> Result<Self> {
         let a = Self::new(ctx, label, data.len())?;
-        ctx.queue
-            .write_buffer(&a.buffer, 0, bytemuck::cast_slice(data));
+        ctx.queue.write_buffer(&a.buffer, 0, bytemuck::cast_slice(data));
         Ok(a)
     }
 }
 
 /// Copies `count` 4-byte words from `buffer` at word `offset` to the CPU. Waits for the GPU.
-pub async fn read_words(
-    ctx: &GpuContext,
-    buffer: &wgpu::Buffer,
-    offset: usize,
-    count: usize,
-) -> Result<Vec<u32>> {
+pub async fn read_words(ctx: &GpuContext, buffer: &wgpu::Buffer, offset: usize, count: usize) -> Result<Vec<u32>> {
     let bytes = (count.max(1) * 4) as u64;
     let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("readback"),
@@ -265,43 +234,25 @@ pub async fn read_words(
 }
 
 /// Maps a MAP_READ buffer and returns its first `count` words.
-pub async fn map_and_read(
-    ctx: &GpuContext,
-    staging: &wgpu::Buffer,
-    count: usize,
-) -> Result<Vec<u32>> {
+pub async fn map_and_read(ctx: &GpuContext, staging: &wgpu::Buffer, count: usize) -> Result<Vec<u32>> {
     let (tx, rx) = std::sync::mpsc::channel();
     staging.map_async(wgpu::MapMode::Read, .., move |r| {
         let _ = tx.send(r);
     });
     ctx.device
-        .poll(wgpu::PollType::Wait {
-            submission_index: None,
-            timeout: None,
-        })
+        .poll(wgpu::PollType::Wait { submission_index: None, timeout: None })
         .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
     rx.recv()
         .map_err(|_| Error::Gpu("buffer mapping was dropped".into()))?
         .map_err(|e| Error::Gpu(format!("mapping a readback buffer: {e}")))?;
     let out = {
-        let view = staging
-            .get_mapped_range(..)
-            .map_err(|e| Error::Gpu(format!("{e:?}")))?;
+        let view = staging.get_mapped_range(..).map_err(|e| Error::Gpu(format!("{e:?}")))?;
         bytemuck::cast_slice::<u8, u32>(&view)[..count].to_vec()
     };
     staging.unmap();
     Ok(out)
 }
 
-pub async fn read_f32(
-    ctx: &GpuContext,
-    a: &Activation,
-    offset: usize,
-    count: usize,
-) -> Result<Vec<f32>> {
-    Ok(read_words(ctx, &a.buffer, offset, count)
-        .await?
-        .into_iter()
-        .map(f32::from_bits)
-        .collect())
+pub async fn read_f32(ctx: &GpuContext, a: &Activation, offset: usize, count: usize) -> Result<Vec<f32>> {
+    Ok(read_words(ctx, &a.buffer, offset, count).await?.into_iter().map(f32::from_bits).collect())
 }

@@ -9,7 +9,7 @@ use crate::gpu::pipelines::PipelineCache;
 pub struct AdapterChoice {
     pub backend: Option<wgpu::Backends>,
     pub index: Option<usize>,
-    /// Lower the storage-binding limit we plan for (tests use this to force tensor splitting).
+    /// Split weights as if the storage-binding limit were this low (tests force tensor splitting).
     pub max_binding_override: Option<u64>,
 }
 
@@ -21,11 +21,7 @@ pub fn parse_backend(name: &str) -> Result<wgpu::Backends> {
         "gl" | "gles" | "opengl" => wgpu::Backends::GL,
         "webgpu" | "browser" => wgpu::Backends::BROWSER_WEBGPU,
         "all" => wgpu::Backends::all(),
-        other => {
-            return Err(Error::Input(format!(
-                "unknown backend `{other}` (vulkan, metal, dx12, gl)"
-            )))
-        }
+        other => return Err(Error::Input(format!("unknown backend `{other}` (vulkan, metal, dx12, gl)"))),
     })
 }
 
@@ -59,11 +55,7 @@ impl std::fmt::Display for AdapterReport {
         writeln!(
             f,
             "    features: {}",
-            if feats.is_empty() {
-                "(none of shader-f16, subgroups, timestamp-query)".into()
-            } else {
-                feats.join(", ")
-            }
+            if feats.is_empty() { "(none of shader-f16, subgroups, timestamp-query)".into() } else { feats.join(", ") }
         )?;
         write!(
             f,
@@ -86,9 +78,7 @@ fn instance(backends: wgpu::Backends) -> wgpu::Instance {
 }
 
 /// Every adapter of the chosen backends, in a stable order.
-pub async fn list_adapters(
-    backends: Option<wgpu::Backends>,
-) -> Vec<(wgpu::Adapter, AdapterReport)> {
+pub async fn list_adapters(backends: Option<wgpu::Backends>) -> Vec<(wgpu::Adapter, AdapterReport)> {
     let backends = backends.unwrap_or(wgpu::Backends::all());
     let inst = instance(backends);
     let adapters = inst.enumerate_adapters(backends).await;
@@ -96,12 +86,7 @@ pub async fn list_adapters(
         .into_iter()
         .enumerate()
         .map(|(index, a)| {
-            let r = AdapterReport {
-                index,
-                info: a.get_info(),
-                features: a.features(),
-                limits: a.limits(),
-            };
+            let r = AdapterReport { index, info: a.get_info(), features: a.features(), limits: a.limits() };
             (a, r)
         })
         .collect()
@@ -114,8 +99,10 @@ pub struct GpuContext {
     pub info: wgpu::AdapterInfo,
     pub limits: wgpu::Limits,
     pub features: wgpu::Features,
-    /// Largest storage binding we use; tensors above it are split.
+    /// Largest storage binding the adapter allows.
     pub max_binding: u64,
+    /// Largest weight chunk we upload (`max_binding`, or lower when overridden); larger tensors are split.
+    pub weight_chunk_limit: u64,
     pub pipelines: PipelineCache,
 }
 
@@ -132,7 +119,10 @@ impl GpuContext {
         let pos = match choice.index {
             Some(i) => {
                 if i >= all.len() {
-                    return Err(Error::NoAdapter(format!("--adapter {i} does not exist: {} adapter(s) found (see `llama4-wgpu adapters`)", all.len())));
+                    return Err(Error::NoAdapter(format!(
+                        "--adapter {i} does not exist: {} adapter(s) found (see `llama4-wgpu adapters`)",
+                        all.len()
+                    )));
                 }
                 i
             }
@@ -146,15 +136,7 @@ impl GpuContext {
                 };
                 // Prefer Vulkan over GL for the same device: GL lacks f16 and subgroups.
                 let be = |b: wgpu::Backend| if b == wgpu::Backend::Gl { 1 } else { 0 };
-                (0..all.len())
-                    .min_by_key(|&i| {
-                        (
-                            rank(all[i].1.info.device_type),
-                            be(all[i].1.info.backend),
-                            i,
-                        )
-                    })
-                    .unwrap()
+                (0..all.len()).min_by_key(|&i| (rank(all[i].1.info.device_type), be(all[i].1.info.backend), i)).unwrap()
             }
         };
         let (adapter, report) = all.swap_remove(pos);
@@ -169,14 +151,8 @@ impl GpuContext {
         let info = report.info.clone();
         let limits = adapter.limits();
         let downlevel = adapter.get_downlevel_capabilities();
-        if !downlevel
-            .flags
-            .contains(wgpu::DownlevelFlags::COMPUTE_SHADERS)
-        {
-            return Err(Error::Unsupported {
-                adapter: info.name.clone(),
-                what: "compute shaders".into(),
-            });
+        if !downlevel.flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS) {
+            return Err(Error::Unsupported { adapter: info.name.clone(), what: "compute shaders".into() });
         }
         let wanted = wgpu::Features::SHADER_F16;
         let features = adapter.features() & wanted;
@@ -191,12 +167,8 @@ impl GpuContext {
             })
             .await
             .map_err(|e| Error::Gpu(format!("request_device on `{}`: {e}", info.name)))?;
-        let mut max_binding =
-            (limits.max_storage_buffer_binding_size as u64).min(limits.max_buffer_size);
-        if let Some(o) = max_binding_override {
-            max_binding = max_binding.min(o);
-        }
-        max_binding &= !3; // whole words
+        let max_binding = (limits.max_storage_buffer_binding_size as u64).min(limits.max_buffer_size) & !3;
+        let weight_chunk_limit = max_binding_override.map_or(max_binding, |o| o.min(max_binding) & !3);
         Ok(GpuContext {
             pipelines: PipelineCache::default(),
             device,
@@ -205,6 +177,7 @@ impl GpuContext {
             limits,
             features,
             max_binding,
+            weight_chunk_limit,
         })
     }
 
@@ -217,7 +190,10 @@ impl GpuContext {
         if bytes > self.max_binding {
             return Err(Error::Unsupported {
                 adapter: self.info.name.clone(),
-                what: format!("a storage binding of {bytes} bytes for {what} (max_storage_buffer_binding_size is {})", self.max_binding),
+                what: format!(
+                    "a storage binding of {bytes} bytes for {what} (max_storage_buffer_binding_size is {})",
+                    self.max_binding
+                ),
             });
         }
         Ok(())

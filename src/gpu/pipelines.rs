@@ -99,11 +99,7 @@ pub struct Variant {
 
 impl Variant {
     pub fn new(shader: Shader) -> Self {
-        Variant {
-            shader,
-            weights: None,
-            flags: vec![],
-        }
+        Variant { shader, weights: None, flags: vec![] }
     }
     pub fn weights(mut self, w: WeightFormat) -> Self {
         self.weights = Some(w);
@@ -121,11 +117,8 @@ impl Variant {
     pub fn all() -> Vec<Variant> {
         let mut out = vec![];
         for s in Shader::ALL {
-            let formats: Vec<Option<WeightFormat>> = if s.reads_weights() {
-                WeightFormat::ALL.iter().map(|&w| Some(w)).collect()
-            } else {
-                vec![None]
-            };
+            let formats: Vec<Option<WeightFormat>> =
+                if s.reads_weights() { WeightFormat::ALL.iter().map(|&w| Some(w)).collect() } else { vec![None] };
             let flags = s.flags();
             for w in &formats {
                 for mask in 0..(1u32 << flags.len()) {
@@ -146,20 +139,12 @@ impl Variant {
         let mut defines: Vec<&str> = self.flags.clone();
         let weights_file = self.weights.map(|w| w.include_file());
         if self.shader.reads_weights() && weights_file.is_none() {
-            return Err(Error::Gpu(format!(
-                "{} needs a weight format",
-                self.shader.file()
-            )));
+            return Err(Error::Gpu(format!("{} needs a weight format", self.shader.file())));
         }
         if let Some(w) = self.weights {
             defines.push(w.define());
         }
-        preprocess(
-            self.shader.source(),
-            self.shader.file(),
-            &defines,
-            weights_file,
-        )
+        preprocess(self.shader.source(), self.shader.file(), &defines, weights_file)
     }
 }
 
@@ -182,8 +167,7 @@ fn preprocess(src: &str, file: &str, defines: &[&str], weights: Option<&str>) ->
         } else if !active(&stack) {
             continue;
         } else if t == "#include_weights" {
-            let w = weights
-                .ok_or_else(|| err("#include_weights in a shader without a weight format"))?;
+            let w = weights.ok_or_else(|| err("#include_weights in a shader without a weight format"))?;
             out.push_str(include(w).ok_or_else(|| err(&format!("unknown include {w}")))?);
             out.push('\n');
         } else if let Some(rest) = t.strip_prefix("#include ") {
@@ -214,28 +198,18 @@ pub struct PipelineCache {
 }
 
 impl PipelineCache {
-    pub fn get(
-        &self,
-        device: &wgpu::Device,
-        key: &PipelineKey,
-    ) -> Result<Arc<wgpu::ComputePipeline>> {
+    pub fn get(&self, device: &wgpu::Device, key: &PipelineKey) -> Result<Arc<wgpu::ComputePipeline>> {
         if let Some(p) = self.map.lock().unwrap().get(key) {
             return Ok(p.clone());
         }
         let text = key.variant.wgsl()?;
-        let label = format!(
-            "{}{:?}{:?}",
-            key.variant.shader.file(),
-            key.variant.weights,
-            key.variant.flags
-        );
+        let label = format!("{}{:?}{:?}", key.variant.shader.file(), key.variant.weights, key.variant.flags);
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(&label),
             source: wgpu::ShaderSource::Wgsl(text.into()),
         });
-        let constants: Vec<(&str, f64)> =
-            key.overrides.iter().map(|&(k, v)| (k, v as f64)).collect();
+        let constants: Vec<(&str, f64)> = key.overrides.iter().map(|&(k, v)| (k, v as f64)).collect();
         let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
             label: Some(&label),
             layout: None,

@@ -68,12 +68,7 @@ impl<'c> Recorder<'c> {
             });
         }
         let pipeline = self.ctx.pipelines.get(&self.ctx.device, key)?;
-        self.items.push(Pending {
-            pipeline,
-            params,
-            buffers: buffers.iter().map(|&b| b.clone()).collect(),
-            groups,
-        });
+        self.items.push(Pending { pipeline, params, buffers: buffers.iter().map(|&b| b.clone()).collect(), groups });
         Ok(())
     }
 
@@ -90,17 +85,14 @@ impl<'c> Recorder<'c> {
         let stride = (ctx.limits.min_uniform_buffer_offset_alignment as usize).max(64);
         let mut bytes = vec![0u8; stride * self.items.len().max(1)];
         for (i, it) in self.items.iter().enumerate() {
-            bytes[i * stride..i * stride + 64]
-                .copy_from_slice(bytemuck::cast_slice(&it.params.words));
+            bytes[i * stride..i * stride + 64].copy_from_slice(bytemuck::cast_slice(&it.params.words));
         }
         use wgpu::util::DeviceExt;
-        let params = ctx
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some("params"),
-                contents: &bytes,
-                usage: wgpu::BufferUsages::UNIFORM,
-            });
+        let params = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some("params"),
+            contents: &bytes,
+            usage: wgpu::BufferUsages::UNIFORM,
+        });
         let dispatches = self
             .items
             .into_iter()
@@ -116,10 +108,7 @@ impl<'c> Recorder<'c> {
                     }),
                 }];
                 for (j, b) in it.buffers.iter().enumerate() {
-                    entries.push(wgpu::BindGroupEntry {
-                        binding: j as u32 + 1,
-                        resource: b.as_entire_binding(),
-                    });
+                    entries.push(wgpu::BindGroupEntry { binding: j as u32 + 1, resource: b.as_entire_binding() });
                 }
                 let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: None,
@@ -129,10 +118,7 @@ impl<'c> Recorder<'c> {
                 (it.pipeline, bind_group, it.groups)
             })
             .collect();
-        Plan {
-            dispatches,
-            _params: params,
-        }
+        Plan { dispatches, _params: params }
     }
 }
 
@@ -144,10 +130,8 @@ pub struct Plan {
 
 impl Plan {
     pub fn encode(&self, encoder: &mut wgpu::CommandEncoder) {
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("llama4"),
-            timestamp_writes: None,
-        });
+        let mut pass =
+            encoder.begin_compute_pass(&wgpu::ComputePassDescriptor { label: Some("llama4"), timestamp_writes: None });
         for (p, bg, g) in &self.dispatches {
             pass.set_pipeline(p);
             pass.set_bind_group(0, bg, &[]);

@@ -81,24 +81,11 @@ pub fn attention(
         )));
     }
     let scale = (s.d as f32).powf(-0.5);
-    let p = Params::new()
-        .u(s.nh)
-        .u(s.nkv)
-        .u(s.d)
-        .u(s.width())
-        .u(s.cap)
-        .u(s.chunk)
-        .f(scale);
+    let p = Params::new().u(s.nh).u(s.nkv).u(s.d).u(s.width()).u(s.cap).u(s.chunk).f(scale);
     rec.dispatch(
         &key(Variant::new(Shader::Attention)),
         p,
-        &[
-            &qkv.buffer,
-            &k_cache.buffer,
-            &v_cache.buffer,
-            &out.buffer,
-            step,
-        ],
+        &[&qkv.buffer, &k_cache.buffer, &v_cache.buffer, &out.buffer, step],
         [n_tokens as u32, s.nh as u32, 1],
     )
 }
@@ -112,13 +99,7 @@ pub fn kv_store(
     step: &wgpu::Buffer,
     n_tokens: usize,
 ) -> Result<()> {
-    let p = Params::new()
-        .u(s.nh)
-        .u(s.nkv)
-        .u(s.d)
-        .u(s.width())
-        .u(s.cap)
-        .u(s.chunk);
+    let p = Params::new().u(s.nh).u(s.nkv).u(s.d).u(s.width()).u(s.cap).u(s.chunk);
     rec.dispatch(
         &key(Variant::new(Shader::KvStore)),
         p,

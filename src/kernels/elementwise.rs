@@ -6,27 +6,12 @@ use crate::gpu::recorder::Params;
 use crate::gpu::{Activation, Matrix, Recorder, Shader, Variant};
 
 /// `out[t, :] = table[ids[t], :]`, one dispatch per table chunk.
-pub fn embed(
-    rec: &mut Recorder,
-    table: &Matrix,
-    ids: &Activation,
-    out: &Activation,
-    n_tokens: usize,
-) -> Result<()> {
+pub fn embed(rec: &mut Recorder, table: &Matrix, ids: &Activation, out: &Activation, n_tokens: usize) -> Result<()> {
     let h = table.cols;
     let k = key(Variant::new(Shader::Embed).weights(table.format));
     for c in &table.chunks {
-        let p = Params::new()
-            .u(h)
-            .u(n_tokens)
-            .u(c.rows.start)
-            .u(c.rows.end - c.rows.start);
-        rec.dispatch(
-            &k,
-            p,
-            &[&ids.buffer, &c.buffer, &out.buffer],
-            [div_ceil(h, 64), n_tokens as u32, 1],
-        )?;
+        let p = Params::new().u(h).u(n_tokens).u(c.rows.start).u(c.rows.end - c.rows.start);
+        rec.dispatch(&k, p, &[&ids.buffer, &c.buffer, &out.buffer], [div_ceil(h, 64), n_tokens as u32, 1])?;
     }
     Ok(())
 }
@@ -43,27 +28,14 @@ pub fn rmsnorm(
     in_row0: usize,
 ) -> Result<()> {
     if weight.len != n || x.len < (in_row0 + rows) * n || out.len < rows * n {
-        return Err(Error::Gpu(format!(
-            "rmsnorm: bad sizes (n {n}, rows {rows})"
-        )));
+        return Err(Error::Gpu(format!("rmsnorm: bad sizes (n {n}, rows {rows})")));
     }
     let p = Params::new().u(n).f(eps).u(in_row0);
-    rec.dispatch(
-        &key(Variant::new(Shader::RmsNorm)),
-        p,
-        &[&x.buffer, &weight.buffer, &out.buffer],
-        [rows as u32, 1, 1],
-    )
+    rec.dispatch(&key(Variant::new(Shader::RmsNorm)), p, &[&x.buffer, &weight.buffer, &out.buffer], [rows as u32, 1, 1])
 }
 
 /// `out[r, :] = silu(gu[r, :width]) * gu[r, width:]`.
-pub fn swiglu(
-    rec: &mut Recorder,
-    gu: &Activation,
-    out: &Activation,
-    rows: usize,
-    width: usize,
-) -> Result<()> {
+pub fn swiglu(rec: &mut Recorder, gu: &Activation, out: &Activation, rows: usize, width: usize) -> Result<()> {
     let p = Params::new().u(width).u(rows);
     rec.dispatch(
         &key(Variant::new(Shader::Swiglu)),

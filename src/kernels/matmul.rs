@@ -33,50 +33,21 @@ pub struct MatmulArgs<'a> {
 impl MatmulArgs<'_> {
     /// Plain `out[t, :] = W x[t, :]` over `n_tokens` rows, output width = `w.rows`.
     pub fn dense(n_tokens: usize, out_stride: usize) -> Self {
-        MatmulArgs {
-            n_tokens,
-            x_row0: 0,
-            x_div: 1,
-            out_stride,
-            out_col0: 0,
-            accumulate: false,
-            experts: None,
-        }
+        MatmulArgs { n_tokens, x_row0: 0, x_div: 1, out_stride, out_col0: 0, accumulate: false, experts: None }
     }
 }
 
-pub fn matmul(
-    rec: &mut Recorder,
-    w: &Matrix,
-    x: &Activation,
-    out: &Activation,
-    a: MatmulArgs,
-) -> Result<()> {
+pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, a: MatmulArgs) -> Result<()> {
     let in_rows = a.x_row0 + (a.n_tokens.max(1) - 1) / a.x_div + 1;
     if x.len < in_rows * w.cols || out.len < (a.n_tokens - 1) * a.out_stride + a.out_col0 + w.rows {
-        return Err(Error::Gpu(format!(
-            "matmul `{}`: buffers too small for {} rows",
-            w.name, a.n_tokens
-        )));
+        return Err(Error::Gpu(format!("matmul `{}`: buffers too small for {} rows", w.name, a.n_tokens)));
     }
     if a.experts.is_none() && w.experts != 1 {
-        return Err(Error::Gpu(format!(
-            "matmul `{}`: expert matrix used without routing",
-            w.name
-        )));
+        return Err(Error::Gpu(format!("matmul `{}`: expert matrix used without routing", w.name)));
     }
-    let tt = if a.experts.is_some() || a.n_tokens == 1 {
-        1
-    } else {
-        MAX_TT
-    };
-    let variant = Variant::new(Shader::Matmul)
-        .weights(w.format)
-        .flag("EXPERT_ID", a.experts.is_some());
-    let key = PipelineKey {
-        variant,
-        overrides: vec![("TT", tt as u32)],
-    };
+    let tt = if a.experts.is_some() || a.n_tokens == 1 { 1 } else { MAX_TT };
+    let variant = Variant::new(Shader::Matmul).weights(w.format).flag("EXPERT_ID", a.experts.is_some());
+    let key = PipelineKey { variant, overrides: vec![("TT", tt as u32)] };
     let max_dim = rec.ctx.limits.max_compute_workgroups_per_dimension as usize;
     for c in &w.chunks {
         let n = (c.rows.end - c.rows.start) as usize;
@@ -95,27 +66,14 @@ pub fn matmul(
             .u(c.experts.start)
             .u(c.experts.end)
             .u(a.x_div)
-            .u(a.experts
-                .as_ref()
-                .map(|e| e.scale_input as u32)
-                .unwrap_or(0));
-        let groups = [
-            wg_x as u32,
-            div_ceil(a.n_tokens, tt),
-            div_ceil(blocks, wg_x),
-        ];
+            .u(a.experts.as_ref().map(|e| e.scale_input as u32).unwrap_or(0));
+        let groups = [wg_x as u32, div_ceil(a.n_tokens, tt), div_ceil(blocks, wg_x)];
         match &a.experts {
             None => rec.dispatch(&key, params, &[&x.buffer, &c.buffer, &out.buffer], groups)?,
             Some(r) => rec.dispatch(
                 &key,
                 params,
-                &[
-                    &x.buffer,
-                    &c.buffer,
-                    &out.buffer,
-                    &r.ids.buffer,
-                    &r.scores.buffer,
-                ],
+                &[&x.buffer, &c.buffer, &out.buffer, &r.ids.buffer, &r.scores.buffer],
                 groups,
             )?,
         }

@@ -14,10 +14,7 @@ pub use sample::{sample, SamplerConfig};
 use crate::gpu::{PipelineKey, Variant};
 
 pub(crate) fn key(v: Variant) -> PipelineKey {
-    PipelineKey {
-        variant: v,
-        overrides: vec![],
-    }
+    PipelineKey { variant: v, overrides: vec![] }
 }
 
 pub(crate) fn div_ceil(a: usize, b: usize) -> u32 {

@@ -18,12 +18,7 @@ pub struct SamplerConfig {
 
 impl Default for SamplerConfig {
     fn default() -> Self {
-        SamplerConfig {
-            temperature: 0.0,
-            top_k: 0,
-            top_p: 1.0,
-            seed: 0,
-        }
+        SamplerConfig { temperature: 0.0, top_k: 0, top_p: 1.0, seed: 0 }
     }
 }
 
@@ -33,16 +28,10 @@ impl SamplerConfig {
     }
     pub fn validate(&self) -> Result<()> {
         if !self.temperature.is_finite() || self.temperature < 0.0 {
-            return Err(Error::Input(format!(
-                "temperature must be >= 0, got {}",
-                self.temperature
-            )));
+            return Err(Error::Input(format!("temperature must be >= 0, got {}", self.temperature)));
         }
         if !(self.top_p > 0.0 && self.top_p <= 1.0) {
-            return Err(Error::Input(format!(
-                "top-p must be in (0, 1], got {}",
-                self.top_p
-            )));
+            return Err(Error::Input(format!("top-p must be in (0, 1], got {}", self.top_p)));
         }
         Ok(())
     }
@@ -68,16 +57,7 @@ pub fn sample(
         .u(cfg.greedy() as u32)
         .u(cfg.top_k)
         .f(cfg.top_p)
-        .f(if cfg.greedy() {
-            1.0
-        } else {
-            1.0 / cfg.temperature
-        })
+        .f(if cfg.greedy() { 1.0 } else { 1.0 / cfg.temperature })
         .u(cfg.seed32());
-    rec.dispatch(
-        &key(Variant::new(Shader::Sample)),
-        p,
-        &[&logits.buffer, &out.buffer, step],
-        [1, 1, 1],
-    )
+    rec.dispatch(&key(Variant::new(Shader::Sample)), p, &[&logits.buffer, &out.buffer, step], [1, 1, 1])
 }

@@ -14,14 +14,10 @@ pub struct WeightNames {
 impl WeightNames {
     pub fn new(arch: Architecture) -> Self {
         match arch {
-            Architecture::CausalLm => WeightNames {
-                model: "model.".into(),
-                lm_head: "lm_head.weight".into(),
-            },
-            Architecture::ConditionalGeneration => WeightNames {
-                model: "language_model.model.".into(),
-                lm_head: "language_model.lm_head.weight".into(),
-            },
+            Architecture::CausalLm => WeightNames { model: "model.".into(), lm_head: "lm_head.weight".into() },
+            Architecture::ConditionalGeneration => {
+                WeightNames { model: "language_model.model.".into(), lm_head: "language_model.lm_head.weight".into() }
+            }
         }
     }
     pub fn embed(&self) -> String {

@@ -82,26 +82,20 @@ impl Checkpoint {
         let index = dir.join("model.safetensors.index.json");
         let files: Vec<PathBuf> = if index.exists() {
             let text = std::fs::read_to_string(&index).map_err(|e| Error::io(&index, e))?;
-            let v: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| Error::io(&index, format!("not valid JSON: {e}")))?;
+            let v: serde_json::Value =
+                serde_json::from_str(&text).map_err(|e| Error::io(&index, format!("not valid JSON: {e}")))?;
             let map = v
                 .get("weight_map")
                 .and_then(|m| m.as_object())
                 .ok_or_else(|| Error::io(&index, "no `weight_map` object"))?;
-            let mut names: Vec<String> = map
-                .values()
-                .filter_map(|f| f.as_str().map(String::from))
-                .collect();
+            let mut names: Vec<String> = map.values().filter_map(|f| f.as_str().map(String::from)).collect();
             names.sort();
             names.dedup();
             names.into_iter().map(|n| dir.join(n)).collect()
         } else {
             let single = dir.join("model.safetensors");
             if !single.exists() {
-                return Err(Error::io(
-                    dir,
-                    "no model.safetensors or model.safetensors.index.json",
-                ));
+                return Err(Error::io(dir, "no model.safetensors or model.safetensors.index.json"));
             }
             vec![single]
         };
@@ -145,22 +139,12 @@ impl Checkpoint {
                 }
                 tensors.insert(
                     name.clone(),
-                    TensorInfo {
-                        shard: si,
-                        dtype,
-                        shape: view.shape().to_vec(),
-                        start,
-                        end: start + data.len(),
-                    },
+                    TensorInfo { shard: si, dtype, shape: view.shape().to_vec(), start, end: start + data.len() },
                 );
             }
             shards.push((path, mmap));
         }
-        Ok(Checkpoint {
-            dir: dir.to_path_buf(),
-            shards,
-            tensors,
-        })
+        Ok(Checkpoint { dir: dir.to_path_buf(), shards, tensors })
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -175,11 +159,7 @@ impl Checkpoint {
     pub fn get(&self, name: &str, shape: &[usize]) -> Result<TensorView<'_>> {
         let v = self.get_any(name)?;
         if v.shape != shape {
-            return Err(Error::load(
-                v.path,
-                name,
-                format!("shape {:?}, expected {:?}", v.shape, shape),
-            ));
+            return Err(Error::load(v.path, name, format!("shape {:?}, expected {:?}", v.shape, shape)));
         }
         Ok(v)
     }
@@ -191,13 +171,7 @@ impl Checkpoint {
             .get_key_value(name)
             .ok_or_else(|| Error::load(self.dir.clone(), name, "missing from the checkpoint"))?;
         let (path, mmap) = &self.shards[info.shard];
-        Ok(TensorView {
-            name: key,
-            path,
-            dtype: info.dtype,
-            shape: &info.shape,
-            bytes: &mmap[info.start..info.end],
-        })
+        Ok(TensorView { name: key, path, dtype: info.dtype, shape: &info.shape, bytes: &mmap[info.start..info.end] })
     }
 
     /// Total bytes of each dtype, for reporting.

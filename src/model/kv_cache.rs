@@ -24,11 +24,7 @@ impl KvCache {
             nh: cfg.num_attention_heads,
             nkv: cfg.num_key_value_heads,
             d: cfg.head_dim,
-            cap: if chunked {
-                cfg.attention_chunk_size.min(max_context)
-            } else {
-                max_context
-            },
+            cap: if chunked { cfg.attention_chunk_size.min(max_context) } else { max_context },
             chunk: if chunked { cfg.attention_chunk_size } else { 0 },
         }
     }
@@ -57,9 +53,6 @@ impl KvCache {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(KvCache {
-            layers,
-            max_context,
-        })
+        Ok(KvCache { layers, max_context })
     }
 }

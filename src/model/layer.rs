@@ -18,13 +18,7 @@ pub enum Ffn {
     /// `down(silu(gate x) * up x)`, width `intermediate_size_mlp`.
     Dense { gate_up: Matrix, down: Matrix },
     /// Shared expert (unscaled) + top-k routed experts whose *input* is scaled by sigmoid(logit).
-    Moe {
-        router: Matrix,
-        experts_gate_up: Matrix,
-        experts_down: Matrix,
-        shared_gate_up: Matrix,
-        shared_down: Matrix,
-    },
+    Moe { router: Matrix, experts_gate_up: Matrix, experts_down: Matrix, shared_gate_up: Matrix, shared_down: Matrix },
 }
 
 pub struct Layer {
@@ -40,12 +34,7 @@ pub struct Layer {
 }
 
 /// A norm weight `[n]`, uploaded as f32.
-pub(crate) fn load_norm(
-    ctx: &GpuContext,
-    ck: &Checkpoint,
-    name: &str,
-    n: usize,
-) -> Result<Activation> {
+pub(crate) fn load_norm(ctx: &GpuContext, ck: &Checkpoint, name: &str, n: usize) -> Result<Activation> {
     Activation::from_f32(ctx, name, &ck.get(name, &[n])?.to_f32())
 }
 
@@ -54,19 +43,8 @@ fn linear<'a>(ck: &'a Checkpoint, name: &str, rows: usize, cols: usize) -> Resul
 }
 
 impl Layer {
-    pub fn load(
-        ctx: &GpuContext,
-        cfg: &TextConfig,
-        ck: &Checkpoint,
-        names: &WeightNames,
-        i: usize,
-    ) -> Result<Layer> {
-        let (h, d, nh, nkv) = (
-            cfg.hidden_size,
-            cfg.head_dim,
-            cfg.num_attention_heads,
-            cfg.num_key_value_heads,
-        );
+    pub fn load(ctx: &GpuContext, cfg: &TextConfig, ck: &Checkpoint, names: &WeightNames, i: usize) -> Result<Layer> {
+        let (h, d, nh, nkv) = (cfg.hidden_size, cfg.head_dim, cfg.num_attention_heads, cfg.num_key_value_heads);
         let n = |rest: &str| names.layer(i, rest);
         let plan = cfg.layers[i];
         let qkv = Matrix::upload(
@@ -121,9 +99,7 @@ impl Layer {
                     h,
                     &[linear(ck, &n("feed_forward.router.weight"), e, h)?],
                 )?;
-                let (experts_gate_up, experts_down) = if ck
-                    .contains(&n("feed_forward.experts.gate_up_proj"))
-                {
+                let (experts_gate_up, experts_down) = if ck.contains(&n("feed_forward.experts.gate_up_proj")) {
                     // HF fused layout: gate_up_proj [E, H, 2I] and down_proj [E, I, H], used as x @ W.
                     let gu = ck.get(&n("feed_forward.experts.gate_up_proj"), &[e, h, 2 * w])?;
                     let gu2 = ck.get(&n("feed_forward.experts.gate_up_proj"), &[e, h, 2 * w])?;
@@ -134,16 +110,8 @@ impl Layer {
                         e,
                         h,
                         &[
-                            RowPart::Transposed {
-                                view: gu,
-                                col0: 0,
-                                rows: w,
-                            },
-                            RowPart::Transposed {
-                                view: gu2,
-                                col0: w,
-                                rows: w,
-                            },
+                            RowPart::Transposed { view: gu, col0: 0, rows: w },
+                            RowPart::Transposed { view: gu2, col0: w, rows: w },
                         ],
                     )?;
                     let down = Matrix::upload(
@@ -151,11 +119,7 @@ impl Layer {
                         &n("feed_forward.experts.down_proj"),
                         e,
                         w,
-                        &[RowPart::Transposed {
-                            view: dn,
-                            col0: 0,
-                            rows: h,
-                        }],
+                        &[RowPart::Transposed { view: dn, col0: 0, rows: h }],
                     )?;
                     (gate_up, down)
                 } else {
@@ -163,12 +127,7 @@ impl Layer {
                     let per = |proj: &str, rows: usize, cols: usize| -> Result<RowPart> {
                         Ok(RowPart::PerExpert(
                             (0..e)
-                                .map(|x| {
-                                    ck.get(
-                                        &n(&format!("feed_forward.experts.{x}.{proj}.weight")),
-                                        &[rows, cols],
-                                    )
-                                })
+                                .map(|x| ck.get(&n(&format!("feed_forward.experts.{x}.{proj}.weight")), &[rows, cols]))
                                 .collect::<Result<Vec<_>>>()?,
                         ))
                     };
@@ -179,23 +138,12 @@ impl Layer {
                         h,
                         &[per("gate_proj", w, h)?, per("up_proj", w, h)?],
                     )?;
-                    let down = Matrix::upload(
-                        ctx,
-                        &n("feed_forward.experts.down_proj"),
-                        e,
-                        w,
-                        &[per("down_proj", h, w)?],
-                    )?;
+                    let down =
+                        Matrix::upload(ctx, &n("feed_forward.experts.down_proj"), e, w, &[per("down_proj", h, w)?])?;
                     (gate_up, down)
                 };
                 let (shared_gate_up, shared_down) = swiglu(&n("feed_forward.shared_expert."), w)?;
-                Ffn::Moe {
-                    router,
-                    experts_gate_up,
-                    experts_down,
-                    shared_gate_up,
-                    shared_down,
-                }
+                Ffn::Moe { router, experts_gate_up, experts_down, shared_gate_up, shared_down }
             }
         };
         Ok(Layer {
@@ -212,13 +160,7 @@ impl Layer {
     pub fn weight_bytes(&self) -> u64 {
         let ffn = match &self.ffn {
             Ffn::Dense { gate_up, down } => gate_up.bytes() + down.bytes(),
-            Ffn::Moe {
-                router,
-                experts_gate_up,
-                experts_down,
-                shared_gate_up,
-                shared_down,
-            } => {
+            Ffn::Moe { router, experts_gate_up, experts_down, shared_gate_up, shared_down } => {
                 router.bytes()
                     + experts_gate_up.bytes()
                     + experts_down.bytes()
@@ -230,33 +172,12 @@ impl Layer {
     }
 
     /// Appends this layer's dispatches for `ws.n_tokens` tokens.
-    pub fn encode(
-        &self,
-        rec: &mut Recorder,
-        cfg: &TextConfig,
-        ws: &Workspace,
-        cache: &LayerCache,
-    ) -> Result<()> {
+    pub fn encode(&self, rec: &mut Recorder, cfg: &TextConfig, ws: &Workspace, cache: &LayerCache) -> Result<()> {
         let (t, h) = (ws.n_tokens, cfg.hidden_size);
         let shape = cache.shape;
         // --- attention block
-        kernels::rmsnorm(
-            rec,
-            &ws.h,
-            &self.input_norm,
-            &ws.x,
-            t,
-            h,
-            cfg.rms_norm_eps,
-            0,
-        )?;
-        kernels::matmul(
-            rec,
-            &self.qkv,
-            &ws.x,
-            &ws.qkv,
-            MatmulArgs::dense(t, shape.width()),
-        )?;
+        kernels::rmsnorm(rec, &ws.h, &self.input_norm, &ws.x, t, h, cfg.rms_norm_eps, 0)?;
+        kernels::matmul(rec, &self.qkv, &ws.x, &ws.qkv, MatmulArgs::dense(t, shape.width()))?;
         let rope = self.plan.attention == AttentionKind::ChunkedRope;
         kernels::qk_prep(
             rec,
@@ -270,93 +191,35 @@ impl Layer {
             !rope && cfg.attn_temperature_tuning,
             cfg.rms_norm_eps,
         )?;
-        kernels::attention(
-            rec, shape, &ws.qkv, &cache.k, &cache.v, &ws.attn, &ws.step, t,
-        )?;
+        kernels::attention(rec, shape, &ws.qkv, &cache.k, &cache.v, &ws.attn, &ws.step, t)?;
         kernels::kv_store(rec, shape, &ws.qkv, &cache.k, &cache.v, &ws.step, t)?;
-        kernels::matmul(
-            rec,
-            &self.o,
-            &ws.attn,
-            &ws.h,
-            MatmulArgs {
-                accumulate: true,
-                ..MatmulArgs::dense(t, h)
-            },
-        )?;
+        kernels::matmul(rec, &self.o, &ws.attn, &ws.h, MatmulArgs { accumulate: true, ..MatmulArgs::dense(t, h) })?;
         // --- feed-forward block
-        kernels::rmsnorm(
-            rec,
-            &ws.h,
-            &self.post_norm,
-            &ws.x,
-            t,
-            h,
-            cfg.rms_norm_eps,
-            0,
-        )?;
+        kernels::rmsnorm(rec, &ws.h, &self.post_norm, &ws.x, t, h, cfg.rms_norm_eps, 0)?;
         match &self.ffn {
             Ffn::Dense { gate_up, down } => {
                 let w = down.cols;
                 kernels::matmul(rec, gate_up, &ws.x, &ws.gu, MatmulArgs::dense(t, 2 * w))?;
                 kernels::swiglu(rec, &ws.gu, &ws.act, t, w)?;
-                kernels::matmul(
-                    rec,
-                    down,
-                    &ws.act,
-                    &ws.h,
-                    MatmulArgs {
-                        accumulate: true,
-                        ..MatmulArgs::dense(t, h)
-                    },
-                )?;
+                kernels::matmul(rec, down, &ws.act, &ws.h, MatmulArgs { accumulate: true, ..MatmulArgs::dense(t, h) })?;
             }
-            Ffn::Moe {
-                router,
-                experts_gate_up,
-                experts_down,
-                shared_gate_up,
-                shared_down,
-            } => {
-                let (k, e, w) = (
-                    cfg.num_experts_per_tok,
-                    cfg.num_local_experts,
-                    cfg.intermediate_size,
-                );
+            Ffn::Moe { router, experts_gate_up, experts_down, shared_gate_up, shared_down } => {
+                let (k, e, w) = (cfg.num_experts_per_tok, cfg.num_local_experts, cfg.intermediate_size);
                 // shared expert, added unscaled
-                kernels::matmul(
-                    rec,
-                    shared_gate_up,
-                    &ws.x,
-                    &ws.gu,
-                    MatmulArgs::dense(t, 2 * w),
-                )?;
+                kernels::matmul(rec, shared_gate_up, &ws.x, &ws.gu, MatmulArgs::dense(t, 2 * w))?;
                 kernels::swiglu(rec, &ws.gu, &ws.act, t, w)?;
                 kernels::matmul(
                     rec,
                     shared_down,
                     &ws.act,
                     &ws.h,
-                    MatmulArgs {
-                        accumulate: true,
-                        ..MatmulArgs::dense(t, h)
-                    },
+                    MatmulArgs { accumulate: true, ..MatmulArgs::dense(t, h) },
                 )?;
                 // router: top-k on raw logits, sigmoid scores; ids stay on the GPU
-                kernels::matmul(
-                    rec,
-                    router,
-                    &ws.x,
-                    &ws.router_logits,
-                    MatmulArgs::dense(t, e),
-                )?;
+                kernels::matmul(rec, router, &ws.x, &ws.router_logits, MatmulArgs::dense(t, e))?;
                 kernels::router_topk(rec, &ws.router_logits, &ws.top_ids, &ws.top_scores, t, e, k)?;
                 // routed experts: assignment a = t*k + j reads token row a / k, scaled by its score
-                let routing = |scale_input| ExpertRouting {
-                    ids: &ws.top_ids,
-                    scores: &ws.top_scores,
-                    scale_input,
-                };
+                let routing = |scale_input| ExpertRouting { ids: &ws.top_ids, scores: &ws.top_scores, scale_input };
                 let gu_args = MatmulArgs {
                     n_tokens: t * k,
                     x_row0: 0,

@@ -38,13 +38,8 @@ impl TextModel {
         let names = WeightNames::new(cfg.architecture);
         let (v, h) = (cfg.vocab_size, cfg.hidden_size);
         let embed_name = names.embed();
-        let embed = Arc::new(Matrix::upload(
-            ctx,
-            &embed_name,
-            1,
-            h,
-            &[RowPart::Linear(ck.get(&embed_name, &[v, h])?)],
-        )?);
+        let embed =
+            Arc::new(Matrix::upload(ctx, &embed_name, 1, h, &[RowPart::Linear(ck.get(&embed_name, &[v, h])?)])?);
         let lm_head = if cfg.tie_word_embeddings {
             embed.clone()
         } else {
@@ -55,13 +50,7 @@ impl TextModel {
                     "missing from the checkpoint (and tie_word_embeddings is false)",
                 ));
             }
-            Arc::new(Matrix::upload(
-                ctx,
-                &names.lm_head,
-                1,
-                h,
-                &[RowPart::Linear(ck.get(&names.lm_head, &[v, h])?)],
-            )?)
+            Arc::new(Matrix::upload(ctx, &names.lm_head, 1, h, &[RowPart::Linear(ck.get(&names.lm_head, &[v, h])?)])?)
         };
         let norm = layer::load_norm(ctx, ck, &names.norm(), h)?;
         let n = cfg.num_hidden_layers;
@@ -70,22 +59,11 @@ impl TextModel {
             layers.push(Layer::load(ctx, cfg, ck, &names, i)?);
             progress(i + 1, n);
         }
-        Ok(TextModel {
-            cfg: cfg.clone(),
-            embed,
-            lm_head,
-            norm,
-            layers,
-            inv_freq: cfg.rope_inv_freq(),
-        })
+        Ok(TextModel { cfg: cfg.clone(), embed, lm_head, norm, layers, inv_freq: cfg.rope_inv_freq() })
     }
 
     pub fn weight_bytes(&self) -> u64 {
-        let head = if Arc::ptr_eq(&self.embed, &self.lm_head) {
-            0
-        } else {
-            self.lm_head.bytes()
-        };
+        let head = if Arc::ptr_eq(&self.embed, &self.lm_head) { 0 } else { self.lm_head.bytes() };
         self.embed.bytes() + head + self.layers.iter().map(|l| l.weight_bytes()).sum::<u64>()
     }
 
@@ -106,32 +84,9 @@ impl TextModel {
         }
         // Final norm and lm_head on the rows whose logits are wanted (all, or the last).
         let rows = ws.logits_rows;
-        kernels::rmsnorm(
-            &mut rec,
-            &ws.h,
-            &self.norm,
-            &ws.x,
-            rows,
-            h,
-            cfg.rms_norm_eps,
-            t - rows,
-        )?;
-        kernels::matmul(
-            &mut rec,
-            &self.lm_head,
-            &ws.x,
-            &ws.logits,
-            MatmulArgs::dense(rows, v),
-        )?;
-        kernels::sample(
-            &mut rec,
-            sampler,
-            &ws.logits,
-            rows - 1,
-            v,
-            &ws.token,
-            &ws.step,
-        )?;
+        kernels::rmsnorm(&mut rec, &ws.h, &self.norm, &ws.x, rows, h, cfg.rms_norm_eps, t - rows)?;
+        kernels::matmul(&mut rec, &self.lm_head, &ws.x, &ws.logits, MatmulArgs::dense(rows, v))?;
+        kernels::sample(&mut rec, sampler, &ws.logits, rows - 1, v, &ws.token, &ws.step)?;
         Ok(rec.finish())
     }
 }

@@ -29,28 +29,11 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    pub fn new(
-        ctx: &GpuContext,
-        cfg: &TextConfig,
-        n_tokens: usize,
-        all_logits: bool,
-    ) -> Result<Self> {
+    pub fn new(ctx: &GpuContext, cfg: &TextConfig, n_tokens: usize, all_logits: bool) -> Result<Self> {
         let t = n_tokens;
-        let k = if cfg.has_moe() {
-            cfg.num_experts_per_tok
-        } else {
-            1
-        };
-        let dense_w = if cfg.layers.iter().any(|l| l.ffn == FfnKind::Dense) {
-            cfg.intermediate_size_mlp
-        } else {
-            0
-        };
-        let moe_w = if cfg.has_moe() {
-            cfg.intermediate_size
-        } else {
-            0
-        };
+        let k = if cfg.has_moe() { cfg.num_experts_per_tok } else { 1 };
+        let dense_w = if cfg.layers.iter().any(|l| l.ffn == FfnKind::Dense) { cfg.intermediate_size_mlp } else { 0 };
+        let moe_w = if cfg.has_moe() { cfg.intermediate_size } else { 0 };
         let rows_ffn = t * k;
         let w = dense_w.max(moe_w);
         let logits_rows = if all_logits { t } else { 1 };
@@ -93,11 +76,7 @@ impl Workspace {
         ids: Option<&[u32]>,
     ) {
         let t = self.n_tokens;
-        ctx.queue.write_buffer(
-            &self.step,
-            0,
-            bytemuck::cast_slice(&[past as u32, t as u32, counter, 0]),
-        );
+        ctx.queue.write_buffer(&self.step, 0, bytemuck::cast_slice(&[past as u32, t as u32, counter, 0]));
         let mut table = Vec::with_capacity(t * inv_freq.len() * 2);
         let mut temps = Vec::with_capacity(t);
         for i in 0..t {
@@ -109,13 +88,10 @@ impl Workspace {
             }
             temps.push(cfg.attn_temperature(pos));
         }
-        ctx.queue
-            .write_buffer(&self.rope_table.buffer, 0, bytemuck::cast_slice(&table));
-        ctx.queue
-            .write_buffer(&self.temps.buffer, 0, bytemuck::cast_slice(&temps));
+        ctx.queue.write_buffer(&self.rope_table.buffer, 0, bytemuck::cast_slice(&table));
+        ctx.queue.write_buffer(&self.temps.buffer, 0, bytemuck::cast_slice(&temps));
         if let Some(ids) = ids {
-            ctx.queue
-                .write_buffer(&self.ids.buffer, 0, bytemuck::cast_slice(ids));
+            ctx.queue.write_buffer(&self.ids.buffer, 0, bytemuck::cast_slice(ids));
         }
     }
 }

@@ -19,19 +19,14 @@ pub fn load_template(dir: &Path) -> Result<(String, String)> {
     let cfg_path = dir.join("tokenizer_config.json");
     let mut template = None;
     if let Ok(text) = std::fs::read_to_string(&cfg_path) {
-        let v: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| Error::io(&cfg_path, format!("not valid JSON: {e}")))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| Error::io(&cfg_path, format!("not valid JSON: {e}")))?;
         if let Some(b) = v.get("bos_token").and_then(|b| {
-            b.as_str()
-                .map(String::from)
-                .or_else(|| b.get("content").and_then(|c| c.as_str()).map(String::from))
+            b.as_str().map(String::from).or_else(|| b.get("content").and_then(|c| c.as_str()).map(String::from))
         }) {
             bos = b;
         }
-        template = v
-            .get("chat_template")
-            .and_then(|t| t.as_str())
-            .map(String::from);
+        template = v.get("chat_template").and_then(|t| t.as_str()).map(String::from);
     }
     if let Ok(t) = std::fs::read_to_string(dir.join("chat_template.jinja")) {
         template = Some(t);
@@ -39,21 +34,15 @@ pub fn load_template(dir: &Path) -> Result<(String, String)> {
     Ok((template.unwrap_or_else(|| LLAMA4_TEMPLATE.to_string()), bos))
 }
 
-pub fn render(
-    template: &str,
-    bos: &str,
-    messages: &[Message],
-    add_generation_prompt: bool,
-) -> Result<String> {
+pub fn render(template: &str, bos: &str, messages: &[Message], add_generation_prompt: bool) -> Result<String> {
     let mut env = minijinja::Environment::new();
     env.set_unknown_method_callback(minijinja_contrib_like_methods);
-    env.add_template("chat", template)
-        .map_err(|e| Error::Tokenizer(format!("chat template: {e}")))?;
-    let tmpl = env
-        .get_template("chat")
-        .map_err(|e| Error::Tokenizer(format!("chat template: {e}")))?;
-    tmpl.render(minijinja::context! { messages => messages, bos_token => bos, add_generation_prompt => add_generation_prompt })
-        .map_err(|e| Error::Tokenizer(format!("chat template: {e}")))
+    env.add_template("chat", template).map_err(|e| Error::Tokenizer(format!("chat template: {e}")))?;
+    let tmpl = env.get_template("chat").map_err(|e| Error::Tokenizer(format!("chat template: {e}")))?;
+    tmpl.render(
+        minijinja::context! { messages => messages, bos_token => bos, add_generation_prompt => add_generation_prompt },
+    )
+    .map_err(|e| Error::Tokenizer(format!("chat template: {e}")))
 }
 
 /// Python string methods templates use (`.strip()`), mapped to minijinja.

@@ -6,11 +6,7 @@ use std::path::Path;
 
 pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> Result<()> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let shape_txt = if shape.len() == 1 {
-        format!("({},)", dims[0])
-    } else {
-        format!("({})", dims.join(", "))
-    };
+    let shape_txt = if shape.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
     let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {shape_txt}, }}");
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
@@ -32,26 +28,15 @@ pub fn read_f32(path: &Path) -> Result<(Vec<usize>, Vec<f32>)> {
     }
     let (hlen, start) = match bytes[6] {
         1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        _ => (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
-        ),
+        _ => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
     };
-    let header = std::str::from_utf8(
-        bytes
-            .get(start..start + hlen)
-            .ok_or_else(|| bad("short header"))?,
-    )
-    .map_err(|_| bad("header"))?;
+    let header = std::str::from_utf8(bytes.get(start..start + hlen).ok_or_else(|| bad("short header"))?)
+        .map_err(|_| bad("header"))?;
     if !header.contains("'<f4'") || header.contains("'fortran_order': True") {
         return Err(bad("dtype must be <f4, C order"));
     }
-    let s = header
-        .split("'shape':")
-        .nth(1)
-        .ok_or_else(|| bad("no shape"))?;
-    let s = &s
-        [s.find('(').ok_or_else(|| bad("shape"))? + 1..s.find(')').ok_or_else(|| bad("shape"))?];
+    let s = header.split("'shape':").nth(1).ok_or_else(|| bad("no shape"))?;
+    let s = &s[s.find('(').ok_or_else(|| bad("shape"))? + 1..s.find(')').ok_or_else(|| bad("shape"))?];
     let shape: Vec<usize> = s
         .split(',')
         .map(str::trim)
@@ -63,10 +48,5 @@ pub fn read_f32(path: &Path) -> Result<(Vec<usize>, Vec<f32>)> {
     if data.len() != 4 * n {
         return Err(bad("data size does not match the shape"));
     }
-    Ok((
-        shape,
-        data.chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect(),
-    ))
+    Ok((shape, data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()))
 }

@@ -36,12 +36,7 @@ pub struct StepOut {
 }
 
 impl<'a> Session<'a> {
-    pub fn new(
-        ctx: &'a GpuContext,
-        model: &'a TextModel,
-        max_context: usize,
-        sampler: SamplerConfig,
-    ) -> Result<Self> {
+    pub fn new(ctx: &'a GpuContext, model: &'a TextModel, max_context: usize, sampler: SamplerConfig) -> Result<Self> {
         sampler.validate()?;
         let cache = KvCache::new(ctx, &model.cfg, max_context)?;
         let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
@@ -50,17 +45,7 @@ impl<'a> Session<'a> {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        Ok(Session {
-            ctx,
-            model,
-            cache,
-            sampler,
-            decode: None,
-            staging,
-            past: 0,
-            counter: 0,
-            has_next: false,
-        })
+        Ok(Session { ctx, model, cache, sampler, decode: None, staging, past: 0, counter: 0, has_next: false })
     }
 
     pub fn position(&self) -> usize {
@@ -80,9 +65,7 @@ impl<'a> Session<'a> {
     fn decode_stage(&mut self) -> Result<&Stage> {
         if self.decode.is_none() {
             let ws = Workspace::new(self.ctx, &self.model.cfg, 1, true)?;
-            let plan = self
-                .model
-                .record(self.ctx, &ws, &self.cache, &self.sampler)?;
+            let plan = self.model.record(self.ctx, &ws, &self.cache, &self.sampler)?;
             self.decode = Some(Stage { ws, plan });
         }
         Ok(self.decode.as_ref().unwrap())
@@ -98,9 +81,7 @@ impl<'a> Session<'a> {
         self.check_room(ids.len())?;
         self.decode_stage()?;
         let ws = Workspace::new(self.ctx, &self.model.cfg, ids.len(), all_logits)?;
-        let plan = self
-            .model
-            .record(self.ctx, &ws, &self.cache, &self.sampler)?;
+        let plan = self.model.record(self.ctx, &ws, &self.cache, &self.sampler)?;
         let stage = Stage { ws, plan };
         let out = self.run(&stage, Some(ids), all_logits).await?;
         Ok(out)
@@ -116,39 +97,16 @@ impl<'a> Session<'a> {
         self.check_room(1)?;
         self.decode_stage()?;
         let stage = self.decode.take().unwrap();
-        let r = self
-            .run(
-                &stage,
-                force.as_ref().map(std::slice::from_ref),
-                want_logits,
-            )
-            .await;
+        let r = self.run(&stage, force.as_ref().map(std::slice::from_ref), want_logits).await;
         self.decode = Some(stage);
         r
     }
 
-    async fn run(
-        &mut self,
-        stage: &Stage,
-        ids: Option<&[u32]>,
-        want_logits: bool,
-    ) -> Result<StepOut> {
+    async fn run(&mut self, stage: &Stage, ids: Option<&[u32]>, want_logits: bool) -> Result<StepOut> {
         let ctx = self.ctx;
         let ws = &stage.ws;
-        ws.write_step(
-            ctx,
-            &self.model.cfg,
-            &self.model.inv_freq,
-            self.past,
-            self.counter,
-            ids,
-        );
-        let dec_ids = &self
-            .decode
-            .as_ref()
-            .map(|s| &s.ws.ids)
-            .unwrap_or(&ws.ids)
-            .buffer;
+        ws.write_step(ctx, &self.model.cfg, &self.model.inv_freq, self.past, self.counter, ids);
+        let dec_ids = &self.decode.as_ref().map(|s| &s.ws.ids).unwrap_or(&ws.ids).buffer;
         let mut enc = ctx.device.create_command_encoder(&Default::default());
         stage.plan.encode(&mut enc);
         enc.copy_buffer_to_buffer(&ws.token.buffer, 0, dec_ids, 0, 4);
@@ -160,15 +118,7 @@ impl<'a> Session<'a> {
         }
         let token = map_and_read(ctx, &self.staging, 1).await?[0];
         let logits = if want_logits {
-            Some(
-                read_f32(
-                    ctx,
-                    &ws.logits,
-                    0,
-                    ws.logits_rows * self.model.cfg.vocab_size,
-                )
-                .await?,
-            )
+            Some(read_f32(ctx, &ws.logits, 0, ws.logits_rows * self.model.cfg.vocab_size).await?)
         } else {
             None
         };

@@ -23,17 +23,12 @@ impl Tokenizer {
 
     /// Encodes text exactly as written (special tokens in the text are recognised; no BOS added).
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
-        let enc = self
-            .inner
-            .encode(text, false)
-            .map_err(|e| Error::Tokenizer(format!("encoding: {e}")))?;
+        let enc = self.inner.encode(text, false).map_err(|e| Error::Tokenizer(format!("encoding: {e}")))?;
         Ok(enc.get_ids().to_vec())
     }
 
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
-        self.inner
-            .decode(ids, false)
-            .map_err(|e| Error::Tokenizer(format!("decoding: {e}")))
+        self.inner.decode(ids, false).map_err(|e| Error::Tokenizer(format!("decoding: {e}")))
     }
 
     pub fn token_id(&self, token: &str) -> Option<u32> {
@@ -46,10 +41,7 @@ impl Tokenizer {
 
     /// Ids that end a chat turn: `<|eot|>`, `<|eom|>`, `<|end_of_text|>` (those that exist).
     pub fn stop_ids(&self) -> Vec<u32> {
-        ["<|eot|>", "<|eom|>", "<|end_of_text|>"]
-            .iter()
-            .filter_map(|t| self.token_id(t))
-            .collect()
+        ["<|eot|>", "<|eom|>", "<|end_of_text|>"].iter().filter_map(|t| self.token_id(t)).collect()
     }
 }
 
@@ -62,18 +54,12 @@ pub struct StreamDecoder {
 
 impl StreamDecoder {
     pub fn new() -> Self {
-        StreamDecoder {
-            ids: vec![],
-            printed: 0,
-        }
+        StreamDecoder { ids: vec![], printed: 0 }
     }
     pub fn push(&mut self, tok: &Tokenizer, id: u32) -> Result<String> {
         self.ids.push(id);
         let text = tok.decode(&self.ids)?;
-        if text.ends_with('\u{FFFD}')
-            || text.len() < self.printed
-            || !text.is_char_boundary(self.printed)
-        {
+        if text.ends_with('\u{FFFD}') || text.len() < self.printed || !text.is_char_boundary(self.printed) {
             return Ok(String::new());
         }
         let new = text[self.printed..].to_string();

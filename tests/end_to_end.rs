@@ -1,0 +1,151 @@
+//! Every fixture end to end against transformers: prompt logits (prefill), the greedy
+//! continuation and its per-step logits (decode through our KV cache).
+
+mod common;
+use common::*;
+use llama4_wgpu::gpu::AdapterChoice;
+use llama4_wgpu::kernels::SamplerConfig;
+use llama4_wgpu::loader::Checkpoint;
+use llama4_wgpu::model::TextModel;
+use llama4_wgpu::runtime::Session;
+use llama4_wgpu::TextConfig;
+use pollster::block_on;
+
+const TOL: f32 = 1e-3;
+
+fn check_fixture(name: &str, ctx: &llama4_wgpu::gpu::GpuContext) {
+    let dir = fixture(name);
+    let cfg = TextConfig::from_dir(&dir).unwrap();
+    let ck = Checkpoint::open(&dir).unwrap();
+    let model = TextModel::load(ctx, &cfg, &ck, |_, _| {}).unwrap();
+    let r = reference(&dir);
+    let v = cfg.vocab_size;
+    let mut s = Session::new(ctx, &model, 128, SamplerConfig::default()).unwrap();
+    let out = block_on(s.prefill(&r.prompt_ids, true)).unwrap();
+    let err = rel_err(out.logits.as_ref().unwrap(), &r.prompt_logits);
+    assert!(err <= TOL, "{name}: prompt logits rel err {err:.2e} > {TOL}");
+    let mut tokens = vec![out.token];
+    let mut step_logits = out.logits.unwrap()[(r.prompt_ids.len() - 1) * v..].to_vec();
+    while tokens.len() < r.greedy_tokens.len() {
+        let o = block_on(s.decode(None, true)).unwrap();
+        tokens.push(o.token);
+        step_logits.extend(o.logits.unwrap());
+    }
+    assert_eq!(tokens, r.greedy_tokens, "{name}: greedy tokens differ from transformers");
+    let err = rel_err(&step_logits, &r.decode_logits);
+    assert!(err <= TOL, "{name}: decode logits rel err {err:.2e} > {TOL}");
+    eprintln!("{name}: ok (decode rel err {err:.2e})");
+}
+
+#[test]
+fn dense_only() {
+    check_fixture("dense", gpu());
+}
+
+#[test]
+fn scout_like_chunked_moe_nope_temperature() {
+    check_fixture("scout", gpu());
+}
+
+#[test]
+fn maverick_like_128_experts_interleaved() {
+    check_fixture("maverick", gpu());
+}
+
+#[test]
+fn top2_odd_gqa_head_dim_tied_f16() {
+    check_fixture("top2_gqa_tied_f16", gpu());
+}
+
+#[test]
+fn hub_layout_bf16_sharded() {
+    check_fixture("hub_bf16_sharded", gpu());
+}
+
+#[test]
+fn conditional_generation_text_part() {
+    check_fixture("vlm_text", gpu());
+}
+
+/// Tensors larger than the storage-binding limit are split: force a 4 KiB limit so the embedding,
+/// lm_head and expert tensors all become many chunks (experts split inside one expert too).
+#[test]
+fn split_tensors_give_the_same_numbers() {
+    let ctx = gpu_with(AdapterChoice { max_binding_override: Some(4096), ..Default::default() });
+    let dir = fixture("scout");
+    let cfg = TextConfig::from_dir(&dir).unwrap();
+    let ck = Checkpoint::open(&dir).unwrap();
+    let model = TextModel::load(&ctx, &cfg, &ck, |_, _| {}).unwrap();
+    assert!(model.embed.chunks.len() >= 32, "embedding not split: {} chunks", model.embed.chunks.len());
+    if let llama4_wgpu::model::Ffn::Moe { experts_gate_up, .. } = &model.layers[0].ffn {
+        assert!(experts_gate_up.chunks.len() > cfg.num_local_experts, "experts not split inside an expert");
+        assert!(experts_gate_up.chunks.iter().all(|c| c.experts.len() == 1));
+    } else {
+        panic!("layer 0 should be MoE");
+    }
+    drop(model);
+    check_fixture("scout", &ctx);
+}
+
+/// Decode across chunk boundaries (chunk 8, positions 37..44) equals a full recompute, and a
+/// prompt prefilled in two pieces equals one prefill.
+#[test]
+fn cached_decode_equals_full_recompute_across_chunks() {
+    let ctx = gpu();
+    let dir = fixture("scout");
+    let cfg = TextConfig::from_dir(&dir).unwrap();
+    assert_eq!(cfg.attention_chunk_size, 8);
+    let ck = Checkpoint::open(&dir).unwrap();
+    let model = TextModel::load(ctx, &cfg, &ck, |_, _| {}).unwrap();
+    let r = reference(&dir);
+    let v = cfg.vocab_size;
+    let mut s = Session::new(ctx, &model, 64, SamplerConfig::default()).unwrap();
+    let mut seq = r.prompt_ids.clone();
+    let first = block_on(s.prefill(&seq, false)).unwrap();
+    seq.push(first.token);
+    for _ in 0..6 {
+        let o = block_on(s.decode(None, true)).unwrap();
+        let cached = o.logits.unwrap();
+        let mut fresh = Session::new(ctx, &model, 64, SamplerConfig::default()).unwrap();
+        let full = block_on(fresh.prefill(&seq, true)).unwrap().logits.unwrap();
+        let err = rel_err(&cached, &full[(seq.len() - 1) * v..]);
+        assert!(err <= 1e-4, "position {}: cached vs recomputed rel err {err:.2e}", seq.len() - 1);
+        seq.push(o.token);
+    }
+    assert!(seq.len() > 40, "decode must cross the chunk boundary at 40");
+
+    // Two prefills (20 + 17 tokens, crossing chunks mid-batch) == one prefill of 37.
+    let mut split = Session::new(ctx, &model, 64, SamplerConfig::default()).unwrap();
+    block_on(split.prefill(&r.prompt_ids[..20], false)).unwrap();
+    let second = block_on(split.prefill(&r.prompt_ids[20..], true)).unwrap().logits.unwrap();
+    let err = rel_err(&second, &r.prompt_logits[20 * v..]);
+    assert!(err <= TOL, "split prefill rel err {err:.2e}");
+}
+
+/// The CPU reference forward pass agrees with transformers too (it is the kernels' oracle).
+#[test]
+fn cpu_reference_matches_transformers() {
+    for name in ["scout", "maverick", "top2_gqa_tied_f16"] {
+        let dir = fixture(name);
+        let cfg = TextConfig::from_dir(&dir).unwrap();
+        let ck = Checkpoint::open(&dir).unwrap();
+        let m = llama4_wgpu::reference::CpuModel::load(&cfg, &ck).unwrap();
+        let r = reference(&dir);
+        let err = rel_err(&m.forward(&r.prompt_ids), &r.prompt_logits);
+        assert!(err <= TOL, "{name}: CPU reference rel err {err:.2e}");
+    }
+}
+
+#[test]
+fn context_overflow_is_an_error() {
+    let ctx = gpu();
+    let dir = fixture("dense");
+    let cfg = TextConfig::from_dir(&dir).unwrap();
+    let ck = Checkpoint::open(&dir).unwrap();
+    let model = TextModel::load(ctx, &cfg, &ck, |_, _| {}).unwrap();
+    let mut s = Session::new(ctx, &model, 8, SamplerConfig::default()).unwrap();
+    let e = block_on(s.prefill(&[1; 9], false)).err().expect("9 tokens in an 8-token context must fail");
+    assert!(e.to_string().contains("maximum context of 8"), "{e}");
+    let e = block_on(s.prefill(&[1, 2, 100000], false)).err().expect("out-of-vocab id must fail");
+    assert!(e.to_string().contains("100000") && e.to_string().contains("vocab"), "{e}");
+}
