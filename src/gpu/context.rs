@@ -109,7 +109,14 @@ pub struct GpuContext {
 impl GpuContext {
     /// Picks an adapter (by index, else the first discrete/integrated GPU, else whatever exists).
     pub async fn new(choice: &AdapterChoice) -> Result<Self> {
-        let mut all = list_adapters(choice.backend).await;
+        // Without a --backend, the primary APIs (Vulkan, Metal, DX12, WebGPU) first; GL only if none.
+        let mut all = match choice.backend {
+            Some(b) => list_adapters(Some(b)).await,
+            None => {
+                let primary = list_adapters(Some(wgpu::Backends::PRIMARY)).await;
+                if primary.is_empty() { list_adapters(Some(wgpu::Backends::SECONDARY)).await } else { primary }
+            }
+        };
         if all.is_empty() {
             return Err(Error::NoAdapter(format!(
                 "wgpu found no adapter for backends {:?}; install a Vulkan driver (e.g. mesa-vulkan-drivers for lavapipe) or pick another --backend",

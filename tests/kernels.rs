@@ -1,0 +1,353 @@
+//! Every kernel against the CPU reference (`llama4_wgpu::reference::ops`) on shapes that span
+//! several workgroups and have ragged edges, in every weight format, split and unsplit.
+
+mod common;
+use common::*;
+use llama4_wgpu::gpu::buffers::{read_f32, read_words, RowPart};
+use llama4_wgpu::gpu::{Activation, AdapterChoice, GpuContext, Matrix, Recorder, WeightFormat};
+use llama4_wgpu::kernels::{self, AttentionShape, ExpertRouting, MatmulArgs, SamplerConfig};
+use llama4_wgpu::loader::{DType, TensorView};
+use llama4_wgpu::reference::ops;
+use pollster::block_on;
+use std::path::Path;
+
+fn submit(ctx: &GpuContext, rec: Recorder) {
+    let plan = rec.finish();
+    let mut enc = ctx.device.create_command_encoder(&Default::default());
+    plan.encode(&mut enc);
+    ctx.queue.submit([enc.finish()]);
+}
+
+fn read(ctx: &GpuContext, a: &Activation) -> Vec<f32> {
+    block_on(read_f32(ctx, a, 0, a.len)).unwrap()
+}
+
+fn step_buffer(ctx: &GpuContext, past: u32, n: u32, counter: u32) -> wgpu::Buffer {
+    use wgpu::util::DeviceExt;
+    ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: None,
+        contents: bytemuck::cast_slice(&[past, n, counter, 0]),
+        usage: wgpu::BufferUsages::UNIFORM,
+    })
+}
+
+/// Weights stored in `dtype`, and the f32 values they round to.
+fn weights(data: &[f32], dtype: DType) -> (Vec<u8>, Vec<f32>) {
+    match dtype {
+        DType::F32 => (bytemuck::cast_slice(data).to_vec(), data.to_vec()),
+        DType::F16 => {
+            let h: Vec<half::f16> = data.iter().map(|&v| half::f16::from_f32(v)).collect();
+            (bytemuck::cast_slice(&h).to_vec(), h.iter().map(|v| v.to_f32()).collect())
+        }
+        DType::Bf16 => {
+            let h: Vec<half::bf16> = data.iter().map(|&v| half::bf16::from_f32(v)).collect();
+            (bytemuck::cast_slice(&h).to_vec(), h.iter().map(|v| v.to_f32()).collect())
+        }
+    }
+}
+
+fn view<'a>(bytes: &'a [u8], dtype: DType, shape: &'a [usize]) -> TensorView<'a> {
+    TensorView { name: "test", path: Path::new("test"), dtype, shape, bytes }
+}
+
+fn split_ctx() -> GpuContext {
+    // 1000-byte weight chunks: matrices below split into many row ranges / expert groups.
+    gpu_with(AdapterChoice { max_binding_override: Some(1000), ..Default::default() })
+}
+
+#[test]
+fn matmul_dense_every_format_split_and_unsplit() {
+    let (rows, cols) = (67, 131);
+    let w = rand_vec(rows * cols, 1);
+    let split = split_ctx();
+    for ctx in [gpu(), &split] {
+        for dtype in [DType::F32, DType::F16, DType::Bf16] {
+            let (bytes, wr) = weights(&w, dtype);
+            let shape = [rows, cols];
+            let m = Matrix::upload(ctx, "w", 1, cols, &[RowPart::Linear(view(&bytes, dtype, &shape))]).unwrap();
+            assert_eq!(m.format, WeightFormat::from_dtype(dtype));
+            for t in [1usize, 11] {
+                let x = rand_vec((t + 2) * cols, 2);
+                let init = rand_vec(t * (rows + 3), 3);
+                let xa = Activation::from_f32(ctx, "x", &x).unwrap();
+                let out = Activation::from_f32(ctx, "out", &init).unwrap();
+                let mut rec = Recorder::new(ctx);
+                // read rows 2.., write columns 3..3+rows of a wider output, accumulating
+                let args = MatmulArgs { x_row0: 2, out_col0: 3, accumulate: true, ..MatmulArgs::dense(t, rows + 3) };
+                kernels::matmul(&mut rec, &m, &xa, &out, args).unwrap();
+                submit(ctx, rec);
+                let got = read(ctx, &out);
+                let y = ops::matmul(&wr, rows, cols, &x[2 * cols..]);
+                let mut want = init.clone();
+                for ti in 0..t {
+                    for r in 0..rows {
+                        want[ti * (rows + 3) + 3 + r] += y[ti * rows + r];
+                    }
+                }
+                let err = rel_err(&got, &want);
+                assert!(err < 1e-5, "{dtype:?} T={t} chunks={}: rel err {err:.2e}", m.chunks.len());
+            }
+        }
+    }
+    assert!(
+        Matrix::upload(&split, "w", 1, cols, &[RowPart::Linear(view(&weights(&w, DType::F32).0, DType::F32, &[rows, cols]))])
+            .unwrap()
+            .chunks
+            .len()
+            > 10
+    );
+}
+
+#[test]
+fn matmul_expert_indexed_reads_only_routed_experts() {
+    let (e, rows, cols, t, k) = (5, 23, 70, 7, 2);
+    let w = rand_vec(e * rows * cols, 4);
+    let x = rand_vec(t * cols, 5);
+    let ids: Vec<u32> = (0..t * k).map(|a| ((a * 3 + 1) % e) as u32).collect();
+    let scores: Vec<f32> = (0..t * k).map(|a| 0.1 + 0.07 * a as f32).collect();
+    let split = split_ctx();
+    for ctx in [gpu(), &split] {
+        for dtype in [DType::F32, DType::Bf16] {
+            let (bytes, wr) = weights(&w, dtype);
+            let shape = [rows, cols];
+            let views: Vec<TensorView> = (0..e)
+                .map(|i| view(&bytes[i * rows * cols * dtype.size()..(i + 1) * rows * cols * dtype.size()], dtype, &shape))
+                .collect();
+            let m = Matrix::upload(ctx, "experts", e, cols, &[RowPart::PerExpert(views)]).unwrap();
+            let xa = Activation::from_f32(ctx, "x", &x).unwrap();
+            let out = Activation::new(ctx, "out", t * k * rows).unwrap();
+            let ida = Activation::from_u32(ctx, "ids", &ids).unwrap();
+            let sa = Activation::from_f32(ctx, "scores", &scores).unwrap();
+            let mut rec = Recorder::new(ctx);
+            let routing = ExpertRouting { ids: &ida, scores: &sa, scale_input: true };
+            let args = MatmulArgs { n_tokens: t * k, x_row0: 0, x_div: k, out_stride: rows, out_col0: 0, accumulate: false, experts: Some(routing) };
+            kernels::matmul(&mut rec, &m, &xa, &out, args).unwrap();
+            submit(ctx, rec);
+            let got = read(ctx, &out);
+            let mut want = vec![];
+            for a in 0..t * k {
+                let ex = ids[a] as usize;
+                let xin: Vec<f32> = x[(a / k) * cols..(a / k + 1) * cols].iter().map(|v| v * scores[a]).collect();
+                want.extend(ops::matmul(&wr[ex * rows * cols..(ex + 1) * rows * cols], rows, cols, &xin));
+            }
+            let err = rel_err(&got, &want);
+            assert!(err < 1e-5, "{dtype:?} chunks={}: rel err {err:.2e}", m.chunks.len());
+        }
+    }
+}
+
+#[test]
+fn transposed_fused_experts_upload() {
+    // HF's gate_up_proj [E, H, 2I] used as x @ W becomes rows gate (0..I) then up (I..2I).
+    let ctx = gpu();
+    let (e, h, i) = (3, 10, 6);
+    let w = rand_vec(e * h * 2 * i, 6);
+    let bytes: Vec<u8> = bytemuck::cast_slice(&w).to_vec();
+    let shape = [e, h, 2 * i];
+    let v = || view(&bytes, DType::F32, &shape);
+    let m = Matrix::upload(
+        ctx,
+        "gu",
+        e,
+        h,
+        &[RowPart::Transposed { view: v(), col0: 0, rows: i }, RowPart::Transposed { view: v(), col0: i, rows: i }],
+    )
+    .unwrap();
+    let x = rand_vec(h, 7);
+    let xa = Activation::from_f32(ctx, "x", &x).unwrap();
+    let out = Activation::new(ctx, "out", 2 * i).unwrap();
+    let ida = Activation::from_u32(ctx, "ids", &[2]).unwrap();
+    let sa = Activation::from_f32(ctx, "s", &[1.0]).unwrap();
+    let mut rec = Recorder::new(ctx);
+    let routing = ExpertRouting { ids: &ida, scores: &sa, scale_input: false };
+    let args = MatmulArgs { n_tokens: 1, x_row0: 0, x_div: 1, out_stride: 2 * i, out_col0: 0, accumulate: false, experts: Some(routing) };
+    kernels::matmul(&mut rec, &m, &xa, &out, args).unwrap();
+    submit(ctx, rec);
+    let got = read(ctx, &out);
+    let want: Vec<f32> = (0..2 * i).map(|c| (0..h).map(|kk| x[kk] * w[2 * h * 2 * i + kk * 2 * i + c]).sum()).collect();
+    assert!(rel_err(&got, &want) < 1e-5);
+}
+
+#[test]
+fn embed_gathers_across_table_chunks() {
+    let split = split_ctx();
+    let (v, h) = (50, 70);
+    let table = rand_vec(v * h, 8);
+    let ids: Vec<u32> = vec![0, 49, 17, 17, 3, 48, 25];
+    for ctx in [gpu(), &split] {
+        let (bytes, tr) = weights(&table, DType::F16);
+        let shape = [v, h];
+        let m = Matrix::upload(ctx, "embed", 1, h, &[RowPart::Linear(view(&bytes, DType::F16, &shape))]).unwrap();
+        let ida = Activation::from_u32(ctx, "ids", &ids).unwrap();
+        let out = Activation::new(ctx, "out", ids.len() * h).unwrap();
+        let mut rec = Recorder::new(ctx);
+        kernels::embed(&mut rec, &m, &ida, &out, ids.len()).unwrap();
+        submit(ctx, rec);
+        let want: Vec<f32> = ids.iter().flat_map(|&i| tr[i as usize * h..(i as usize + 1) * h].to_vec()).collect();
+        assert_eq!(read(ctx, &out), want, "chunks: {}", m.chunks.len());
+    }
+}
+
+#[test]
+fn rmsnorm_swiglu_combine_router() {
+    let ctx = gpu();
+    // RMSNorm: 300 columns (> 256 threads), rows 2..5 of 5.
+    let (n, rows) = (300, 5);
+    let x = rand_vec(rows * n, 9);
+    let w = rand_vec(n, 10);
+    let (xa, wa, out) = (Activation::from_f32(ctx, "x", &x).unwrap(), Activation::from_f32(ctx, "w", &w).unwrap(), Activation::new(ctx, "o", 3 * n).unwrap());
+    // SwiGLU: width 150, 3 rows.
+    let gu = rand_vec(3 * 300, 11);
+    let (gua, act) = (Activation::from_f32(ctx, "gu", &gu).unwrap(), Activation::new(ctx, "act", 3 * 150).unwrap());
+    // Combine: h += sum of k = 2 expert rows, H = 130, T = 4.
+    let hv = rand_vec(4 * 130, 12);
+    let y = rand_vec(8 * 130, 13);
+    let (ha, ya) = (Activation::from_f32(ctx, "h", &hv).unwrap(), Activation::from_f32(ctx, "y", &y).unwrap());
+    // Router: T = 9 tokens, E = 13 experts, top-3.
+    let logits = rand_vec(9 * 13, 14);
+    let la = Activation::from_f32(ctx, "l", &logits).unwrap();
+    let (ids, sc) = (Activation::new(ctx, "ids", 27).unwrap(), Activation::new(ctx, "sc", 27).unwrap());
+
+    let mut rec = Recorder::new(ctx);
+    kernels::rmsnorm(&mut rec, &xa, &wa, &out, 3, n, 1e-5, 2).unwrap();
+    kernels::swiglu(&mut rec, &gua, &act, 3, 150).unwrap();
+    kernels::moe_combine(&mut rec, &ya, &ha, 4, 130, 2).unwrap();
+    kernels::router_topk(&mut rec, &la, &ids, &sc, 9, 13, 3).unwrap();
+    submit(ctx, rec);
+
+    let err = rel_err(&read(ctx, &out), &ops::rmsnorm(&x[2 * n..], Some(&w), n, 1e-5));
+    assert!(err < 1e-5, "rmsnorm {err:.2e}");
+    let err = rel_err(&read(ctx, &act), &ops::swiglu(&gu, 150));
+    assert!(err < 1e-5, "swiglu {err:.2e}");
+    let want: Vec<f32> = (0..4 * 130).map(|i| hv[i] + y[(i / 130) * 260 + i % 130] + y[(i / 130) * 260 + 130 + i % 130]).collect();
+    assert!(rel_err(&read(ctx, &ha), &want) < 1e-6, "combine");
+    let (want_ids, want_sc) = ops::router_topk(&logits, 13, 3);
+    assert_eq!(block_on(read_words(ctx, &ids.buffer, 0, 27)).unwrap(), want_ids, "router ids");
+    assert!(rel_err(&read(ctx, &sc), &want_sc) < 1e-6, "router scores");
+}
+
+#[test]
+fn qk_prep_rope_norm_and_temperature() {
+    let ctx = gpu();
+    let (t, nh, nkv, d) = (4, 3, 2, 20);
+    let s = AttentionShape { nh, nkv, d, cap: 8, chunk: 8 };
+    let width = s.width();
+    let qkv = rand_vec(t * width, 15);
+    let inv_freq: Vec<f32> = (0..d / 2).map(|j| 1.0 / 10000f32.powf(2.0 * j as f32 / d as f32)).collect();
+    let past = 5;
+    let table: Vec<f32> = (0..t).flat_map(|i| ops::rope_table(&inv_freq, past + i)).collect();
+    let temps: Vec<f32> = (0..t).map(|i| 1.0 + 0.1 * i as f32).collect();
+    for (rope, norm, temp) in [(true, true, false), (true, false, false), (false, false, true)] {
+        let a = Activation::from_f32(ctx, "qkv", &qkv).unwrap();
+        let (ta, tm) = (Activation::from_f32(ctx, "t", &table).unwrap(), Activation::from_f32(ctx, "tm", &temps).unwrap());
+        let mut rec = Recorder::new(ctx);
+        kernels::qk_prep(&mut rec, s, &a, &ta, &tm, t, rope, norm, temp, 1e-5).unwrap();
+        submit(ctx, rec);
+        let mut want = qkv.clone();
+        for ti in 0..t {
+            for head in 0..nh + nkv {
+                let v = &mut want[ti * width + head * d..ti * width + (head + 1) * d];
+                if rope {
+                    ops::rope_interleaved(v, &table[ti * d..(ti + 1) * d]);
+                    if norm {
+                        let n = ops::rmsnorm(v, None, d, 1e-5);
+                        v.copy_from_slice(&n);
+                    }
+                } else if head < nh {
+                    v.iter_mut().for_each(|x| *x *= temps[ti]);
+                }
+            }
+        }
+        let err = rel_err(&read(ctx, &a), &want);
+        assert!(err < 1e-5, "rope {rope} norm {norm} temp {temp}: {err:.2e}");
+    }
+}
+
+/// One attention step with `past` cached positions and `t` new ones, chunked (ring cache) and
+/// global, GQA 3:1; then the cache holds exactly what later steps need.
+#[test]
+fn attention_chunked_and_global_with_cache() {
+    let ctx = gpu();
+    let (nh, nkv, d, past, t) = (6, 2, 20, 7, 9);
+    let total = past + t;
+    let k_all = rand_vec(total * nkv * d, 16);
+    let v_all = rand_vec(total * nkv * d, 17);
+    let q = rand_vec(t * nh * d, 18);
+    for chunk in [5usize, 0] {
+        let cap = if chunk > 0 { chunk } else { 32 };
+        let s = AttentionShape { nh, nkv, d, cap, chunk };
+        let width = s.width();
+        let row = nkv * d;
+        // qkv rows for the new tokens
+        let mut qkv = vec![0.0; t * width];
+        for i in 0..t {
+            qkv[i * width..i * width + nh * d].copy_from_slice(&q[i * nh * d..(i + 1) * nh * d]);
+            qkv[i * width + nh * d..i * width + nh * d + row].copy_from_slice(&k_all[(past + i) * row..(past + i + 1) * row]);
+            qkv[i * width + nh * d + row..(i + 1) * width].copy_from_slice(&v_all[(past + i) * row..(past + i + 1) * row]);
+        }
+        // the cache as earlier steps left it: chunked layers keep only the chunk of past - 1
+        let (mut kc, mut vc) = (vec![f32::NAN; cap * row], vec![f32::NAN; cap * row]);
+        let keep_from = if chunk > 0 { (past - 1) / chunk * chunk } else { 0 };
+        for p in keep_from..past {
+            kc[(p % cap) * row..(p % cap + 1) * row].copy_from_slice(&k_all[p * row..(p + 1) * row]);
+            vc[(p % cap) * row..(p % cap + 1) * row].copy_from_slice(&v_all[p * row..(p + 1) * row]);
+        }
+        let qa = Activation::from_f32(ctx, "qkv", &qkv).unwrap();
+        let (ka, va) = (Activation::from_f32(ctx, "k", &kc).unwrap(), Activation::from_f32(ctx, "v", &vc).unwrap());
+        let out = Activation::new(ctx, "out", t * nh * d).unwrap();
+        let step = step_buffer(ctx, past as u32, t as u32, 0);
+        let mut rec = Recorder::new(ctx);
+        kernels::attention(&mut rec, s, &qa, &ka, &va, &out, &step, t).unwrap();
+        kernels::kv_store(&mut rec, s, &qa, &ka, &va, &step, t).unwrap();
+        submit(ctx, rec);
+        let want = ops::attention(&q, &k_all, &v_all, nh, nkv, d, past, chunk);
+        let err = rel_err(&read(ctx, &out), &want);
+        assert!(err < 1e-5, "chunk {chunk}: attention rel err {err:.2e}");
+        let (kg, vg) = (read(ctx, &ka), read(ctx, &va));
+        let keep_from = if chunk > 0 { (total - 1) / chunk * chunk } else { 0 };
+        for p in keep_from..total {
+            assert_eq!(&kg[(p % cap) * row..(p % cap + 1) * row], &k_all[p * row..(p + 1) * row], "k slot of position {p}");
+            assert_eq!(&vg[(p % cap) * row..(p % cap + 1) * row], &v_all[p * row..(p + 1) * row], "v slot of position {p}");
+        }
+    }
+}
+
+#[test]
+fn sampler_matches_cpu_reference() {
+    let ctx = gpu();
+    let vocab = 1000;
+    let logits: Vec<f32> = rand_vec(vocab, 19).iter().map(|v| v * 6.0).collect();
+    let la = Activation::from_f32(ctx, "logits", &logits).unwrap();
+    let cases = [
+        SamplerConfig { temperature: 0.0, ..Default::default() },
+        SamplerConfig { temperature: 0.8, top_k: 0, top_p: 1.0, seed: 1 },
+        SamplerConfig { temperature: 1.3, top_k: 40, top_p: 1.0, seed: 2 },
+        SamplerConfig { temperature: 0.7, top_k: 0, top_p: 0.8, seed: 3 },
+        SamplerConfig { temperature: 1.0, top_k: 25, top_p: 0.5, seed: 4 },
+        SamplerConfig { temperature: 1.0, top_k: 1, top_p: 1.0, seed: 5 },
+    ];
+    for cfg in cases {
+        let (mut same, mut seen) = (0, std::collections::HashSet::new());
+        for counter in 0..16u32 {
+            let out = Activation::new(ctx, "tok", 1).unwrap();
+            let step = step_buffer(ctx, 0, 1, counter);
+            let mut rec = Recorder::new(ctx);
+            kernels::sample(&mut rec, &cfg, &la, 0, vocab, &out, &step).unwrap();
+            submit(ctx, rec);
+            let got = block_on(read_words(ctx, &out.buffer, 0, 1)).unwrap()[0];
+            let (want, kept) = ops::sample(&logits, cfg.temperature, cfg.top_k, cfg.top_p, cfg.seed32(), counter);
+            assert!(kept.contains(&got), "{cfg:?}: token {got} outside the kept set of {}", kept.len());
+            if cfg.top_k > 0 {
+                assert!(kept.len() <= cfg.top_k, "{cfg:?}: kept {} > top-k", kept.len());
+            }
+            same += (got == want) as usize;
+            seen.insert(got);
+        }
+        assert!(same >= 15, "{cfg:?}: GPU and CPU sampler agree on only {same}/16 draws");
+        if cfg.greedy() || cfg.top_k == 1 {
+            assert_eq!(seen.len(), 1);
+        } else {
+            assert!(seen.len() > 2, "{cfg:?}: sampling looks deterministic: {seen:?}");
+        }
+    }
+}
