@@ -235,13 +235,13 @@ fn run(a: RunArgs) -> Result<()> {
         bail!("prompt token id {bad} is out of the vocabulary (vocab_size {})", cfg.vocab_size);
     }
 
+    let ck = Checkpoint::open(&a.model)?;
     let backend = a.gpu.backend.as_deref().map(parse_backend).transpose()?;
     let ctx = pollster::block_on(GpuContext::new(&AdapterChoice {
         backend,
         index: a.gpu.adapter,
         max_binding_override: None,
     }))?;
-    let ck = Checkpoint::open(&a.model)?;
     let t_load = Instant::now();
     let model = TextModel::load(&ctx, &cfg, &ck, |i, n| {
         if !a.json {

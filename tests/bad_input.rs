@@ -1,0 +1,140 @@
+//! Bad input through the real binary: each case exits non-zero with a message naming the file,
+//! tensor or limit, and never panics.
+
+mod common;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn scratch_copy(name: &str, case: &str) -> PathBuf {
+    let src = common::fixture(name);
+    let dst = std::env::temp_dir().join(format!("llama4-wgpu-bad-{}-{case}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dst);
+    std::fs::create_dir_all(&dst).unwrap();
+    for e in std::fs::read_dir(&src).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
+    }
+    dst
+}
+
+/// Runs `llama4-wgpu run` on `dir`; asserts failure without a panic; returns stderr.
+fn run_fails(dir: &Path, extra: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_llama4-wgpu"))
+        .args(["run", "--model", dir.to_str().unwrap(), "--max-tokens", "2", "--json"])
+        .args(if extra.iter().any(|a| a.starts_with("--prompt")) { vec![] } else { vec!["--prompt-ids", "1,2,3"] })
+        .args(extra)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!out.status.success(), "expected failure, got success; stderr: {err}");
+    assert_ne!(out.status.code(), Some(101), "exit code 101 means a panic: {err}");
+    assert!(!err.contains("panicked"), "panicked: {err}");
+    err
+}
+
+/// Splits a safetensors file into (header JSON, data).
+fn read_st(path: &Path) -> (serde_json::Map<String, serde_json::Value>, Vec<u8>) {
+    let b = std::fs::read(path).unwrap();
+    let n = u64::from_le_bytes(b[..8].try_into().unwrap()) as usize;
+    let h: serde_json::Value = serde_json::from_slice(&b[8..8 + n]).unwrap();
+    (h.as_object().unwrap().clone(), b[8 + n..].to_vec())
+}
+
+fn write_st(path: &Path, header: &serde_json::Map<String, serde_json::Value>, data: &[u8]) {
+    let mut h = serde_json::to_vec(header).unwrap();
+    while h.len() % 8 != 0 {
+        h.push(b' ');
+    }
+    let mut out = (h.len() as u64).to_le_bytes().to_vec();
+    out.extend(h);
+    out.extend(data);
+    std::fs::write(path, out).unwrap();
+}
+
+const Q0: &str = "model.layers.0.self_attn.q_proj.weight";
+
+#[test]
+fn truncated_safetensors() {
+    let d = scratch_copy("dense", "trunc");
+    let f = d.join("model.safetensors");
+    let len = std::fs::metadata(&f).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&f).unwrap().set_len(len / 2).unwrap();
+    let err = run_fails(&d, &[]);
+    assert!(err.contains("model.safetensors"), "{err}");
+}
+
+#[test]
+fn header_lies_about_sizes() {
+    let d = scratch_copy("dense", "lying");
+    let f = d.join("model.safetensors");
+    let (mut h, data) = read_st(&f);
+    let t = h.get_mut(Q0).unwrap().as_object_mut().unwrap();
+    let end = t["data_offsets"][1].as_u64().unwrap();
+    t.insert("data_offsets".into(), serde_json::json!([t["data_offsets"][0], end + 4096]));
+    write_st(&f, &h, &data);
+    let err = run_fails(&d, &[]);
+    assert!(err.contains("model.safetensors"), "{err}");
+}
+
+#[test]
+fn wrong_shape() {
+    let d = scratch_copy("dense", "shape");
+    let f = d.join("model.safetensors");
+    let (mut h, data) = read_st(&f);
+    // Same byte count, wrong shape: [64, 64] declared as [32, 128].
+    h.get_mut(Q0).unwrap().as_object_mut().unwrap().insert("shape".into(), serde_json::json!([32, 128]));
+    write_st(&f, &h, &data);
+    let err = run_fails(&d, &[]);
+    assert!(err.contains(Q0) && err.contains("[32, 128]") && err.contains("[64, 64]"), "{err}");
+}
+
+#[test]
+fn missing_tensor() {
+    let d = scratch_copy("dense", "missing");
+    let f = d.join("model.safetensors");
+    let (mut h, data) = read_st(&f);
+    let name = "model.layers.2.feed_forward.down_proj.weight";
+    let t = h.remove(name).unwrap();
+    h.insert("renamed.tensor".into(), t);
+    write_st(&f, &h, &data);
+    let err = run_fails(&d, &[]);
+    assert!(err.contains(name) && err.contains("missing"), "{err}");
+}
+
+#[test]
+fn unknown_architecture() {
+    let d = scratch_copy("dense", "arch");
+    let p = d.join("config.json");
+    let mut c: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    c["architectures"] = serde_json::json!(["MambaForCausalLM"]);
+    c["model_type"] = serde_json::json!("mamba");
+    std::fs::write(&p, c.to_string()).unwrap();
+    let err = run_fails(&d, &[]);
+    assert!(err.contains("config.json") && err.contains("MambaForCausalLM"), "{err}");
+}
+
+#[test]
+fn broken_config_json() {
+    let d = scratch_copy("dense", "json");
+    std::fs::write(d.join("config.json"), "{ not json").unwrap();
+    let err = run_fails(&d, &[]);
+    assert!(err.contains("config.json") && err.contains("JSON"), "{err}");
+}
+
+#[test]
+fn out_of_vocab_prompt_id() {
+    let err = run_fails(&common::fixture("dense"), &["--prompt-ids", "1,2,99999"]);
+    assert!(err.contains("99999") && err.contains("vocab"), "{err}");
+}
+
+#[test]
+fn prompt_too_long() {
+    let err = run_fails(&common::fixture("dense"), &["--prompt-ids", "1,2,3,4,5,6,7,8,9", "--max-context", "8"]);
+    assert!(err.contains("maximum context of 8"), "{err}");
+}
+
+#[test]
+fn missing_model_dir() {
+    let err = run_fails(Path::new("/nonexistent/model"), &[]);
+    assert!(err.contains("/nonexistent/model"), "{err}");
+}
