@@ -90,10 +90,16 @@ fn matmul_dense_every_format_split_and_unsplit() {
         }
     }
     assert!(
-        Matrix::upload(&split, "w", 1, cols, &[RowPart::Linear(view(&weights(&w, DType::F32).0, DType::F32, &[rows, cols]))])
-            .unwrap()
-            .chunks
-            .len()
+        Matrix::upload(
+            &split,
+            "w",
+            1,
+            cols,
+            &[RowPart::Linear(view(&weights(&w, DType::F32).0, DType::F32, &[rows, cols]))]
+        )
+        .unwrap()
+        .chunks
+        .len()
             > 10
     );
 }
@@ -111,7 +117,9 @@ fn matmul_expert_indexed_reads_only_routed_experts() {
             let (bytes, wr) = weights(&w, dtype);
             let shape = [rows, cols];
             let views: Vec<TensorView> = (0..e)
-                .map(|i| view(&bytes[i * rows * cols * dtype.size()..(i + 1) * rows * cols * dtype.size()], dtype, &shape))
+                .map(|i| {
+                    view(&bytes[i * rows * cols * dtype.size()..(i + 1) * rows * cols * dtype.size()], dtype, &shape)
+                })
                 .collect();
             let m = Matrix::upload(ctx, "experts", e, cols, &[RowPart::PerExpert(views)]).unwrap();
             let xa = Activation::from_f32(ctx, "x", &x).unwrap();
@@ -120,7 +128,15 @@ fn matmul_expert_indexed_reads_only_routed_experts() {
             let sa = Activation::from_f32(ctx, "scores", &scores).unwrap();
             let mut rec = Recorder::new(ctx);
             let routing = ExpertRouting { ids: &ida, scores: &sa, scale_input: true };
-            let args = MatmulArgs { n_tokens: t * k, x_row0: 0, x_div: k, out_stride: rows, out_col0: 0, accumulate: false, experts: Some(routing) };
+            let args = MatmulArgs {
+                n_tokens: t * k,
+                x_row0: 0,
+                x_div: k,
+                out_stride: rows,
+                out_col0: 0,
+                accumulate: false,
+                experts: Some(routing),
+            };
             kernels::matmul(&mut rec, &m, &xa, &out, args).unwrap();
             submit(ctx, rec);
             let got = read(ctx, &out);
@@ -160,7 +176,15 @@ fn transposed_fused_experts_upload() {
     let sa = Activation::from_f32(ctx, "s", &[1.0]).unwrap();
     let mut rec = Recorder::new(ctx);
     let routing = ExpertRouting { ids: &ida, scores: &sa, scale_input: false };
-    let args = MatmulArgs { n_tokens: 1, x_row0: 0, x_div: 1, out_stride: 2 * i, out_col0: 0, accumulate: false, experts: Some(routing) };
+    let args = MatmulArgs {
+        n_tokens: 1,
+        x_row0: 0,
+        x_div: 1,
+        out_stride: 2 * i,
+        out_col0: 0,
+        accumulate: false,
+        experts: Some(routing),
+    };
     kernels::matmul(&mut rec, &m, &xa, &out, args).unwrap();
     submit(ctx, rec);
     let got = read(ctx, &out);
@@ -195,7 +219,11 @@ fn rmsnorm_swiglu_combine_router() {
     let (n, rows) = (300, 5);
     let x = rand_vec(rows * n, 9);
     let w = rand_vec(n, 10);
-    let (xa, wa, out) = (Activation::from_f32(ctx, "x", &x).unwrap(), Activation::from_f32(ctx, "w", &w).unwrap(), Activation::new(ctx, "o", 3 * n).unwrap());
+    let (xa, wa, out) = (
+        Activation::from_f32(ctx, "x", &x).unwrap(),
+        Activation::from_f32(ctx, "w", &w).unwrap(),
+        Activation::new(ctx, "o", 3 * n).unwrap(),
+    );
     // SwiGLU: width 150, 3 rows.
     let gu = rand_vec(3 * 300, 11);
     let (gua, act) = (Activation::from_f32(ctx, "gu", &gu).unwrap(), Activation::new(ctx, "act", 3 * 150).unwrap());
@@ -219,7 +247,8 @@ fn rmsnorm_swiglu_combine_router() {
     assert!(err < 1e-5, "rmsnorm {err:.2e}");
     let err = rel_err(&read(ctx, &act), &ops::swiglu(&gu, 150));
     assert!(err < 1e-5, "swiglu {err:.2e}");
-    let want: Vec<f32> = (0..4 * 130).map(|i| hv[i] + y[(i / 130) * 260 + i % 130] + y[(i / 130) * 260 + 130 + i % 130]).collect();
+    let want: Vec<f32> =
+        (0..4 * 130).map(|i| hv[i] + y[(i / 130) * 260 + i % 130] + y[(i / 130) * 260 + 130 + i % 130]).collect();
     assert!(rel_err(&read(ctx, &ha), &want) < 1e-6, "combine");
     let (want_ids, want_sc) = ops::router_topk(&logits, 13, 3);
     assert_eq!(block_on(read_words(ctx, &ids.buffer, 0, 27)).unwrap(), want_ids, "router ids");
@@ -239,7 +268,8 @@ fn qk_prep_rope_norm_and_temperature() {
     let temps: Vec<f32> = (0..t).map(|i| 1.0 + 0.1 * i as f32).collect();
     for (rope, norm, temp) in [(true, true, false), (true, false, false), (false, false, true)] {
         let a = Activation::from_f32(ctx, "qkv", &qkv).unwrap();
-        let (ta, tm) = (Activation::from_f32(ctx, "t", &table).unwrap(), Activation::from_f32(ctx, "tm", &temps).unwrap());
+        let (ta, tm) =
+            (Activation::from_f32(ctx, "t", &table).unwrap(), Activation::from_f32(ctx, "tm", &temps).unwrap());
         let mut rec = Recorder::new(ctx);
         kernels::qk_prep(&mut rec, s, &a, &ta, &tm, t, rope, norm, temp, 1e-5).unwrap();
         submit(ctx, rec);
@@ -282,8 +312,10 @@ fn attention_chunked_and_global_with_cache() {
         let mut qkv = vec![0.0; t * width];
         for i in 0..t {
             qkv[i * width..i * width + nh * d].copy_from_slice(&q[i * nh * d..(i + 1) * nh * d]);
-            qkv[i * width + nh * d..i * width + nh * d + row].copy_from_slice(&k_all[(past + i) * row..(past + i + 1) * row]);
-            qkv[i * width + nh * d + row..(i + 1) * width].copy_from_slice(&v_all[(past + i) * row..(past + i + 1) * row]);
+            qkv[i * width + nh * d..i * width + nh * d + row]
+                .copy_from_slice(&k_all[(past + i) * row..(past + i + 1) * row]);
+            qkv[i * width + nh * d + row..(i + 1) * width]
+                .copy_from_slice(&v_all[(past + i) * row..(past + i + 1) * row]);
         }
         // the cache as earlier steps left it: chunked layers keep only the chunk of past - 1
         let (mut kc, mut vc) = (vec![f32::NAN; cap * row], vec![f32::NAN; cap * row]);
@@ -306,8 +338,16 @@ fn attention_chunked_and_global_with_cache() {
         let (kg, vg) = (read(ctx, &ka), read(ctx, &va));
         let keep_from = if chunk > 0 { (total - 1) / chunk * chunk } else { 0 };
         for p in keep_from..total {
-            assert_eq!(&kg[(p % cap) * row..(p % cap + 1) * row], &k_all[p * row..(p + 1) * row], "k slot of position {p}");
-            assert_eq!(&vg[(p % cap) * row..(p % cap + 1) * row], &v_all[p * row..(p + 1) * row], "v slot of position {p}");
+            assert_eq!(
+                &kg[(p % cap) * row..(p % cap + 1) * row],
+                &k_all[p * row..(p + 1) * row],
+                "k slot of position {p}"
+            );
+            assert_eq!(
+                &vg[(p % cap) * row..(p % cap + 1) * row],
+                &v_all[p * row..(p + 1) * row],
+                "v slot of position {p}"
+            );
         }
     }
 }

@@ -114,7 +114,11 @@ impl GpuContext {
             Some(b) => list_adapters(Some(b)).await,
             None => {
                 let primary = list_adapters(Some(wgpu::Backends::PRIMARY)).await;
-                if primary.is_empty() { list_adapters(Some(wgpu::Backends::SECONDARY)).await } else { primary }
+                if primary.is_empty() {
+                    list_adapters(Some(wgpu::Backends::SECONDARY)).await
+                } else {
+                    primary
+                }
             }
         };
         if all.is_empty() {

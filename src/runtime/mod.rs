@@ -3,6 +3,7 @@
 pub mod chat;
 pub mod npy;
 pub mod session;
+pub mod tiktoken;
 pub mod tokenizer;
 
 pub use session::{Session, StepOut};

@@ -8,17 +8,27 @@ pub struct Tokenizer {
 }
 
 impl Tokenizer {
+    /// `DIR/tokenizer.json`, else Meta's tiktoken `DIR/tokenizer.model`.
     pub fn from_dir(dir: &Path) -> Result<Self> {
         let path = dir.join("tokenizer.json");
-        if !path.exists() {
-            return Err(Error::Tokenizer(format!(
-                "{}: not found (needed for --prompt; use --prompt-ids without a tokenizer)",
-                path.display()
-            )));
+        if path.exists() {
+            let inner = tokenizers::Tokenizer::from_file(&path)
+                .map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))?;
+            return Ok(Tokenizer { inner });
         }
-        let inner = tokenizers::Tokenizer::from_file(&path)
-            .map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))?;
-        Ok(Tokenizer { inner })
+        let model = dir.join("tokenizer.model");
+        if model.exists() {
+            return Self::from_tiktoken(&model);
+        }
+        Err(Error::Tokenizer(format!(
+            "{}: no tokenizer.json or tokenizer.model (needed for --prompt; --prompt-ids works without)",
+            dir.display()
+        )))
+    }
+
+    /// Meta's Llama 4 `tokenizer.model` (tiktoken ranks), loaded directly.
+    pub fn from_tiktoken(path: &Path) -> Result<Self> {
+        Ok(Tokenizer { inner: super::tiktoken::load(path)? })
     }
 
     /// Encodes text exactly as written (special tokens in the text are recognised; no BOS added).
