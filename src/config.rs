@@ -274,7 +274,11 @@ impl TextConfig {
             num_experts_per_tok: f.usize_or("num_experts_per_tok", 1)?,
             num_local_experts: f.usize_or("num_local_experts", 16)?,
             use_qk_norm: f.bool_or("use_qk_norm", true)?,
-            attention_chunk_size: f.usize_or("attention_chunk_size", 8192)?,
+            // null: no chunking (every key of the context is in the token's one chunk)
+            attention_chunk_size: match text_obj.get("attention_chunk_size") {
+                Some(Value::Null) => u32::MAX as usize,
+                _ => f.usize_or("attention_chunk_size", 8192)?,
+            },
             attn_temperature_tuning: f.bool_or("attn_temperature_tuning", true)?,
             floor_scale: f.f64_or("floor_scale", 8192.0)?,
             attn_scale: f.f64_or("attn_scale", 0.1)?,

@@ -83,7 +83,9 @@ fn split_tensors_give_the_same_numbers() {
     } else {
         panic!("layer 0 should be MoE");
     }
-    drop(model);
+    let ws = llama4_wgpu::model::Workspace::new(&ctx, &cfg, 37, true).unwrap();
+    assert!(ws.logits.len() >= 10, "logits not split into row blocks: {}", ws.logits.len());
+    drop((model, ws));
     check_fixture("scout", &ctx);
 }
 

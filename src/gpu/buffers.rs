@@ -125,7 +125,7 @@ impl Matrix {
         let format =
             if parts.iter().all(|p| p.dtype() == d0) { WeightFormat::from_dtype(d0) } else { WeightFormat::F32 };
         let row_bytes = (cols * format.elem_size()) as u64;
-        let limit = ctx.weight_chunk_limit;
+        let limit = ctx.split_limit;
         if row_bytes + 4 > limit {
             return Err(Error::Unsupported {
                 adapter: ctx.adapter_name().into(),

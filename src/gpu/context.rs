@@ -9,7 +9,7 @@ use crate::gpu::pipelines::PipelineCache;
 pub struct AdapterChoice {
     pub backend: Option<wgpu::Backends>,
     pub index: Option<usize>,
-    /// Split weights as if the storage-binding limit were this low (tests force tensor splitting).
+    /// Split weights and logits as if the storage-binding limit were this low (tests force splitting).
     pub max_binding_override: Option<u64>,
 }
 
@@ -101,9 +101,12 @@ pub struct GpuContext {
     pub features: wgpu::Features,
     /// Largest storage binding the adapter allows.
     pub max_binding: u64,
-    /// Largest weight chunk we upload (`max_binding`, or lower when overridden); larger tensors are split.
-    pub weight_chunk_limit: u64,
+    /// Largest binding planned for splittable tensors (weight chunks, logits blocks): `max_binding`,
+    /// or lower when overridden.
+    pub split_limit: u64,
     pub pipelines: PipelineCache,
+    /// The first GPU error no error scope caught (wgpu's default handler would panic).
+    uncaptured: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl GpuContext {
@@ -179,8 +182,17 @@ impl GpuContext {
             .await
             .map_err(|e| Error::Gpu(format!("request_device on `{}`: {e}", info.name)))?;
         let max_binding = (limits.max_storage_buffer_binding_size as u64).min(limits.max_buffer_size) & !3;
-        let weight_chunk_limit = max_binding_override.map_or(max_binding, |o| o.min(max_binding) & !3);
+        let split_limit = max_binding_override.map_or(max_binding, |o| o.min(max_binding) & !3);
+        let uncaptured = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let sink = uncaptured.clone();
+        device.on_uncaptured_error(std::sync::Arc::new(move |e: wgpu::Error| {
+            let mut slot = sink.lock().unwrap();
+            if slot.is_none() {
+                *slot = Some(e.to_string());
+            }
+        }));
         Ok(GpuContext {
+            uncaptured,
             pipelines: PipelineCache::default(),
             device,
             queue,
@@ -188,8 +200,16 @@ impl GpuContext {
             limits,
             features,
             max_binding,
-            weight_chunk_limit,
+            split_limit,
         })
+    }
+
+    /// Turns any GPU error raised so far (out of memory, validation) into an `Err`.
+    pub fn check_errors(&self, what: &str) -> Result<()> {
+        match self.uncaptured.lock().unwrap().take() {
+            Some(e) => Err(Error::Gpu(format!("{what} on `{}`: {e}", self.info.name))),
+            None => Ok(()),
+        }
     }
 
     pub fn adapter_name(&self) -> &str {

@@ -59,6 +59,7 @@ impl TextModel {
             layers.push(Layer::load(ctx, cfg, ck, &names, i)?);
             progress(i + 1, n);
         }
+        ctx.check_errors("uploading the weights")?;
         Ok(TextModel { cfg: cfg.clone(), embed, lm_head, norm, layers, inv_freq: cfg.rope_inv_freq() })
     }
 
@@ -85,8 +86,21 @@ impl TextModel {
         // Final norm and lm_head on the rows whose logits are wanted (all, or the last).
         let rows = ws.logits_rows;
         kernels::rmsnorm(&mut rec, &ws.h, &self.norm, &ws.x, rows, h, cfg.rms_norm_eps, t - rows)?;
-        kernels::matmul(&mut rec, &self.lm_head, &ws.x, &ws.logits, MatmulArgs::dense(rows, v))?;
-        kernels::sample(&mut rec, sampler, &ws.logits, rows - 1, v, &ws.token, &ws.step)?;
-        Ok(rec.finish())
+        let per = ws.logits_block_rows;
+        for (b, block) in ws.logits.iter().enumerate() {
+            let n = per.min(rows - b * per);
+            kernels::matmul(
+                &mut rec,
+                &self.lm_head,
+                &ws.x,
+                block,
+                MatmulArgs { x_row0: b * per, ..MatmulArgs::dense(n, v) },
+            )?;
+        }
+        let last = ws.logits.last().unwrap();
+        kernels::sample(&mut rec, sampler, last, last.len / v - 1, v, &ws.token, &ws.step)?;
+        let plan = rec.finish();
+        ctx.check_errors("recording a step")?;
+        Ok(plan)
     }
 }

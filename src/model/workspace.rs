@@ -20,10 +20,12 @@ pub struct Workspace {
     pub top_ids: Activation,       // u32 [T k]
     pub top_scores: Activation,    // [T k]
     pub y: Activation,             // [T k, H] routed expert outputs
-    pub logits: Activation,        // [logits_rows, V]
-    pub token: Activation,         // u32 [1] sampled id
-    pub rope_table: Activation,    // [T, d/2, 2] cos, sin
-    pub temps: Activation,         // [T]
+    /// `[logits_rows, V]` in blocks of rows that each fit one storage binding.
+    pub logits: Vec<Activation>,
+    pub logits_block_rows: usize,
+    pub token: Activation,      // u32 [1] sampled id
+    pub rope_table: Activation, // [T, d/2, 2] cos, sin
+    pub temps: Activation,      // [T]
     /// Uniform: past, n_tokens, sample counter, pad.
     pub step: wgpu::Buffer,
 }
@@ -37,6 +39,7 @@ impl Workspace {
         let rows_ffn = t * k;
         let w = dense_w.max(moe_w);
         let logits_rows = if all_logits { t } else { 1 };
+        let block_rows = ((ctx.split_limit / 4) as usize / cfg.vocab_size).clamp(1, logits_rows);
         let a = |name: &str, n: usize| Activation::new(ctx, name, n);
         Ok(Workspace {
             n_tokens: t,
@@ -52,7 +55,10 @@ impl Workspace {
             top_ids: a("top_ids", rows_ffn)?,
             top_scores: a("top_scores", rows_ffn)?,
             y: a("expert_out", rows_ffn * cfg.hidden_size)?,
-            logits: a("logits", logits_rows * cfg.vocab_size)?,
+            logits: (0..logits_rows.div_ceil(block_rows))
+                .map(|b| a("logits", block_rows.min(logits_rows - b * block_rows) * cfg.vocab_size))
+                .collect::<Result<_>>()?,
+            logits_block_rows: block_rows,
             token: a("token", 1)?,
             rope_table: a("rope_table", t * cfg.head_dim)?,
             temps: a("temps", t)?,

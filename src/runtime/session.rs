@@ -111,14 +111,15 @@ impl<'a> Session<'a> {
         stage.plan.encode(&mut enc);
         enc.copy_buffer_to_buffer(&ws.token.buffer, 0, dec_ids, 0, 4);
         enc.copy_buffer_to_buffer(&ws.token.buffer, 0, &self.staging, 0, 4);
-        let scope = ctx.device.push_error_scope(wgpu::ErrorFilter::Validation);
         ctx.queue.submit([enc.finish()]);
-        if let Some(e) = crate::gpu::now_or_never(scope.pop()).flatten() {
-            return Err(Error::Gpu(format!("step submission: {e}")));
-        }
+        ctx.check_errors("a forward step")?;
         let token = map_and_read(ctx, &self.staging, 1).await?[0];
         let logits = if want_logits {
-            Some(read_f32(ctx, &ws.logits, 0, ws.logits_rows * self.model.cfg.vocab_size).await?)
+            let mut all = Vec::with_capacity(ws.logits_rows * self.model.cfg.vocab_size);
+            for block in &ws.logits {
+                all.extend(read_f32(ctx, block, 0, block.len).await?);
+            }
+            Some(all)
         } else {
             None
         };
