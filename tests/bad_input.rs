@@ -138,3 +138,12 @@ fn missing_model_dir() {
     let err = run_fails(Path::new("/nonexistent/model"), &[]);
     assert!(err.contains("/nonexistent/model"), "{err}");
 }
+
+#[test]
+fn no_adapter_for_the_backend() {
+    // This machine has no Metal: a clear error, not a panic.
+    let err = run_fails(&common::fixture("dense"), &["--backend", "metal"]);
+    assert!(err.contains("no GPU adapter"), "{err}");
+    let err = run_fails(&common::fixture("dense"), &["--adapter", "99"]);
+    assert!(err.contains("--adapter 99"), "{err}");
+}

@@ -231,16 +231,16 @@ fn rmsnorm_swiglu_combine_router() {
     let hv = rand_vec(4 * 130, 12);
     let y = rand_vec(8 * 130, 13);
     let (ha, ya) = (Activation::from_f32(ctx, "h", &hv).unwrap(), Activation::from_f32(ctx, "y", &y).unwrap());
-    // Router: T = 9 tokens, E = 13 experts, top-3.
-    let logits = rand_vec(9 * 13, 14);
+    // Router: T = 70 tokens (two workgroups), E = 13 experts, top-3.
+    let logits = rand_vec(70 * 13, 14);
     let la = Activation::from_f32(ctx, "l", &logits).unwrap();
-    let (ids, sc) = (Activation::new(ctx, "ids", 27).unwrap(), Activation::new(ctx, "sc", 27).unwrap());
+    let (ids, sc) = (Activation::new(ctx, "ids", 210).unwrap(), Activation::new(ctx, "sc", 210).unwrap());
 
     let mut rec = Recorder::new(ctx);
     kernels::rmsnorm(&mut rec, &xa, &wa, &out, 3, n, 1e-5, 2).unwrap();
     kernels::swiglu(&mut rec, &gua, &act, 3, 150).unwrap();
     kernels::moe_combine(&mut rec, &ya, &ha, 4, 130, 2).unwrap();
-    kernels::router_topk(&mut rec, &la, &ids, &sc, 9, 13, 3).unwrap();
+    kernels::router_topk(&mut rec, &la, &ids, &sc, 70, 13, 3).unwrap();
     submit(ctx, rec);
 
     let err = rel_err(&read(ctx, &out), &ops::rmsnorm(&x[2 * n..], Some(&w), n, 1e-5));
@@ -251,14 +251,18 @@ fn rmsnorm_swiglu_combine_router() {
         (0..4 * 130).map(|i| hv[i] + y[(i / 130) * 260 + i % 130] + y[(i / 130) * 260 + 130 + i % 130]).collect();
     assert!(rel_err(&read(ctx, &ha), &want) < 1e-6, "combine");
     let (want_ids, want_sc) = ops::router_topk(&logits, 13, 3);
-    assert_eq!(block_on(read_words(ctx, &ids.buffer, 0, 27)).unwrap(), want_ids, "router ids");
+    assert_eq!(block_on(read_words(ctx, &ids.buffer, 0, 210)).unwrap(), want_ids, "router ids");
     assert!(rel_err(&read(ctx, &sc), &want_sc) < 1e-6, "router scores");
 }
 
 #[test]
 fn qk_prep_rope_norm_and_temperature() {
+    qk_prep_case(4, 3, 2, 20);
+    qk_prep_case(3, 2, 1, 160); // 80 pairs: more pairs than the 64 lanes
+}
+
+fn qk_prep_case(t: usize, nh: usize, nkv: usize, d: usize) {
     let ctx = gpu();
-    let (t, nh, nkv, d) = (4, 3, 2, 20);
     let s = AttentionShape { nh, nkv, d, cap: 8, chunk: 8 };
     let width = s.width();
     let qkv = rand_vec(t * width, 15);
@@ -289,7 +293,7 @@ fn qk_prep_rope_norm_and_temperature() {
             }
         }
         let err = rel_err(&read(ctx, &a), &want);
-        assert!(err < 1e-5, "rope {rope} norm {norm} temp {temp}: {err:.2e}");
+        assert!(err < 1e-5, "d {d} rope {rope} norm {norm} temp {temp}: {err:.2e}");
     }
 }
 
@@ -297,14 +301,20 @@ fn qk_prep_rope_norm_and_temperature() {
 /// global, GQA 3:1; then the cache holds exactly what later steps need.
 #[test]
 fn attention_chunked_and_global_with_cache() {
+    // small heads with several chunks in one batch; then head_dim 136 (three dims per lane, the
+    // last ragged) with more than one 64-key tile per query
+    attention_case(6, 2, 20, 7, 9, &[5, 0]);
+    attention_case(4, 4, 136, 70, 5, &[50, 0]);
+}
+
+fn attention_case(nh: usize, nkv: usize, d: usize, past: usize, t: usize, chunks: &[usize]) {
     let ctx = gpu();
-    let (nh, nkv, d, past, t) = (6, 2, 20, 7, 9);
     let total = past + t;
     let k_all = rand_vec(total * nkv * d, 16);
     let v_all = rand_vec(total * nkv * d, 17);
     let q = rand_vec(t * nh * d, 18);
-    for chunk in [5usize, 0] {
-        let cap = if chunk > 0 { chunk } else { 32 };
+    for &chunk in chunks {
+        let cap = if chunk > 0 { chunk } else { total + 3 };
         let s = AttentionShape { nh, nkv, d, cap, chunk };
         let width = s.width();
         let row = nkv * d;
@@ -334,7 +344,7 @@ fn attention_chunked_and_global_with_cache() {
         submit(ctx, rec);
         let want = ops::attention(&q, &k_all, &v_all, nh, nkv, d, past, chunk);
         let err = rel_err(&read(ctx, &out), &want);
-        assert!(err < 1e-5, "chunk {chunk}: attention rel err {err:.2e}");
+        assert!(err < 1e-5, "d {d} chunk {chunk}: attention rel err {err:.2e}");
         let (kg, vg) = (read(ctx, &ka), read(ctx, &va));
         let keep_from = if chunk > 0 { (total - 1) / chunk * chunk } else { 0 };
         for p in keep_from..total {

@@ -112,10 +112,12 @@ pub struct GpuContext {
 impl GpuContext {
     /// Picks an adapter (by index, else the first discrete/integrated GPU, else whatever exists).
     pub async fn new(choice: &AdapterChoice) -> Result<Self> {
-        // Without a --backend, the primary APIs (Vulkan, Metal, DX12, WebGPU) first; GL only if none.
-        let mut all = match choice.backend {
-            Some(b) => list_adapters(Some(b)).await,
-            None => {
+        // An --adapter index refers to the list `llama4-wgpu adapters` prints (all backends, or the
+        // one chosen). Otherwise the primary APIs (Vulkan, Metal, DX12, WebGPU) first; GL only if none.
+        let mut all = match (choice.backend, choice.index) {
+            (Some(b), _) => list_adapters(Some(b)).await,
+            (None, Some(_)) => list_adapters(None).await,
+            (None, None) => {
                 let primary = list_adapters(Some(wgpu::Backends::PRIMARY)).await;
                 if primary.is_empty() {
                     list_adapters(Some(wgpu::Backends::SECONDARY)).await
