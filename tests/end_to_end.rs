@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use llama4_wgpu::gpu::AdapterChoice;
+use llama4_wgpu::gpu::{AdapterChoice, GpuContext};
 use llama4_wgpu::kernels::SamplerConfig;
 use llama4_wgpu::loader::Checkpoint;
 use llama4_wgpu::model::TextModel;
@@ -13,12 +13,17 @@ use pollster::block_on;
 
 const TOL: f32 = 1e-3;
 
-fn check_fixture(name: &str, ctx: &llama4_wgpu::gpu::GpuContext) {
+/// A fixture's config and its weights on `ctx`.
+fn load(name: &str, ctx: &GpuContext) -> (TextConfig, TextModel) {
     let dir = fixture(name);
     let cfg = TextConfig::from_dir(&dir).unwrap();
-    let ck = Checkpoint::open(&dir).unwrap();
-    let model = TextModel::load(ctx, &cfg, &ck, |_, _| {}).unwrap();
-    let r = reference(&dir);
+    let model = TextModel::load(ctx, &cfg, &Checkpoint::open(&dir).unwrap(), |_, _| {}).unwrap();
+    (cfg, model)
+}
+
+fn check_fixture(name: &str, ctx: &GpuContext) {
+    let (cfg, model) = load(name, ctx);
+    let r = reference(&fixture(name));
     let v = cfg.vocab_size;
     let mut s = Session::new(ctx, &model, 128, SamplerConfig::default()).unwrap();
     let out = block_on(s.prefill(&r.prompt_ids, true)).unwrap();
@@ -72,10 +77,7 @@ fn conditional_generation_text_part() {
 #[test]
 fn split_tensors_give_the_same_numbers() {
     let ctx = gpu_with(AdapterChoice { max_binding_override: Some(4096), ..Default::default() });
-    let dir = fixture("scout");
-    let cfg = TextConfig::from_dir(&dir).unwrap();
-    let ck = Checkpoint::open(&dir).unwrap();
-    let model = TextModel::load(&ctx, &cfg, &ck, |_, _| {}).unwrap();
+    let (cfg, model) = load("scout", &ctx);
     assert!(model.embed.chunks.len() >= 32, "embedding not split: {} chunks", model.embed.chunks.len());
     if let llama4_wgpu::model::Ffn::Moe { experts_gate_up, .. } = &model.layers[0].ffn {
         assert!(experts_gate_up.chunks.len() > cfg.num_local_experts, "experts not split inside an expert");
@@ -94,12 +96,9 @@ fn split_tensors_give_the_same_numbers() {
 #[test]
 fn cached_decode_equals_full_recompute_across_chunks() {
     let ctx = gpu();
-    let dir = fixture("scout");
-    let cfg = TextConfig::from_dir(&dir).unwrap();
+    let (cfg, model) = load("scout", ctx);
     assert_eq!(cfg.attention_chunk_size, 8);
-    let ck = Checkpoint::open(&dir).unwrap();
-    let model = TextModel::load(ctx, &cfg, &ck, |_, _| {}).unwrap();
-    let r = reference(&dir);
+    let r = reference(&fixture("scout"));
     let v = cfg.vocab_size;
     let mut s = Session::new(ctx, &model, 64, SamplerConfig::default()).unwrap();
     let mut seq = r.prompt_ids.clone();
@@ -141,10 +140,7 @@ fn cpu_reference_matches_transformers() {
 #[test]
 fn context_overflow_is_an_error() {
     let ctx = gpu();
-    let dir = fixture("dense");
-    let cfg = TextConfig::from_dir(&dir).unwrap();
-    let ck = Checkpoint::open(&dir).unwrap();
-    let model = TextModel::load(ctx, &cfg, &ck, |_, _| {}).unwrap();
+    let (_, model) = load("dense", ctx);
     let mut s = Session::new(ctx, &model, 8, SamplerConfig::default()).unwrap();
     let e = block_on(s.prefill(&[1; 9], false)).err().expect("9 tokens in an 8-token context must fail");
     assert!(e.to_string().contains("maximum context of 8"), "{e}");

@@ -11,12 +11,7 @@ struct Params {
     chunk: u32,
 }
 
-struct Step {
-    past: u32,
-    n_tokens: u32,
-    counter: u32,
-    pad: u32,
-}
+#include "common/step.wgsl"
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> qkv: array<f32>;

@@ -25,6 +25,8 @@ struct Params {
 const WG: u32 = 64u;
 var<workgroup> red: array<f32, WG>;
 
+#include "common/reduce.wgsl"
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let t = wid.x;
@@ -51,15 +53,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         ss += a * a + b * b;
     }
     if (p.rope != 0u && p.qk_norm != 0u) {
-        red[lid] = ss;
-        workgroupBarrier();
-        for (var s = WG / 2u; s > 0u; s >>= 1u) {
-            if (lid < s) {
-                red[lid] += red[lid + s];
-            }
-            workgroupBarrier();
-        }
-        let scale = inverseSqrt(red[0] / f32(p.d) + p.eps);
+        let scale = inverseSqrt(workgroup_sum(lid, ss) / f32(p.d) + p.eps);
         for (var j = lid; j < half; j += WG) {
             qkv[base + 2u * j] *= scale;
             qkv[base + 2u * j + 1u] *= scale;

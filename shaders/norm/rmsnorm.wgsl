@@ -15,6 +15,8 @@ struct Params {
 const WG: u32 = 256u;
 var<workgroup> red: array<f32, WG>;
 
+#include "common/reduce.wgsl"
+
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let src = (wid.x + p.in_row0) * p.n;
@@ -24,15 +26,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         let v = x[src + i];
         ss += v * v;
     }
-    red[lid] = ss;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (lid < s) {
-            red[lid] += red[lid + s];
-        }
-        workgroupBarrier();
-    }
-    let scale = inverseSqrt(red[0] / f32(p.n) + p.eps);
+    let scale = inverseSqrt(workgroup_sum(lid, ss) / f32(p.n) + p.eps);
     for (var i = lid; i < p.n; i += WG) {
         out[dst + i] = (x[src + i] * scale) * weight[i];
     }

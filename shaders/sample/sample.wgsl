@@ -16,12 +16,7 @@ struct Params {
     seed: u32,
 }
 
-struct Step {
-    past: u32,
-    n_tokens: u32,
-    counter: u32,
-    pad: u32,
-}
+#include "common/step.wgsl"
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
@@ -30,8 +25,10 @@ struct Step {
 
 const WG: u32 = 256u;
 const NEG: f32 = -3.4e38;
-var<workgroup> rf: array<f32, WG>;
+var<workgroup> red: array<f32, WG>;
 var<workgroup> ru: array<u32, WG>;
+
+#include "common/reduce.wgsl"
 
 // Monotone map f32 -> u32: a < b  <=>  key(a) < key(b).
 fn key(v: f32) -> u32 {
@@ -43,20 +40,6 @@ fn pcg(v: u32) -> u32 {
     let state = v * 747796405u + 2891336453u;
     let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
     return (word >> 22u) ^ word;
-}
-
-fn sum_f(lid: u32, v: f32) -> f32 {
-    rf[lid] = v;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (lid < s) {
-            rf[lid] += rf[lid + s];
-        }
-        workgroupBarrier();
-    }
-    let r = rf[0];
-    workgroupBarrier();
-    return r;
 }
 
 fn sum_u(lid: u32, v: u32) -> u32 {
@@ -97,21 +80,21 @@ fn main(@builtin(local_invocation_index) lid: u32) {
             best_i = i;
         }
     }
-    rf[lid] = best;
+    red[lid] = best;
     ru[lid] = best_i;
     workgroupBarrier();
     for (var s = WG / 2u; s > 0u; s >>= 1u) {
         if (lid < s) {
-            let ov = rf[lid + s];
+            let ov = red[lid + s];
             let oi = ru[lid + s];
-            if (oi != 0xffffffffu && (ru[lid] == 0xffffffffu || ov > rf[lid] || (ov == rf[lid] && oi < ru[lid]))) {
-                rf[lid] = ov;
+            if (oi != 0xffffffffu && (ru[lid] == 0xffffffffu || ov > red[lid] || (ov == red[lid] && oi < ru[lid]))) {
+                red[lid] = ov;
                 ru[lid] = oi;
             }
         }
         workgroupBarrier();
     }
-    let m = rf[0];
+    let m = red[0];
     let arg = ru[0];
     workgroupBarrier();
     if (p.greedy != 0u) {
@@ -138,11 +121,11 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 
     // 3. top-p: the largest key with mass(key >= it, among the top-k) >= top_p * total.
     if (p.top_p < 1.0) {
-        let goal = p.top_p * sum_f(lid, lane_mass(lid, thr, m));
+        let goal = p.top_p * workgroup_sum(lid, lane_mass(lid, thr, m));
         var tp = 0u;
         for (var bit = 31i; bit >= 0i; bit--) {
             let cand = tp | (1u << u32(bit));
-            if (sum_f(lid, lane_mass(lid, max(cand, thr), m)) >= goal) {
+            if (workgroup_sum(lid, lane_mass(lid, max(cand, thr), m)) >= goal) {
                 tp = cand;
             }
         }
@@ -158,12 +141,12 @@ fn main(@builtin(local_invocation_index) lid: u32) {
             s += exp((l - m) * p.inv_temp);
         }
     }
-    rf[lid] = s;
+    red[lid] = s;
     workgroupBarrier();
     if (lid == 0u) {
         var total = 0.0;
         for (var j = 0u; j < WG; j++) {
-            total += rf[j];
+            total += red[j];
         }
         let u = f32(pcg(p.seed ^ pcg(step.counter)) >> 8u) / 16777216.0;
         let goal = u * total;
@@ -172,13 +155,13 @@ fn main(@builtin(local_invocation_index) lid: u32) {
         var before = 0.0;
         var acc = 0.0;
         for (var j = 0u; j < WG; j++) {
-            if (rf[j] > 0.0) {
+            if (red[j] > 0.0) {
                 lane = j;
                 before = acc;
-                if (goal < acc + rf[j]) {
+                if (goal < acc + red[j]) {
                     break;
                 }
-                acc += rf[j];
+                acc += red[j];
             }
         }
         var rest = goal - before;

@@ -85,6 +85,8 @@ fn include(name: &str) -> Option<&'static str> {
         "common/weights_f32.wgsl" => include_str!("../../shaders/common/weights_f32.wgsl"),
         "common/weights_f16.wgsl" => include_str!("../../shaders/common/weights_f16.wgsl"),
         "common/weights_bf16.wgsl" => include_str!("../../shaders/common/weights_bf16.wgsl"),
+        "common/step.wgsl" => include_str!("../../shaders/common/step.wgsl"),
+        "common/reduce.wgsl" => include_str!("../../shaders/common/reduce.wgsl"),
         _ => return None,
     })
 }
