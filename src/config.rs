@@ -308,13 +308,13 @@ impl TextConfig {
         if let Some((k, _)) = pos.iter().find(|(_, v)| *v == 0) {
             return e(format!("`{k}` must be positive"));
         }
-        if self.num_attention_heads % self.num_key_value_heads != 0 {
+        if !self.num_attention_heads.is_multiple_of(self.num_key_value_heads) {
             return e(format!(
                 "num_attention_heads {} is not a multiple of num_key_value_heads {}",
                 self.num_attention_heads, self.num_key_value_heads
             ));
         }
-        if self.head_dim % 2 != 0 {
+        if !self.head_dim.is_multiple_of(2) {
             return e(format!("head_dim {} must be even (RoPE rotates pairs)", self.head_dim));
         }
         if self.has_moe() && (self.num_experts_per_tok == 0 || self.num_experts_per_tok > self.num_local_experts) {

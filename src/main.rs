@@ -11,7 +11,7 @@ use llama4_wgpu::runtime::chat::{self, Message};
 use llama4_wgpu::runtime::tokenizer::StreamDecoder;
 use llama4_wgpu::runtime::{npy, Session, Tokenizer};
 use llama4_wgpu::TextConfig;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -218,12 +218,9 @@ fn run(a: RunArgs) -> Result<()> {
     if ids.is_empty() {
         bail!("the prompt is empty");
     }
-    let max_context = a.max_context.unwrap_or_else(|| {
-        cfg.max_position_embeddings
-            .min(4096)
-            .max(ids.len() + a.max_tokens)
-            .min(cfg.max_position_embeddings.max(ids.len() + a.max_tokens))
-    });
+    // Default: room for this run, and at least min(max_position_embeddings, 4096) positions.
+    let max_context =
+        a.max_context.unwrap_or_else(|| cfg.max_position_embeddings.min(4096).max(ids.len() + a.max_tokens));
     if ids.len() + a.max_tokens > max_context {
         bail!(
             "prompt ({} tokens) + --max-tokens {} exceed the maximum context of {max_context} (raise --max-context)",
@@ -244,7 +241,7 @@ fn run(a: RunArgs) -> Result<()> {
     }))?;
     let t_load = Instant::now();
     let model = TextModel::load(&ctx, &cfg, &ck, |i, n| {
-        if !a.json {
+        if !a.json && std::io::stderr().is_terminal() {
             eprint!("\rloading layer {i}/{n}");
         }
     })?;

@@ -61,7 +61,7 @@ impl std::fmt::Display for AdapterReport {
             f,
             "    limits: max_storage_buffer_binding_size {} MiB, max_buffer_size {} MiB, max_storage_buffers_per_shader_stage {}, \
              max_compute_workgroup_storage_size {} B, max_compute_invocations_per_workgroup {}, max_compute_workgroups_per_dimension {}",
-            l.max_storage_buffer_binding_size as u64 >> 20,
+            l.max_storage_buffer_binding_size >> 20,
             l.max_buffer_size >> 20,
             l.max_storage_buffers_per_shader_stage,
             l.max_compute_workgroup_storage_size,
@@ -183,7 +183,7 @@ impl GpuContext {
             })
             .await
             .map_err(|e| Error::Gpu(format!("request_device on `{}`: {e}", info.name)))?;
-        let max_binding = (limits.max_storage_buffer_binding_size as u64).min(limits.max_buffer_size) & !3;
+        let max_binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) & !3;
         let split_limit = max_binding_override.map_or(max_binding, |o| o.min(max_binding) & !3);
         let uncaptured = std::sync::Arc::new(std::sync::Mutex::new(None));
         let sink = uncaptured.clone();

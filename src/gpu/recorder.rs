@@ -54,7 +54,7 @@ impl<'c> Recorder<'c> {
         buffers: &[&wgpu::Buffer],
         groups: [u32; 3],
     ) -> Result<()> {
-        if groups.iter().any(|&g| g == 0) {
+        if groups.contains(&0) {
             return Ok(());
         }
         let max = self.ctx.limits.max_compute_workgroups_per_dimension;

@@ -74,7 +74,7 @@ pub fn attention(
     step: &wgpu::Buffer,
     n_tokens: usize,
 ) -> Result<()> {
-    if s.d > MAX_HEAD_DIM || s.nh % s.nkv != 0 {
+    if s.d > MAX_HEAD_DIM || !s.nh.is_multiple_of(s.nkv) {
         return Err(Error::Gpu(format!(
             "attention: head_dim {} (max {MAX_HEAD_DIM}) or heads {}/{} unsupported",
             s.d, s.nh, s.nkv
