@@ -57,7 +57,13 @@ fn split_ctx() -> GpuContext {
 
 #[test]
 fn matmul_dense_every_format_split_and_unsplit() {
-    let (rows, cols) = (67, 131);
+    // odd k takes the one-element path, even k the word-pair path
+    for cols in [131, 130] {
+        matmul_dense_case(67, cols);
+    }
+}
+
+fn matmul_dense_case(rows: usize, cols: usize) {
     let w = rand_vec(rows * cols, 1);
     let split = split_ctx();
     for ctx in [gpu(), &split] {
@@ -85,7 +91,7 @@ fn matmul_dense_every_format_split_and_unsplit() {
                     }
                 }
                 let err = rel_err(&got, &want);
-                assert!(err < 1e-5, "{dtype:?} T={t} chunks={}: rel err {err:.2e}", m.chunks.len());
+                assert!(err < 1e-5, "{dtype:?} k={cols} T={t} chunks={}: rel err {err:.2e}", m.chunks.len());
             }
         }
     }

@@ -6,3 +6,9 @@ fn w_at(i: u32) -> f32 {
     let word = w[i >> 1u];
     return bitcast<f32>(select(word << 16u, word & 0xffff0000u, (i & 1u) == 1u));
 }
+
+// Elements i and i + 1 (i even): one word.
+fn w_pair(i: u32) -> vec2<f32> {
+    let word = w[i >> 1u];
+    return vec2<f32>(bitcast<f32>(word << 16u), bitcast<f32>(word & 0xffff0000u));
+}

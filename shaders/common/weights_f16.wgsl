@@ -20,3 +20,9 @@ fn w_at(i: u32) -> f32 {
     let word = w[i >> 1u];
     return f16_to_f32(select(word & 0xffffu, word >> 16u, (i & 1u) == 1u));
 }
+
+// Elements i and i + 1 (i even): one word.
+fn w_pair(i: u32) -> vec2<f32> {
+    let word = w[i >> 1u];
+    return vec2<f32>(f16_to_f32(word & 0xffffu), f16_to_f32(word >> 16u));
+}

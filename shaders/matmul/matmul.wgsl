@@ -63,7 +63,29 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var i = 0u; i < MAX_OUT; i++) {
         acc[i] = 0.0;
     }
-    if (live) {
+    if (live && (p.k & 1u) == 0u) {
+        // even k: every row starts on a whole word, so read weights (and inputs) two at a time
+        for (var kk = 2u * lid; kk < p.k; kk += 2u * WG) {
+            var xs: array<vec2<f32>, 8>;
+            for (var tt = 0u; tt < TT; tt++) {
+                let t = t0 + tt;
+                xs[tt] = vec2<f32>(0.0);
+                if (t < p.n_tokens) {
+                    let b = (p.x_row0 + t / p.x_div) * p.x_stride + kk;
+                    xs[tt] = vec2<f32>(x[b], x[b + 1u]) * in_scale;
+                }
+            }
+            for (var r = 0u; r < ROWS; r++) {
+                let row = r0 + r;
+                if (row < p.n) {
+                    let wv = w_pair(w_base + row * p.k + kk);
+                    for (var tt = 0u; tt < TT; tt++) {
+                        acc[r * TT + tt] += dot(wv, xs[tt]);
+                    }
+                }
+            }
+        }
+    } else if (live) {
         for (var kk = lid; kk < p.k; kk += WG) {
             var xs: array<f32, 8>;
             for (var tt = 0u; tt < TT; tt++) {

@@ -48,6 +48,11 @@ impl<'a> Session<'a> {
         Ok(Session { ctx, model, cache, sampler, decode: None, staging, past: 0, counter: 0, has_next: false })
     }
 
+    /// Dispatches in one decode step (after the first prefill or decode).
+    pub fn decode_dispatches(&self) -> Option<usize> {
+        self.decode.as_ref().map(|s| s.plan.len())
+    }
+
     pub fn position(&self) -> usize {
         self.past
     }
