@@ -87,9 +87,18 @@ impl RowPart<'_> {
     }
     /// Appends row `r` of expert `e` (cols elements) in format `f`.
     fn push_row(&self, e: usize, r: usize, cols: usize, f: WeightFormat, out: &mut Vec<u8>) {
+        // A contiguous row already in the target format is one copy.
+        let contiguous = |v: &TensorView, out: &mut Vec<u8>| {
+            if WeightFormat::from_dtype(v.dtype) == f {
+                let s = f.elem_size();
+                out.extend_from_slice(&v.bytes[r * cols * s..(r + 1) * cols * s]);
+            } else {
+                (0..cols).for_each(|k| f.push(v, r * cols + k, out));
+            }
+        };
         match self {
-            RowPart::Linear(v) => (0..cols).for_each(|k| f.push(v, r * cols + k, out)),
-            RowPart::PerExpert(vs) => (0..cols).for_each(|k| f.push(&vs[e], r * cols + k, out)),
+            RowPart::Linear(v) => contiguous(v, out),
+            RowPart::PerExpert(vs) => contiguous(&vs[e], out),
             RowPart::Transposed { view, col0, .. } => {
                 let total_out = view.shape[2];
                 let base = e * cols * total_out + col0 + r;
