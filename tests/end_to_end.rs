@@ -147,3 +147,19 @@ fn context_overflow_is_an_error() {
     let e = block_on(s.prefill(&[1, 2, 100000], false)).err().expect("out-of-vocab id must fail");
     assert!(e.to_string().contains("100000") && e.to_string().contains("vocab"), "{e}");
 }
+
+/// A 300-token prompt (many 64-key attention tiles on the global layers, 38 chunks on the
+/// chunked ones) against the CPU reference forward pass, itself checked against transformers.
+#[test]
+fn long_prompt_matches_cpu_reference() {
+    let ctx = gpu();
+    for name in ["scout", "top2_gqa_tied_f16"] {
+        let (cfg, model) = load(name, ctx);
+        let ids: Vec<u32> = (0..300u32).map(|i| (i * 7919 + 3) % cfg.vocab_size as u32).collect();
+        let mut s = Session::new(ctx, &model, 320, SamplerConfig::default()).unwrap();
+        let gpu_logits = block_on(s.prefill(&ids, true)).unwrap().logits.unwrap();
+        let cpu = llama4_wgpu::reference::CpuModel::load(&cfg, &Checkpoint::open(&fixture(name)).unwrap()).unwrap();
+        let err = rel_err(&gpu_logits, &cpu.forward(&ids));
+        assert!(err <= TOL, "{name}: 300-token prompt rel err {err:.2e}");
+    }
+}
