@@ -153,6 +153,17 @@ impl TextConfig {
         Self::from_json_str(&text, &path)
     }
 
+    /// Parses config.json text; `path` only names the file in errors.
+    ///
+    /// ```
+    /// use llama4_wgpu::config::{AttentionKind, FfnKind};
+    /// let json = r#"{"architectures": ["Llama4ForCausalLM"], "hidden_size": 64, "num_attention_heads": 4,
+    ///     "num_hidden_layers": 4, "vocab_size": 128, "no_rope_layers": [], "interleave_moe_layer_step": 2}"#;
+    /// let cfg = llama4_wgpu::TextConfig::from_json_str(json, "config.json".as_ref()).unwrap();
+    /// assert_eq!(cfg.layers[3].attention, AttentionKind::GlobalNope); // every 4th layer
+    /// assert_eq!(cfg.layers[1].ffn, FfnKind::Moe); // odd layers with step 2
+    /// assert_eq!(cfg.head_dim, 128); // the default, not hidden / heads
+    /// ```
     pub fn from_json_str(text: &str, path: &Path) -> Result<Self> {
         let root: Value =
             serde_json::from_str(text).map_err(|e| Error::config(path, format!("not valid JSON: {e}")))?;
