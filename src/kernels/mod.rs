@@ -1,5 +1,6 @@
-//! The Rust side of each kernel family: shape checks, parameters and grid sizes, appended to a
-//! [`Recorder`](crate::gpu::Recorder). Each file is paired with a folder under `shaders/`.
+//! The Rust side of the kernels: shape checks, parameters and grid sizes, appended to a
+//! [`Recorder`](crate::gpu::Recorder). The WGSL lives in `shaders/<family>/` (matmul, attention,
+//! sample; `elementwise.rs` drives embed, norm, ffn and moe).
 
 pub mod attention;
 pub mod elementwise;

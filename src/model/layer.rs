@@ -6,7 +6,7 @@
 //! ```
 
 use crate::config::{AttentionKind, FfnKind, LayerPlan, TextConfig};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::gpu::buffers::RowPart;
 use crate::gpu::{Activation, GpuContext, Matrix, Recorder};
 use crate::kernels::{self, ExpertRouting, MatmulArgs};
@@ -246,13 +246,4 @@ impl Layer {
         }
         Ok(())
     }
-}
-
-pub(crate) fn check_ids(ids: &[u32], vocab: usize) -> Result<()> {
-    if let Some((i, &bad)) = ids.iter().enumerate().find(|(_, &x)| x as usize >= vocab) {
-        return Err(Error::Input(format!(
-            "token id {bad} at position {i} is out of the vocabulary (vocab_size {vocab})"
-        )));
-    }
-    Ok(())
 }

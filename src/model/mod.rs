@@ -104,3 +104,13 @@ impl TextModel {
         Ok(plan)
     }
 }
+
+/// Every id must index the embedding table.
+pub(crate) fn check_ids(ids: &[u32], vocab: usize) -> Result<()> {
+    if let Some((i, &bad)) = ids.iter().enumerate().find(|(_, &x)| x as usize >= vocab) {
+        return Err(Error::Input(format!(
+            "token id {bad} at position {i} is out of the vocabulary (vocab_size {vocab})"
+        )));
+    }
+    Ok(())
+}

@@ -82,7 +82,7 @@ impl<'a> Session<'a> {
         if ids.is_empty() {
             return Err(Error::Input("empty prompt".into()));
         }
-        crate::model::layer::check_ids(ids, self.model.cfg.vocab_size)?;
+        crate::model::check_ids(ids, self.model.cfg.vocab_size)?;
         self.check_room(ids.len())?;
         self.decode_stage()?;
         let ws = Workspace::new(self.ctx, &self.model.cfg, ids.len(), all_logits)?;
@@ -95,7 +95,7 @@ impl<'a> Session<'a> {
     /// Feeds the last sampled token (or `force`) and samples the next one.
     pub async fn decode(&mut self, force: Option<u32>, want_logits: bool) -> Result<StepOut> {
         if let Some(f) = force {
-            crate::model::layer::check_ids(&[f], self.model.cfg.vocab_size)?;
+            crate::model::check_ids(&[f], self.model.cfg.vocab_size)?;
         } else if !self.has_next {
             return Err(Error::Input("decode before prefill".into()));
         }
