@@ -5,15 +5,7 @@
 // Keys s < past come from the KV cache (slot s % cap), keys s >= past from this step's qkv rows.
 // Softmax runs online over tiles of WG keys (running max and sum), all in float32.
 
-struct Params {
-    nh: u32,
-    nkv: u32,
-    d: u32,
-    width: u32,
-    cap: u32,
-    chunk: u32,
-    scale: f32,
-}
+#include "common/attention_shape.wgsl"
 
 #include "common/step.wgsl"
 

@@ -2,14 +2,7 @@
 // Global layers keep every position (slot = pos). Chunked layers are a ring of `cap` slots and
 // keep only the positions of the last chunk this step touched: no later query can see the rest.
 
-struct Params {
-    nh: u32,
-    nkv: u32,
-    d: u32,
-    width: u32,
-    cap: u32,
-    chunk: u32,
-}
+#include "common/attention_shape.wgsl"
 
 #include "common/step.wgsl"
 

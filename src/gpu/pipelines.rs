@@ -87,6 +87,7 @@ fn include(name: &str) -> Option<&'static str> {
         "common/weights_bf16.wgsl" => include_str!("../../shaders/common/weights_bf16.wgsl"),
         "common/step.wgsl" => include_str!("../../shaders/common/step.wgsl"),
         "common/reduce.wgsl" => include_str!("../../shaders/common/reduce.wgsl"),
+        "common/attention_shape.wgsl" => include_str!("../../shaders/common/attention_shape.wgsl"),
         _ => return None,
     })
 }

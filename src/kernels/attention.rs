@@ -21,6 +21,18 @@ impl AttentionShape {
     pub fn width(&self) -> usize {
         (self.nh + 2 * self.nkv) * self.d
     }
+
+    /// `struct Params` of shaders/common/attention_shape.wgsl.
+    fn params(&self) -> Params {
+        Params::new()
+            .u(self.nh)
+            .u(self.nkv)
+            .u(self.d)
+            .u(self.width())
+            .u(self.cap)
+            .u(self.chunk)
+            .f((self.d as f32).powf(-0.5))
+    }
 }
 
 pub const MAX_HEAD_DIM: usize = 256;
@@ -80,11 +92,9 @@ pub fn attention(
             s.d, s.nh, s.nkv
         )));
     }
-    let scale = (s.d as f32).powf(-0.5);
-    let p = Params::new().u(s.nh).u(s.nkv).u(s.d).u(s.width()).u(s.cap).u(s.chunk).f(scale);
     rec.dispatch(
         &key(Variant::new(Shader::Attention)),
-        p,
+        s.params(),
         &[&qkv.buffer, &k_cache.buffer, &v_cache.buffer, &out.buffer, step],
         [n_tokens as u32, s.nh as u32, 1],
     )
@@ -99,10 +109,9 @@ pub fn kv_store(
     step: &wgpu::Buffer,
     n_tokens: usize,
 ) -> Result<()> {
-    let p = Params::new().u(s.nh).u(s.nkv).u(s.d).u(s.width()).u(s.cap).u(s.chunk);
     rec.dispatch(
         &key(Variant::new(Shader::KvStore)),
-        p,
+        s.params(),
         &[&qkv.buffer, &k_cache.buffer, &v_cache.buffer, step],
         [super::div_ceil(s.nkv * s.d, 64), n_tokens as u32, 1],
     )

@@ -1,0 +1,11 @@
+// One layer's attention geometry (`AttentionShape::params` on the host), shared by the
+// attention and kv_store kernels.
+struct Params {
+    nh: u32,    // query heads
+    nkv: u32,   // key/value heads
+    d: u32,     // head_dim
+    width: u32, // qkv row width: (nh + 2 nkv) * d
+    cap: u32,   // KV cache slots (a ring for chunked layers)
+    chunk: u32, // chunk size, 0 for global layers
+    scale: f32, // head_dim^-0.5
+}
