@@ -184,20 +184,21 @@ fn run(a: RunArgs) -> Result<()> {
     let sampler = SamplerConfig { temperature: a.temperature, top_k: a.top_k, top_p: a.top_p, seed: a.seed };
     sampler.validate()?;
     let cfg = TextConfig::from_dir(&a.model)?;
-    let tokenizer = if a.prompt.is_some() || a.chat || !a.json { Tokenizer::from_dir(&a.model).ok() } else { None };
-    let need_tok = |what: &str| -> Result<&Tokenizer> {
-        match &tokenizer {
-            Some(t) => Ok(t),
-            None => Ok(Box::leak(Box::new(
-                Tokenizer::from_dir(&a.model).with_context(|| format!("{what} needs tokenizer.json"))?,
-            ))),
+    // --prompt and --chat need the tokenizer; streamed text uses it when there is one.
+    let required = a.prompt.is_some() || a.chat;
+    let tokenizer = match (required || !a.json).then(|| Tokenizer::from_dir(&a.model)) {
+        Some(Ok(t)) => Some(t),
+        Some(Err(e)) if required => {
+            return Err(e)
+                .with_context(|| format!("{} needs tokenizer.json", if a.chat { "--chat" } else { "--prompt" }))
         }
+        _ => None,
     };
     let mut stop: Vec<u32> = vec![];
     let ids: Vec<u32> = match (&a.prompt, &a.prompt_ids) {
         (_, Some(ids)) => ids.clone(),
         (Some(p), None) => {
-            let tok = need_tok("--prompt")?;
+            let tok = tokenizer.as_ref().context("--prompt needs tokenizer.json")?;
             if a.chat {
                 let (template, bos) = chat::load_template(&a.model)?;
                 let mut msgs = vec![];
@@ -213,7 +214,7 @@ fn run(a: RunArgs) -> Result<()> {
         (None, None) => bail!("give --prompt TEXT or --prompt-ids 1,2,3"),
     };
     if a.chat {
-        stop = need_tok("--chat")?.stop_ids();
+        stop = tokenizer.as_ref().context("--chat needs tokenizer.json")?.stop_ids();
     }
     if ids.is_empty() {
         bail!("the prompt is empty");
