@@ -1,6 +1,7 @@
 //! Times single kernels on the current adapter (one submit of many repeats): a quick way to see
 //! which kernel dominates a step. cargo run --release --example kernel_timing
-use llama4_wgpu::gpu::buffers::{read_words, RowPart};
+use llama4_wgpu::gpu::buffers::read_words;
+use llama4_wgpu::gpu::RowPart;
 use llama4_wgpu::gpu::{Activation, AdapterChoice, GpuContext, Matrix, Recorder};
 use llama4_wgpu::kernels::{self, AttentionShape, MatmulArgs};
 use llama4_wgpu::loader::{DType, TensorView};

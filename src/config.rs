@@ -15,6 +15,8 @@ pub enum Architecture {
     CausalLm,
     /// `Llama4ForConditionalGeneration`: the text model under `language_model.`.
     ConditionalGeneration,
+    /// A GGUF file (`llama` or `llama4`): llama.cpp's tensor names.
+    Gguf,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -190,7 +192,7 @@ impl TextConfig {
                     Error::config(path, "Llama4ForConditionalGeneration config has no `text_config` object")
                 })?
             }
-            Architecture::CausalLm => root,
+            Architecture::CausalLm | Architecture::Gguf => root,
         };
         let f = Fields { obj: text_obj, path };
         let top = Fields { obj: root, path };
@@ -277,7 +279,7 @@ impl TextConfig {
             rms_norm_eps: f.f64_or("rms_norm_eps", 1e-5)? as f32,
             // The text config's own flag decides for the causal LM; the outer config for the VLM.
             tie_word_embeddings: match architecture {
-                Architecture::CausalLm => f.bool_or("tie_word_embeddings", false)?,
+                Architecture::CausalLm | Architecture::Gguf => f.bool_or("tie_word_embeddings", false)?,
                 Architecture::ConditionalGeneration => {
                     top.bool_or("tie_word_embeddings", f.bool_or("tie_word_embeddings", false)?)?
                 }

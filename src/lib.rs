@@ -22,6 +22,7 @@ pub mod gpu;
 pub mod kernels;
 pub mod loader;
 pub mod model;
+pub mod quant;
 pub mod reference;
 pub mod runtime;
 

@@ -5,7 +5,7 @@ use clap::{Args, Parser, Subcommand};
 use llama4_wgpu::config::{AttentionKind, FfnKind};
 use llama4_wgpu::gpu::{list_adapters, parse_backend, AdapterChoice, GpuContext};
 use llama4_wgpu::kernels::SamplerConfig;
-use llama4_wgpu::loader::Checkpoint;
+use llama4_wgpu::loader::{Checkpoint, TensorSource};
 use llama4_wgpu::model::{KvCache, TextModel};
 use llama4_wgpu::runtime::chat::{self, Message};
 use llama4_wgpu::runtime::tokenizer::StreamDecoder;
@@ -158,16 +158,17 @@ fn info(dir: PathBuf, max_context: usize) -> Result<()> {
         active as f64 / 1e9
     );
     let prefix = match cfg.architecture {
-        llama4_wgpu::config::Architecture::CausalLm => "",
+        llama4_wgpu::config::Architecture::CausalLm | llama4_wgpu::config::Architecture::Gguf => "",
         llama4_wgpu::config::Architecture::ConditionalGeneration => "language_model.",
     };
     let weights: u64 = ck
         .names()
+        .into_iter()
         .filter(|n| n.starts_with(prefix) || prefix.is_empty())
         .map(|n| ck.get_any(n).map(|v| v.bytes.len() as u64).unwrap_or(0))
         .sum();
     let kv = KvCache::bytes(&cfg, max_context);
-    println!("checkpoint dtypes: {:?}", ck.dtype_histogram());
+    println!("checkpoint dtypes: {:?}", ck.format_histogram());
     println!(
         "GPU memory: weights {:.1} MiB (kept in their checkpoint dtype) + KV cache {:.1} MiB for {max_context} positions (f32) = {:.1} MiB, plus activations",
         weights as f64 / 1048576.0,

@@ -3,8 +3,8 @@
 
 mod common;
 use common::*;
-use llama4_wgpu::gpu::buffers::{read_f32, read_words, RowPart};
-use llama4_wgpu::gpu::{Activation, AdapterChoice, GpuContext, Matrix, Recorder, WeightFormat};
+use llama4_wgpu::gpu::buffers::{read_f32, read_words};
+use llama4_wgpu::gpu::{Activation, AdapterChoice, GpuContext, Matrix, Recorder, RowPart, WeightFormat};
 use llama4_wgpu::kernels::{self, AttentionShape, ExpertRouting, MatmulArgs, SamplerConfig};
 use llama4_wgpu::loader::{DType, TensorView};
 use llama4_wgpu::reference::ops;
@@ -31,7 +31,8 @@ fn step_buffer(ctx: &GpuContext, past: u32, n: u32, counter: u32) -> wgpu::Buffe
     })
 }
 
-/// Weights stored in `dtype`, and the f32 values they round to.
+/// Weights stored in `dtype` (quantized formats: random valid blocks), and the f32 values they
+/// stand for (the CPU reference dequantization).
 fn weights(data: &[f32], dtype: DType) -> (Vec<u8>, Vec<f32>) {
     match dtype {
         DType::F32 => (bytemuck::cast_slice(data).to_vec(), data.to_vec()),
@@ -43,6 +44,22 @@ fn weights(data: &[f32], dtype: DType) -> (Vec<u8>, Vec<f32>) {
             let h: Vec<half::bf16> = data.iter().map(|&v| half::bf16::from_f32(v)).collect();
             (bytemuck::cast_slice(&h).to_vec(), h.iter().map(|v| v.to_f32()).collect())
         }
+        q => {
+            let bytes = random_blocks(q, data.len(), (data[0].to_bits() ^ data.len() as u32) | 1);
+            let mut want = vec![0.0; data.len()];
+            q.dequantize(&bytes, &mut want);
+            (bytes, want)
+        }
+    }
+}
+
+/// Column counts to test a format on: ragged for the float formats (rows padded to 4), and for
+/// the block formats one with fewer groups than threads and one that loops.
+fn cols_for(f: DType) -> [usize; 2] {
+    match f.block_elems() {
+        1 => [131, 130],
+        32 => [96, 32 * 37],
+        _ => [256, 768],
     }
 }
 
@@ -50,28 +67,27 @@ fn view<'a>(bytes: &'a [u8], dtype: DType, shape: &'a [usize]) -> TensorView<'a>
     TensorView { name: "test", path: Path::new("test"), dtype, shape, bytes }
 }
 
-fn split_ctx() -> GpuContext {
-    // 1000-byte weight chunks: matrices below split into many row ranges / expert groups.
-    gpu_with(AdapterChoice { max_binding_override: Some(1000), ..Default::default() })
-}
-
 #[test]
 fn matmul_dense_every_format_split_and_unsplit() {
-    // odd k takes the one-element path, even k the word-pair path
-    for cols in [131, 130] {
-        matmul_dense_case(67, cols);
+    for f in WeightFormat::ALL {
+        for cols in cols_for(f) {
+            matmul_dense_case(f, 67, cols);
+        }
     }
 }
 
-fn matmul_dense_case(rows: usize, cols: usize) {
+fn matmul_dense_case(dtype: DType, rows: usize, cols: usize) {
     let w = rand_vec(rows * cols, 1);
-    let split = split_ctx();
+    let split = gpu_with(AdapterChoice {
+        max_binding_override: Some((dtype.gpu_row_bytes(cols).unwrap() * 5 + 300) as u64),
+        ..Default::default()
+    });
     for ctx in [gpu(), &split] {
-        for dtype in [DType::F32, DType::F16, DType::Bf16] {
+        {
             let (bytes, wr) = weights(&w, dtype);
             let shape = [rows, cols];
             let m = Matrix::upload(ctx, "w", 1, cols, &[RowPart::Linear(view(&bytes, dtype, &shape))]).unwrap();
-            assert_eq!(m.format, WeightFormat::from_dtype(dtype));
+            assert_eq!(m.formats(), vec![dtype]);
             for t in [1usize, 11] {
                 let x = rand_vec((t + 2) * cols, 2);
                 let init = rand_vec(t * (rows + 3), 3);
@@ -95,39 +111,38 @@ fn matmul_dense_case(rows: usize, cols: usize) {
             }
         }
     }
-    assert!(
-        Matrix::upload(
-            &split,
-            "w",
-            1,
-            cols,
-            &[RowPart::Linear(view(&weights(&w, DType::F32).0, DType::F32, &[rows, cols]))]
-        )
-        .unwrap()
-        .chunks
-        .len()
-            > 10
-    );
+    let (bytes, _) = weights(&w, dtype);
+    let m = Matrix::upload(&split, "w", 1, cols, &[RowPart::Linear(view(&bytes, dtype, &[rows, cols]))]).unwrap();
+    assert!(m.chunks.len() >= 8, "{dtype:?}: {} chunks", m.chunks.len());
 }
 
 #[test]
 fn matmul_expert_indexed_reads_only_routed_experts() {
-    let (e, rows, cols, t, k) = (5, 23, 70, 7, 2);
+    for dtype in WeightFormat::ALL {
+        matmul_expert_case(dtype, cols_for(dtype)[0]);
+    }
+}
+
+fn matmul_expert_case(dtype: DType, cols: usize) {
+    let (e, rows, t, k) = (5, 23, 7, 2);
     let w = rand_vec(e * rows * cols, 4);
     let x = rand_vec(t * cols, 5);
     let ids: Vec<u32> = (0..t * k).map(|a| ((a * 3 + 1) % e) as u32).collect();
     let scores: Vec<f32> = (0..t * k).map(|a| 0.1 + 0.07 * a as f32).collect();
-    let split = split_ctx();
+    let split = gpu_with(AdapterChoice {
+        max_binding_override: Some((dtype.gpu_row_bytes(cols).unwrap() * 7 + 300) as u64),
+        ..Default::default()
+    });
+    let (bytes, wr) = weights(&w, dtype);
+    let expert_bytes = dtype.bytes_for(rows * cols).unwrap();
     for ctx in [gpu(), &split] {
-        for dtype in [DType::F32, DType::Bf16] {
-            let (bytes, wr) = weights(&w, dtype);
-            let shape = [rows, cols];
-            let views: Vec<TensorView> = (0..e)
-                .map(|i| {
-                    view(&bytes[i * rows * cols * dtype.size()..(i + 1) * rows * cols * dtype.size()], dtype, &shape)
-                })
-                .collect();
-            let m = Matrix::upload(ctx, "experts", e, cols, &[RowPart::PerExpert(views)]).unwrap();
+        // as one expert-stacked tensor (GGUF) and as one tensor per expert (HF split layout)
+        let shape3 = [e, rows, cols];
+        let shape = [rows, cols];
+        let views: Vec<TensorView> =
+            (0..e).map(|i| view(&bytes[i * expert_bytes..(i + 1) * expert_bytes], dtype, &shape)).collect();
+        for part in [RowPart::Stacked(view(&bytes, dtype, &shape3)), RowPart::PerExpert(views)] {
+            let m = Matrix::upload(ctx, "experts", e, cols, &[part]).unwrap();
             let xa = Activation::from_f32(ctx, "x", &x).unwrap();
             let out = Activation::new(ctx, "out", t * k * rows).unwrap();
             let ida = Activation::from_u32(ctx, "ids", &ids).unwrap();
@@ -200,21 +215,26 @@ fn transposed_fused_experts_upload() {
 
 #[test]
 fn embed_gathers_across_table_chunks() {
-    let split = split_ctx();
-    let (v, h) = (50, 70);
-    let table = rand_vec(v * h, 8);
+    let v = 50;
     let ids: Vec<u32> = vec![0, 49, 17, 17, 3, 48, 25];
-    for ctx in [gpu(), &split] {
-        let (bytes, tr) = weights(&table, DType::F16);
-        let shape = [v, h];
-        let m = Matrix::upload(ctx, "embed", 1, h, &[RowPart::Linear(view(&bytes, DType::F16, &shape))]).unwrap();
-        let ida = Activation::from_u32(ctx, "ids", &ids).unwrap();
-        let out = Activation::new(ctx, "out", ids.len() * h).unwrap();
-        let mut rec = Recorder::new(ctx);
-        kernels::embed(&mut rec, &m, &ida, &out, ids.len()).unwrap();
-        submit(ctx, rec);
-        let want: Vec<f32> = ids.iter().flat_map(|&i| tr[i as usize * h..(i as usize + 1) * h].to_vec()).collect();
-        assert_eq!(read(ctx, &out), want, "chunks: {}", m.chunks.len());
+    for dtype in WeightFormat::ALL {
+        let h = if dtype.is_float() { 70 } else { dtype.block_elems() * 2 };
+        let (bytes, tr) = weights(&rand_vec(v * h, 8), dtype);
+        let split = gpu_with(AdapterChoice {
+            max_binding_override: Some((dtype.gpu_row_bytes(h).unwrap() * 3 + 300) as u64),
+            ..Default::default()
+        });
+        for ctx in [gpu(), &split] {
+            let shape = [v, h];
+            let m = Matrix::upload(ctx, "embed", 1, h, &[RowPart::Linear(view(&bytes, dtype, &shape))]).unwrap();
+            let ida = Activation::from_u32(ctx, "ids", &ids).unwrap();
+            let out = Activation::new(ctx, "out", ids.len() * h).unwrap();
+            let mut rec = Recorder::new(ctx);
+            kernels::embed(&mut rec, &m, &ida, &out, ids.len()).unwrap();
+            submit(ctx, rec);
+            let want: Vec<f32> = ids.iter().flat_map(|&i| tr[i as usize * h..(i as usize + 1) * h].to_vec()).collect();
+            assert_eq!(read(ctx, &out), want, "{dtype:?} chunks: {}", m.chunks.len());
+        }
     }
 }
 

@@ -1,14 +1,9 @@
-// Weight access for bfloat16 weights packed two per u32 (element 2j in the low half).
-// A bf16 is the upper 16 bits of an f32.
-alias WElem = u32;
+// bfloat16 weights (the upper half of an f32), two per word; a GPU block is 4 elements.
+const BLOCK_ELEMS: u32 = 4u;
+const BLOCK_BYTES: u32 = 8u;
 
-fn w_at(i: u32) -> f32 {
-    let word = w[i >> 1u];
-    return bitcast<f32>(select(word << 16u, word & 0xffff0000u, (i & 1u) == 1u));
-}
-
-// Elements i and i + 1 (i even): one word.
-fn w_pair(i: u32) -> vec2<f32> {
-    let word = w[i >> 1u];
-    return vec2<f32>(bitcast<f32>(word << 16u), bitcast<f32>(word & 0xffff0000u));
+fn w_group(b: u32, j: u32) -> vec4<f32> {
+    let lo = w[b >> 2u];
+    let hi = w[(b >> 2u) + 1u];
+    return bitcast<vec4<f32>>(vec4<u32>(lo << 16u, lo & 0xffff0000u, hi << 16u, hi & 0xffff0000u));
 }

@@ -1,11 +1,8 @@
-// Weight access for f32 weights. The including shader declares `w: array<WElem>`.
-alias WElem = f32;
+// f32 weights; a GPU block is 4 elements (rows zero-padded to whole blocks).
+const BLOCK_ELEMS: u32 = 4u;
+const BLOCK_BYTES: u32 = 16u;
 
-fn w_at(i: u32) -> f32 {
-    return w[i];
-}
-
-// Elements i and i + 1 (i even).
-fn w_pair(i: u32) -> vec2<f32> {
-    return vec2<f32>(w[i], w[i + 1u]);
+fn w_group(b: u32, j: u32) -> vec4<f32> {
+    let i = b >> 2u;
+    return bitcast<vec4<f32>>(vec4<u32>(w[i], w[i + 1u], w[i + 2u], w[i + 3u]));
 }

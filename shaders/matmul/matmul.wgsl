@@ -1,4 +1,7 @@
-// y = W x for a weight chunk W [experts, n, k] (rows = output features, `nn.Linear` layout).
+// y = W x for a weight chunk W [experts, n, k] (rows = output features, `nn.Linear` layout) in
+// any weight format. A row is `row_blocks` GPU blocks of BLOCK_ELEMS weights (BLOCK_BYTES bytes,
+// see common/weights_*.wgsl); the k axis is cut in *groups* of 4 weights, and each thread owns
+// whole groups, decoding each once and using it for every row's TT activation rows.
 //
 // Dense: activation row t (of n_tokens) reads input row x_row0 + t / x_div and writes output row t,
 // columns out_col0 .. out_col0 + n. Each workgroup computes ROWS output rows for TT activation rows.
@@ -27,11 +30,12 @@ struct Params {
     e1: u32,
     x_div: u32,
     scale_input: u32,
+    row_blocks: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<WElem>;
+@group(0) @binding(2) var<storage, read> w: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 #if EXPERT_ID
 @group(0) @binding(4) var<storage, read> ids: array<u32>;
@@ -40,20 +44,37 @@ struct Params {
 
 #include_weights
 
+const GROUPS: u32 = BLOCK_ELEMS / 4u;
+
 var<workgroup> red: array<f32, 2048>; // WG * MAX_OUT partial sums
+
+// x[base + e .. base + e + 4], zero past k (float rows are padded to whole blocks).
+fn x4(base: u32, e: u32) -> vec4<f32> {
+    if (e + 4u <= p.k) {
+        return vec4<f32>(x[base + e], x[base + e + 1u], x[base + e + 2u], x[base + e + 3u]);
+    }
+    var v = vec4<f32>(0.0);
+    for (var i = 0u; i < 4u; i++) {
+        if (e + i < p.k) {
+            v[i] = x[base + e + i];
+        }
+    }
+    return v;
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let r0 = (wid.x + wid.z * p.wg_x) * ROWS;
     let t0 = wid.y * TT;
+    let row_bytes = p.row_blocks * BLOCK_BYTES;
     var live = r0 < p.n;
-    var w_base = 0u; // element offset of this workgroup's expert inside the chunk
+    var w_base = 0u; // byte offset of this workgroup's expert inside the chunk
     var in_scale = 1.0;
 #if EXPERT_ID
     let e = ids[t0];
     live = live && e >= p.e0 && e < p.e1;
     if (live) {
-        w_base = (e - p.e0) * p.n * p.k;
+        w_base = (e - p.e0) * p.n * row_bytes;
         if (p.scale_input != 0u) {
             in_scale = scores[t0];
         }
@@ -63,45 +84,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var i = 0u; i < MAX_OUT; i++) {
         acc[i] = 0.0;
     }
-    if (live && (p.k & 1u) == 0u) {
-        // even k: every row starts on a whole word, so read weights (and inputs) two at a time
-        for (var kk = 2u * lid; kk < p.k; kk += 2u * WG) {
-            var xs: array<vec2<f32>, 8>;
-            for (var tt = 0u; tt < TT; tt++) {
-                let t = t0 + tt;
-                xs[tt] = vec2<f32>(0.0);
-                if (t < p.n_tokens) {
-                    let b = (p.x_row0 + t / p.x_div) * p.x_stride + kk;
-                    xs[tt] = vec2<f32>(x[b], x[b + 1u]) * in_scale;
-                }
-            }
-            for (var r = 0u; r < ROWS; r++) {
-                let row = r0 + r;
-                if (row < p.n) {
-                    let wv = w_pair(w_base + row * p.k + kk);
-                    for (var tt = 0u; tt < TT; tt++) {
-                        acc[r * TT + tt] += dot(wv, xs[tt]);
-                    }
-                }
+    let units = select(0u, p.row_blocks * GROUPS, live);
+    for (var u = lid; u < units; u += WG) {
+        let blk = u / GROUPS;
+        let j = u % GROUPS;
+        let e = blk * BLOCK_ELEMS + 4u * j;
+        var xs: array<vec4<f32>, 8>;
+        for (var tt = 0u; tt < TT; tt++) {
+            let t = t0 + tt;
+            xs[tt] = vec4<f32>(0.0);
+            if (t < p.n_tokens) {
+                xs[tt] = x4((p.x_row0 + t / p.x_div) * p.x_stride, e) * in_scale;
             }
         }
-    } else if (live) {
-        for (var kk = lid; kk < p.k; kk += WG) {
-            var xs: array<f32, 8>;
-            for (var tt = 0u; tt < TT; tt++) {
-                let t = t0 + tt;
-                xs[tt] = 0.0;
-                if (t < p.n_tokens) {
-                    xs[tt] = x[(p.x_row0 + t / p.x_div) * p.x_stride + kk] * in_scale;
-                }
-            }
-            for (var r = 0u; r < ROWS; r++) {
-                let row = r0 + r;
-                if (row < p.n) {
-                    let wv = w_at(w_base + row * p.k + kk);
-                    for (var tt = 0u; tt < TT; tt++) {
-                        acc[r * TT + tt] += wv * xs[tt];
-                    }
+        for (var r = 0u; r < ROWS; r++) {
+            let row = r0 + r;
+            if (row < p.n) {
+                let wv = w_group(w_base + row * row_bytes + blk * BLOCK_BYTES, j);
+                for (var tt = 0u; tt < TT; tt++) {
+                    acc[r * TT + tt] += dot(wv, xs[tt]);
                 }
             }
         }

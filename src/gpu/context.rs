@@ -184,7 +184,8 @@ impl GpuContext {
             .await
             .map_err(|e| Error::Gpu(format!("request_device on `{}`: {e}", info.name)))?;
         let max_binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) & !3;
-        let split_limit = max_binding_override.map_or(max_binding, |o| o.min(max_binding) & !3);
+        // Weight shaders address their chunk in bytes with u32: keep chunks under 4 GiB.
+        let split_limit = max_binding_override.map_or(max_binding, |o| o.min(max_binding)).min(u32::MAX as u64) & !255;
         let uncaptured = std::sync::Arc::new(std::sync::Mutex::new(None));
         let sink = uncaptured.clone();
         device.on_uncaptured_error(std::sync::Arc::new(move |e: wgpu::Error| {
@@ -212,6 +213,14 @@ impl GpuContext {
             Some(e) => Err(Error::Gpu(format!("{what} on `{}`: {e}", self.info.name))),
             None => Ok(()),
         }
+    }
+
+    /// Hands the weight bytes written so far to the GPU and (natively) waits, so wgpu's staging
+    /// memory stays bounded while a large model streams up.
+    pub fn flush_uploads(&self) {
+        self.queue.submit([]);
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = self.device.poll(wgpu::PollType::Wait { submission_index: None, timeout: None });
     }
 
     pub fn adapter_name(&self) -> &str {

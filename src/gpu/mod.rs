@@ -3,11 +3,14 @@
 
 pub mod buffers;
 pub mod context;
+pub mod matrix;
 pub mod pipelines;
 pub mod recorder;
 
-pub use buffers::{Activation, Matrix, WeightChunk, WeightFormat};
+pub use crate::quant::WeightFormat;
+pub use buffers::Activation;
 pub use context::{list_adapters, parse_backend, AdapterChoice, AdapterReport, GpuContext};
+pub use matrix::{Matrix, RowPart, WeightChunk};
 pub use pipelines::{PipelineKey, Shader, Variant};
 pub use recorder::{Plan, Recorder};
 

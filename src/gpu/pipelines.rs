@@ -3,7 +3,7 @@
 //! Numbers (workgroup sizes, tiles) are WGSL `override` constants, set through [`PipelineKey`].
 
 use crate::error::{Error, Result};
-use crate::gpu::WeightFormat;
+use crate::quant::WeightFormat;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -82,9 +82,17 @@ impl Shader {
 
 fn include(name: &str) -> Option<&'static str> {
     Some(match name {
+        "common/weight_bytes.wgsl" => include_str!("../../shaders/common/weight_bytes.wgsl"),
+        "common/kquant_scales.wgsl" => include_str!("../../shaders/common/kquant_scales.wgsl"),
         "common/weights_f32.wgsl" => include_str!("../../shaders/common/weights_f32.wgsl"),
         "common/weights_f16.wgsl" => include_str!("../../shaders/common/weights_f16.wgsl"),
         "common/weights_bf16.wgsl" => include_str!("../../shaders/common/weights_bf16.wgsl"),
+        "common/weights_q8_0.wgsl" => include_str!("../../shaders/common/weights_q8_0.wgsl"),
+        "common/weights_q4_0.wgsl" => include_str!("../../shaders/common/weights_q4_0.wgsl"),
+        "common/weights_q4_1.wgsl" => include_str!("../../shaders/common/weights_q4_1.wgsl"),
+        "common/weights_q4_k.wgsl" => include_str!("../../shaders/common/weights_q4_k.wgsl"),
+        "common/weights_q5_k.wgsl" => include_str!("../../shaders/common/weights_q5_k.wgsl"),
+        "common/weights_q6_k.wgsl" => include_str!("../../shaders/common/weights_q6_k.wgsl"),
         "common/step.wgsl" => include_str!("../../shaders/common/step.wgsl"),
         "common/reduce.wgsl" => include_str!("../../shaders/common/reduce.wgsl"),
         "common/attention_shape.wgsl" => include_str!("../../shaders/common/attention_shape.wgsl"),
@@ -151,14 +159,34 @@ impl Variant {
     }
 }
 
-/// `#include "file"` (or `#include_weights`), and `#if NAME` / `#else` / `#endif`, nestable.
+/// `#include "file"` (nestable; or `#include_weights`: the byte helpers plus the variant's
+/// weight format), and `#if NAME` / `#else` / `#endif`, nestable.
 fn preprocess(src: &str, file: &str, defines: &[&str], weights: Option<&str>) -> Result<String> {
-    let mut out = String::with_capacity(src.len() + 1024);
+    let mut out = String::with_capacity(src.len() + 4096);
+    preprocess_into(&mut out, src, file, defines, weights, 0)?;
+    Ok(out)
+}
+
+fn preprocess_into(
+    out: &mut String,
+    src: &str,
+    file: &str,
+    defines: &[&str],
+    weights: Option<&str>,
+    depth: usize,
+) -> Result<()> {
     let mut stack: Vec<(bool, bool)> = vec![]; // (this branch active, parent active)
     let active = |s: &Vec<(bool, bool)>| s.last().map(|&(a, p)| a && p).unwrap_or(true);
     for (ln, line) in src.lines().enumerate() {
         let t = line.trim();
         let err = |m: &str| Error::Gpu(format!("shaders/{file}:{}: {m}", ln + 1));
+        let mut include_file = |name: &str| -> Result<()> {
+            if depth > 4 {
+                return Err(err("includes nested too deeply"));
+            }
+            let text = include(name).ok_or_else(|| err(&format!("unknown include {name}")))?;
+            preprocess_into(out, text, name, defines, weights, depth + 1)
+        };
         if let Some(rest) = t.strip_prefix("#if ") {
             let parent = active(&stack);
             stack.push((defines.contains(&rest.trim()), parent));
@@ -171,12 +199,10 @@ fn preprocess(src: &str, file: &str, defines: &[&str], weights: Option<&str>) ->
             continue;
         } else if t == "#include_weights" {
             let w = weights.ok_or_else(|| err("#include_weights in a shader without a weight format"))?;
-            out.push_str(include(w).ok_or_else(|| err(&format!("unknown include {w}")))?);
-            out.push('\n');
+            include_file("common/weight_bytes.wgsl")?;
+            include_file(w)?;
         } else if let Some(rest) = t.strip_prefix("#include ") {
-            let name = rest.trim().trim_matches('"');
-            out.push_str(include(name).ok_or_else(|| err(&format!("unknown include {name}")))?);
-            out.push('\n');
+            include_file(rest.trim().trim_matches('"'))?;
         } else {
             out.push_str(line);
             out.push('\n');
@@ -185,7 +211,7 @@ fn preprocess(src: &str, file: &str, defines: &[&str], weights: Option<&str>) ->
     if !stack.is_empty() {
         return Err(Error::Gpu(format!("shaders/{file}: unterminated #if")));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// A compiled pipeline's identity: the variant plus its `override` constants.

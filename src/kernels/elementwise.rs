@@ -8,10 +8,11 @@ use crate::gpu::{Activation, Matrix, Recorder, Shader, Variant};
 /// `out[t, :] = table[ids[t], :]`, one dispatch per table chunk.
 pub fn embed(rec: &mut Recorder, table: &Matrix, ids: &Activation, out: &Activation, n_tokens: usize) -> Result<()> {
     let h = table.cols;
-    let k = key(Variant::new(Shader::Embed).weights(table.format));
     for c in &table.chunks {
-        let p = Params::new().u(h).u(n_tokens).u(c.rows.start).u(c.rows.end - c.rows.start);
-        rec.dispatch(&k, p, &[&ids.buffer, &c.buffer, &out.buffer], [div_ceil(h, 64), n_tokens as u32, 1])?;
+        let k = key(Variant::new(Shader::Embed).weights(c.format));
+        let groups = c.row_blocks as usize * c.format.gpu_block_elems() / 4;
+        let p = Params::new().u(h).u(n_tokens).u(c.rows.start).u(c.rows.end - c.rows.start).u(c.row_blocks);
+        rec.dispatch(&k, p, &[&ids.buffer, &c.buffer, &out.buffer], [div_ceil(groups, 64), n_tokens as u32, 1])?;
     }
     Ok(())
 }

@@ -46,10 +46,10 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
         return Err(Error::Gpu(format!("matmul `{}`: expert matrix used without routing", w.name)));
     }
     let tt = if a.experts.is_some() || a.n_tokens == 1 { 1 } else { MAX_TT };
-    let variant = Variant::new(Shader::Matmul).weights(w.format).flag("EXPERT_ID", a.experts.is_some());
-    let key = PipelineKey { variant, overrides: vec![("TT", tt as u32)] };
     let max_dim = rec.ctx.limits.max_compute_workgroups_per_dimension as usize;
     for c in &w.chunks {
+        let variant = Variant::new(Shader::Matmul).weights(c.format).flag("EXPERT_ID", a.experts.is_some());
+        let key = PipelineKey { variant, overrides: vec![("TT", tt as u32)] };
         let n = (c.rows.end - c.rows.start) as usize;
         let blocks = n.div_ceil(ROWS);
         let wg_x = blocks.min(max_dim);
@@ -66,7 +66,8 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
             .u(c.experts.start)
             .u(c.experts.end)
             .u(a.x_div)
-            .u(a.experts.as_ref().map(|e| e.scale_input as u32).unwrap_or(0));
+            .u(a.experts.as_ref().map(|e| e.scale_input as u32).unwrap_or(0))
+            .u(c.row_blocks);
         let groups = [wg_x as u32, div_ceil(a.n_tokens, tt), div_ceil(blocks, wg_x)];
         match &a.experts {
             None => rec.dispatch(&key, params, &[&x.buffer, &c.buffer, &out.buffer], groups)?,

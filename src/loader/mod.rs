@@ -1,7 +1,10 @@
-//! Checkpoint loading: safetensors files (memory-mapped, sharded) and the Llama 4 weight names.
+//! Checkpoint loading: safetensors folders (memory-mapped, sharded) and GGUF files, both behind
+//! [`TensorSource`], and the weight names of each.
 
 pub mod names;
 pub mod safetensors;
+pub mod tensor;
 
-pub use self::safetensors::{Checkpoint, DType, TensorInfo, TensorView};
+pub use self::safetensors::{Checkpoint, TensorInfo};
 pub use names::WeightNames;
+pub use tensor::{DType, TensorSource, TensorView};

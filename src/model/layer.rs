@@ -7,10 +7,9 @@
 
 use crate::config::{AttentionKind, FfnKind, LayerPlan, TextConfig};
 use crate::error::Result;
-use crate::gpu::buffers::RowPart;
-use crate::gpu::{Activation, GpuContext, Matrix, Recorder};
+use crate::gpu::{Activation, GpuContext, Matrix, Recorder, RowPart};
 use crate::kernels::{self, ExpertRouting, MatmulArgs};
-use crate::loader::{Checkpoint, WeightNames};
+use crate::loader::{TensorSource, WeightNames};
 use crate::model::kv_cache::LayerCache;
 use crate::model::workspace::Workspace;
 
@@ -34,16 +33,22 @@ pub struct Layer {
 }
 
 /// A norm weight `[n]`, uploaded as f32.
-pub(crate) fn load_norm(ctx: &GpuContext, ck: &Checkpoint, name: &str, n: usize) -> Result<Activation> {
+pub(crate) fn load_norm(ctx: &GpuContext, ck: &dyn TensorSource, name: &str, n: usize) -> Result<Activation> {
     Activation::from_f32(ctx, name, &ck.get(name, &[n])?.to_f32())
 }
 
-fn linear<'a>(ck: &'a Checkpoint, name: &str, rows: usize, cols: usize) -> Result<RowPart<'a>> {
+fn linear<'a>(ck: &'a dyn TensorSource, name: &str, rows: usize, cols: usize) -> Result<RowPart<'a>> {
     Ok(RowPart::Linear(ck.get(name, &[rows, cols])?))
 }
 
 impl Layer {
-    pub fn load(ctx: &GpuContext, cfg: &TextConfig, ck: &Checkpoint, names: &WeightNames, i: usize) -> Result<Layer> {
+    pub fn load(
+        ctx: &GpuContext,
+        cfg: &TextConfig,
+        ck: &dyn TensorSource,
+        names: &WeightNames,
+        i: usize,
+    ) -> Result<Layer> {
         let (h, d, nh, nkv) = (cfg.hidden_size, cfg.head_dim, cfg.num_attention_heads, cfg.num_key_value_heads);
         let n = |rest: &str| names.layer(i, rest);
         let plan = cfg.layers[i];
@@ -102,7 +107,6 @@ impl Layer {
                 let (experts_gate_up, experts_down) = if ck.contains(&n("feed_forward.experts.gate_up_proj")) {
                     // HF fused layout: gate_up_proj [E, H, 2I] and down_proj [E, I, H], used as x @ W.
                     let gu = ck.get(&n("feed_forward.experts.gate_up_proj"), &[e, h, 2 * w])?;
-                    let gu2 = ck.get(&n("feed_forward.experts.gate_up_proj"), &[e, h, 2 * w])?;
                     let dn = ck.get(&n("feed_forward.experts.down_proj"), &[e, w, h])?;
                     let gate_up = Matrix::upload(
                         ctx,
@@ -110,8 +114,8 @@ impl Layer {
                         e,
                         h,
                         &[
-                            RowPart::Transposed { view: gu, col0: 0, rows: w },
-                            RowPart::Transposed { view: gu2, col0: w, rows: w },
+                            RowPart::Transposed { view: gu.clone(), col0: 0, rows: w },
+                            RowPart::Transposed { view: gu, col0: w, rows: w },
                         ],
                     )?;
                     let down = Matrix::upload(
@@ -121,6 +125,23 @@ impl Layer {
                         w,
                         &[RowPart::Transposed { view: dn, col0: 0, rows: h }],
                     )?;
+                    (gate_up, down)
+                } else if ck.contains(&n("feed_forward.experts.gate_proj.weight")) {
+                    // GGUF: expert-stacked Linear weights [E, rows, cols].
+                    let st = |proj: &str, rows: usize, cols: usize| -> Result<RowPart> {
+                        Ok(RowPart::Stacked(
+                            ck.get(&n(&format!("feed_forward.experts.{proj}.weight")), &[e, rows, cols])?,
+                        ))
+                    };
+                    let gate_up = Matrix::upload(
+                        ctx,
+                        &n("feed_forward.experts.gate|up"),
+                        e,
+                        h,
+                        &[st("gate_proj", w, h)?, st("up_proj", w, h)?],
+                    )?;
+                    let down =
+                        Matrix::upload(ctx, &n("feed_forward.experts.down_proj"), e, w, &[st("down_proj", h, w)?])?;
                     (gate_up, down)
                 } else {
                     // Split layout: experts.{e}.{gate,up,down}_proj.weight as nn.Linear.

@@ -11,10 +11,9 @@ pub use workspace::Workspace;
 
 use crate::config::TextConfig;
 use crate::error::{Error, Result};
-use crate::gpu::buffers::RowPart;
-use crate::gpu::{Activation, GpuContext, Matrix, Recorder};
+use crate::gpu::{Activation, GpuContext, Matrix, Recorder, RowPart};
 use crate::kernels::{self, MatmulArgs, SamplerConfig};
-use crate::loader::{Checkpoint, WeightNames};
+use crate::loader::{TensorSource, WeightNames};
 use std::sync::Arc;
 
 pub struct TextModel {
@@ -32,7 +31,7 @@ impl TextModel {
     pub fn load(
         ctx: &GpuContext,
         cfg: &TextConfig,
-        ck: &Checkpoint,
+        ck: &dyn TensorSource,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<Self> {
         let names = WeightNames::new(cfg.architecture);
@@ -43,14 +42,15 @@ impl TextModel {
         let lm_head = if cfg.tie_word_embeddings {
             embed.clone()
         } else {
-            if !ck.contains(&names.lm_head) {
+            let lm_head = names.lm_head();
+            if !ck.contains(&lm_head) {
                 return Err(Error::load(
-                    &ck.dir,
-                    &names.lm_head,
+                    ck.origin(),
+                    &lm_head,
                     "missing from the checkpoint (and tie_word_embeddings is false)",
                 ));
             }
-            Arc::new(Matrix::upload(ctx, &names.lm_head, 1, h, &[RowPart::Linear(ck.get(&names.lm_head, &[v, h])?)])?)
+            Arc::new(Matrix::upload(ctx, &lm_head, 1, h, &[RowPart::Linear(ck.get(&lm_head, &[v, h])?)])?)
         };
         let norm = layer::load_norm(ctx, ck, &names.norm(), h)?;
         let n = cfg.num_hidden_layers;

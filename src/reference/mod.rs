@@ -5,7 +5,7 @@ pub mod ops;
 
 use crate::config::{AttentionKind, FfnKind, TextConfig};
 use crate::error::Result;
-use crate::loader::{Checkpoint, WeightNames};
+use crate::loader::{TensorSource, WeightNames};
 
 struct CpuLayer {
     input_norm: Vec<f32>,
@@ -33,13 +33,13 @@ pub struct CpuModel {
 }
 
 impl CpuModel {
-    pub fn load(cfg: &TextConfig, ck: &Checkpoint) -> Result<Self> {
+    pub fn load(cfg: &TextConfig, ck: &dyn TensorSource) -> Result<Self> {
         let names = WeightNames::new(cfg.architecture);
         let (h, d, nh, nkv, v) =
             (cfg.hidden_size, cfg.head_dim, cfg.num_attention_heads, cfg.num_key_value_heads, cfg.vocab_size);
         let get = |name: &str, shape: &[usize]| -> Result<Vec<f32>> { Ok(ck.get(name, shape)?.to_f32()) };
         let embed = get(&names.embed(), &[v, h])?;
-        let lm_head = if cfg.tie_word_embeddings { embed.clone() } else { get(&names.lm_head, &[v, h])? };
+        let lm_head = if cfg.tie_word_embeddings { embed.clone() } else { get(&names.lm_head(), &[v, h])? };
         let mut layers = vec![];
         for (i, plan) in cfg.layers.iter().enumerate() {
             let n = |r: &str| names.layer(i, r);

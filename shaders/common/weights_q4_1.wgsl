@@ -1,0 +1,8 @@
+// ggml Q4_1: { f16 d; f16 m; u8 qs[16] } (20 bytes), nibbles as Q4_0; weight = q * d + m.
+const BLOCK_ELEMS: u32 = 32u;
+const BLOCK_BYTES: u32 = 20u;
+
+fn w_group(b: u32, j: u32) -> vec4<f32> {
+    let q = nibbles4(w_u8x4(b + 4u + 4u * (j & 3u)), j >= 4u);
+    return vec4<f32>(q) * w_f16(b) + w_f16(b + 2u);
+}

@@ -1,0 +1,253 @@
+//! Weight matrices on the GPU: `[experts, rows, cols]` computing `y = W x`, stored in their
+//! checkpoint's own format (f32, f16, bf16 or a ggml block format), split into chunks that each fit
+//! one storage binding, and streamed up in bounded pieces (never a host copy of a whole binding).
+//!
+//! A matrix may be stacked from several tensors (q|k|v, gate|up) of different formats, as GGUF
+//! "mostly Q4_K" files have: each chunk holds rows of one format, and the matmul picks its
+//! pipeline per chunk.
+
+use crate::error::{Error, Result};
+use crate::gpu::GpuContext;
+use crate::loader::TensorView;
+use crate::quant::WeightFormat;
+use std::ops::Range;
+
+/// Host bytes gathered before one `write_buffer` (and so the most a load holds besides the mmap).
+const PIECE: usize = 4 << 20;
+/// Uploaded bytes between flushes of wgpu's staging memory.
+const FLUSH_EVERY: usize = 64 << 20;
+
+/// Rows of a logical `[experts, rows, cols]` matrix taken from one tensor.
+pub enum RowPart<'a> {
+    /// A Linear weight `[rows, cols]` (`x @ W.T`) of the one expert.
+    Linear(TensorView<'a>),
+    /// Expert-stacked Linear weights `[experts, rows, cols]` (GGUF's `ffn_*_exps`).
+    Stacked(TensorView<'a>),
+    /// One Linear weight `[rows, cols]` per expert.
+    PerExpert(Vec<TensorView<'a>>),
+    /// HF's fused experts `[E, cols, total_out]` (`x @ W`): output columns `col0..col0+rows` become
+    /// rows (float formats only), transposed in cache-sized bands.
+    Transposed { view: TensorView<'a>, col0: usize, rows: usize },
+}
+
+impl RowPart<'_> {
+    fn rows(&self) -> usize {
+        match self {
+            RowPart::Linear(v) => v.shape[0],
+            RowPart::Stacked(v) => v.shape[1],
+            RowPart::PerExpert(v) => v[0].shape[0],
+            RowPart::Transposed { rows, .. } => *rows,
+        }
+    }
+
+    fn format(&self) -> WeightFormat {
+        match self {
+            RowPart::Linear(v) | RowPart::Stacked(v) | RowPart::Transposed { view: v, .. } => v.dtype,
+            RowPart::PerExpert(v) => v[0].dtype,
+        }
+    }
+
+    /// The Linear-layout tensor holding expert `e`'s rows, and the first row of that expert in it.
+    fn linear_source(&self, e: usize) -> Option<(&TensorView<'_>, usize)> {
+        match self {
+            RowPart::Linear(v) => Some((v, 0)),
+            RowPart::Stacked(v) => Some((v, e * v.shape[1])),
+            RowPart::PerExpert(v) => Some((&v[e], 0)),
+            RowPart::Transposed { .. } => None,
+        }
+    }
+
+    /// Appends rows `rr` of expert `e` in GPU row layout (float rows zero-padded to 4 elements).
+    fn write_rows(&self, e: usize, rr: Range<usize>, cols: usize, out: &mut Vec<u8>) {
+        let f = self.format();
+        let gpu_row = f.gpu_row_bytes(cols).unwrap_or(0);
+        if let Some((v, first)) = self.linear_source(e) {
+            let src_row = v.row_bytes();
+            let rows = &v.bytes[(first + rr.start) * src_row..(first + rr.end) * src_row];
+            if src_row == gpu_row {
+                out.extend_from_slice(rows);
+            } else {
+                for row in rows.chunks_exact(src_row) {
+                    out.extend_from_slice(row);
+                    out.resize(out.len() + gpu_row - src_row, 0);
+                }
+            }
+            return;
+        }
+        let RowPart::Transposed { view, col0, .. } = self else { unreachable!() };
+        // Row r, element k = view[e, k, col0 + r]: read each source row once per band of 32 rows.
+        let (es, total_out) = (f.block_bytes(), view.shape[2]);
+        let mut r = rr.start;
+        while r < rr.end {
+            let band = (rr.end - r).min(32);
+            let start = out.len();
+            out.resize(start + band * gpu_row, 0);
+            let dst = &mut out[start..];
+            for k in 0..cols {
+                let src = ((e * cols + k) * total_out + col0 + r) * es;
+                let src = &view.bytes[src..src + band * es];
+                for (i, elem) in src.chunks_exact(es).enumerate() {
+                    dst[i * gpu_row + k * es..i * gpu_row + (k + 1) * es].copy_from_slice(elem);
+                }
+            }
+            r += band;
+        }
+    }
+}
+
+/// One storage buffer of a matrix: experts `experts`, rows `rows` of each, row-major, all in one format.
+pub struct WeightChunk {
+    pub buffer: wgpu::Buffer,
+    pub format: WeightFormat,
+    pub experts: Range<u32>,
+    pub rows: Range<u32>,
+    /// GPU blocks per row (`format.gpu_block_elems()` elements each).
+    pub row_blocks: u32,
+}
+
+impl WeightChunk {
+    pub fn row_bytes(&self) -> u64 {
+        self.row_blocks as u64 * self.format.gpu_block_bytes() as u64
+    }
+}
+
+/// A weight matrix `[experts, rows, cols]` (`rows` = output features), computing `y = W x`.
+pub struct Matrix {
+    pub name: String,
+    pub experts: usize,
+    pub rows: usize,
+    pub cols: usize,
+    pub chunks: Vec<WeightChunk>,
+}
+
+/// Streams one chunk's bytes into its buffer through a bounded host piece.
+struct ChunkWriter<'c> {
+    ctx: &'c GpuContext,
+    buffer: &'c wgpu::Buffer,
+    offset: u64,
+    pending: Vec<u8>,
+    since_flush: &'c mut usize,
+}
+
+impl ChunkWriter<'_> {
+    fn flush(&mut self, all: bool) {
+        let n = if all { self.pending.len().next_multiple_of(4) } else { self.pending.len() & !3 };
+        self.pending.resize(n.max(self.pending.len()), 0);
+        if n == 0 {
+            return;
+        }
+        self.ctx.queue.write_buffer(self.buffer, self.offset, &self.pending[..n]);
+        self.offset += n as u64;
+        self.pending.drain(..n);
+        *self.since_flush += n;
+        if *self.since_flush >= FLUSH_EVERY {
+            self.ctx.flush_uploads();
+            *self.since_flush = 0;
+        }
+    }
+}
+
+impl Matrix {
+    /// Uploads `parts` stacked along the rows. Consecutive parts of one format share chunks; a
+    /// chunk is whole experts where an expert's rows fit one binding, else a row range of one
+    /// expert; a single row that does not fit is an error.
+    pub fn upload(ctx: &GpuContext, name: &str, experts: usize, cols: usize, parts: &[RowPart]) -> Result<Matrix> {
+        let err = |what: String| Error::Gpu(format!("matrix `{name}`: {what}"));
+        let mut starts = vec![];
+        let mut rows = 0;
+        for p in parts {
+            starts.push(rows);
+            rows += p.rows();
+        }
+        // Segments: maximal runs of parts with one format.
+        let mut segments: Vec<(WeightFormat, Range<usize>)> = vec![];
+        for (i, p) in parts.iter().enumerate() {
+            let r = starts[i]..starts[i] + p.rows();
+            match segments.last_mut() {
+                Some((f, seg)) if *f == p.format() => seg.end = r.end,
+                _ => segments.push((p.format(), r)),
+            }
+        }
+        let limit = ctx.split_limit;
+        let mut plan: Vec<(WeightFormat, Range<usize>, Range<usize>)> = vec![];
+        for (format, seg) in segments {
+            let row_bytes = format.gpu_row_bytes(cols).ok_or_else(|| {
+                err(format!("{} rows of {cols} are not whole {}-element blocks", format.name(), format.block_elems()))
+            })? as u64;
+            if row_bytes + 4 > limit {
+                return Err(Error::Unsupported {
+                    adapter: ctx.adapter_name().into(),
+                    what: format!(
+                        "room for one row of `{name}` ({row_bytes} bytes) in a storage binding (max {limit})"
+                    ),
+                });
+            }
+            let expert_bytes = row_bytes * seg.len() as u64;
+            if expert_bytes + 4 <= limit {
+                let per = ((limit - 4) / expert_bytes).max(1) as usize;
+                for e in (0..experts).step_by(per) {
+                    plan.push((format, e..(e + per).min(experts), seg.clone()));
+                }
+            } else {
+                let per = ((limit - 4) / row_bytes) as usize;
+                for e in 0..experts {
+                    for r in seg.clone().step_by(per) {
+                        plan.push((format, e..e + 1, r..(r + per).min(seg.end)));
+                    }
+                }
+            }
+        }
+        let mut chunks = Vec::with_capacity(plan.len());
+        let mut since_flush = 0;
+        for (format, er, rr) in plan {
+            let row_bytes = format.gpu_row_bytes(cols).unwrap_or(0);
+            let size = (er.len() * rr.len() * row_bytes).next_multiple_of(4) + 4; // + slack for unaligned reads
+            let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(name),
+                size: size as u64,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
+            let mut w =
+                ChunkWriter { ctx, buffer: &buffer, offset: 0, pending: Vec::new(), since_flush: &mut since_flush };
+            let band = (PIECE / row_bytes.max(1)).max(1);
+            for e in er.clone() {
+                for (p, &s) in parts.iter().zip(&starts) {
+                    // The rows of this part that fall in the chunk, in bands of about PIECE bytes.
+                    let (lo, hi) = (rr.start.max(s), rr.end.min(s + p.rows()));
+                    let mut r = lo;
+                    while r < hi {
+                        let end = (r + band).min(hi);
+                        p.write_rows(e, r - s..end - s, cols, &mut w.pending);
+                        if w.pending.len() >= PIECE {
+                            w.flush(false);
+                        }
+                        r = end;
+                    }
+                }
+            }
+            w.flush(true);
+            chunks.push(WeightChunk {
+                buffer,
+                format,
+                experts: er.start as u32..er.end as u32,
+                rows: rr.start as u32..rr.end as u32,
+                row_blocks: (row_bytes / format.gpu_block_bytes()) as u32,
+            });
+        }
+        Ok(Matrix { name: name.to_string(), experts, rows, cols, chunks })
+    }
+
+    /// Bytes on the GPU.
+    pub fn bytes(&self) -> u64 {
+        self.chunks.iter().map(|c| c.experts.len() as u64 * c.rows.len() as u64 * c.row_bytes()).sum()
+    }
+
+    /// The formats of the chunks, without repeats.
+    pub fn formats(&self) -> Vec<WeightFormat> {
+        let mut f: Vec<_> = self.chunks.iter().map(|c| c.format).collect();
+        f.sort();
+        f.dedup();
+        f
+    }
+}
