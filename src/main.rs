@@ -2,15 +2,13 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use llama4_wgpu::config::{AttentionKind, FfnKind};
+use llama4_wgpu::config::{Architecture, AttentionKind, FfnKind};
 use llama4_wgpu::gpu::{list_adapters, parse_backend, AdapterChoice, GpuContext};
 use llama4_wgpu::kernels::SamplerConfig;
-use llama4_wgpu::loader::{Checkpoint, TensorSource};
 use llama4_wgpu::model::{KvCache, TextModel};
 use llama4_wgpu::runtime::chat::{self, Message};
 use llama4_wgpu::runtime::tokenizer::StreamDecoder;
-use llama4_wgpu::runtime::{npy, Session, Tokenizer};
-use llama4_wgpu::TextConfig;
+use llama4_wgpu::runtime::{npy, ModelFiles, Session};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -53,7 +51,7 @@ struct GpuArgs {
 
 #[derive(Args)]
 struct RunArgs {
-    /// Checkpoint folder: config.json, *.safetensors, tokenizer.json.
+    /// A GGUF file, or a checkpoint folder (config.json, *.safetensors, tokenizer.json).
     #[arg(long)]
     model: PathBuf,
     #[arg(long, conflicts_with = "prompt_ids")]
@@ -118,15 +116,25 @@ fn adapters(backend: Option<String>) -> Result<()> {
     Ok(())
 }
 
-fn info(dir: PathBuf, max_context: usize) -> Result<()> {
-    let cfg = TextConfig::from_dir(&dir)?;
-    let ck = Checkpoint::open(&dir)?;
-    println!("model: {} ({:?})", dir.display(), cfg.architecture);
+fn info(path: PathBuf, max_context: usize) -> Result<()> {
+    let files = ModelFiles::open(&path)?;
+    let cfg = &files.cfg;
+    let ck = &files.tensors;
+    println!("model: {} ({:?})", path.display(), cfg.architecture);
     println!(
         "text: {} layers, hidden {}, heads {}/{} kv, head_dim {}, vocab {}, chunk {}, experts {} (top-{}), expert width {}, dense width {}",
         cfg.num_hidden_layers, cfg.hidden_size, cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim, cfg.vocab_size,
         cfg.attention_chunk_size, cfg.num_local_experts, cfg.num_experts_per_tok, cfg.intermediate_size, cfg.intermediate_size_mlp
     );
+    println!(
+        "rope: theta {}, {:?}{}",
+        cfg.rope_theta,
+        cfg.rope_scaling,
+        if cfg.rope_freq_factors.is_empty() { "" } else { ", per-frequency factors (rope_freqs)" }
+    );
+    for n in &cfg.notes {
+        println!("note: {n}");
+    }
     println!("layer plan:");
     for (i, l) in cfg.layers.iter().enumerate() {
         let a = match l.attention {
@@ -158,19 +166,20 @@ fn info(dir: PathBuf, max_context: usize) -> Result<()> {
         active as f64 / 1e9
     );
     let prefix = match cfg.architecture {
-        llama4_wgpu::config::Architecture::CausalLm | llama4_wgpu::config::Architecture::Gguf => "",
-        llama4_wgpu::config::Architecture::ConditionalGeneration => "language_model.",
+        Architecture::CausalLm | Architecture::Gguf => "",
+        Architecture::ConditionalGeneration => "language_model.",
     };
-    let weights: u64 = ck
-        .names()
-        .into_iter()
-        .filter(|n| n.starts_with(prefix) || prefix.is_empty())
-        .map(|n| ck.get_any(n).map(|v| v.bytes.len() as u64).unwrap_or(0))
-        .sum();
-    let kv = KvCache::bytes(&cfg, max_context);
-    println!("checkpoint dtypes: {:?}", ck.format_histogram());
+    let mut weights = 0u64;
+    println!("weights by format (as stored; the GPU keeps each tensor in its own format):");
+    for (f, count, bytes) in ck.format_histogram() {
+        println!("  {:>5}: {count} tensors, {:.1} MiB", f.name(), bytes as f64 / 1048576.0);
+    }
+    for n in ck.names().into_iter().filter(|n| n.starts_with(prefix)) {
+        weights += ck.get_any(n).map(|v| v.bytes.len() as u64).unwrap_or(0);
+    }
+    let kv = KvCache::bytes(cfg, max_context);
     println!(
-        "GPU memory: weights {:.1} MiB (kept in their checkpoint dtype) + KV cache {:.1} MiB for {max_context} positions (f32) = {:.1} MiB, plus activations",
+        "GPU memory: weights {:.1} MiB + KV cache {:.1} MiB for {max_context} positions (f32) = {:.1} MiB, plus activations",
         weights as f64 / 1048576.0,
         kv as f64 / 1048576.0,
         (weights + kv) as f64 / 1048576.0
@@ -184,39 +193,40 @@ fn run(a: RunArgs) -> Result<()> {
     }
     let sampler = SamplerConfig { temperature: a.temperature, top_k: a.top_k, top_p: a.top_p, seed: a.seed };
     sampler.validate()?;
-    let cfg = TextConfig::from_dir(&a.model)?;
+    let files = ModelFiles::open(&a.model)?;
+    let cfg = files.cfg.clone();
     // --prompt and --chat need the tokenizer; streamed text uses it when there is one.
     let required = a.prompt.is_some() || a.chat;
-    let tokenizer = match (required || !a.json).then(|| Tokenizer::from_dir(&a.model)) {
-        Some(Ok(t)) => Some(t),
-        Some(Err(e)) if required => {
-            return Err(e)
-                .with_context(|| format!("{} needs tokenizer.json", if a.chat { "--chat" } else { "--prompt" }))
+    let tokenizer = match files.tokenizer {
+        Ok(t) => Some(t),
+        Err(e) if required => {
+            return Err(e).with_context(|| format!("{} needs a tokenizer", if a.chat { "--chat" } else { "--prompt" }))
         }
-        _ => None,
+        Err(_) => None,
     };
-    let mut stop: Vec<u32> = vec![];
     let ids: Vec<u32> = match (&a.prompt, &a.prompt_ids) {
         (_, Some(ids)) => ids.clone(),
         (Some(p), None) => {
-            let tok = tokenizer.as_ref().context("--prompt needs tokenizer.json")?;
+            let tok = tokenizer.as_ref().context("--prompt needs a tokenizer")?;
             if a.chat {
-                let (template, bos) = chat::load_template(&a.model)?;
+                let (template, bos) = &files.chat_template;
                 let mut msgs = vec![];
                 if let Some(s) = &a.system {
                     msgs.push(Message { role: "system".into(), content: s.clone() });
                 }
                 msgs.push(Message { role: "user".into(), content: p.clone() });
-                tok.encode(&chat::render(&template, &bos, &msgs, true)?)?
+                tok.encode_prompt(&chat::render(template, bos, &msgs, true)?)?
             } else {
-                tok.encode(p)?
+                tok.encode_prompt(p)?
             }
         }
         (None, None) => bail!("give --prompt TEXT or --prompt-ids 1,2,3"),
     };
-    if a.chat {
-        stop = tokenizer.as_ref().context("--chat needs tokenizer.json")?.stop_ids();
-    }
+    // End-of-generation ids stop a chat turn, and always for GGUF models (llama.cpp's convention).
+    let stop: Vec<u32> = match &tokenizer {
+        Some(t) if a.chat || files.is_gguf => t.stop_ids(),
+        _ => vec![],
+    };
     if ids.is_empty() {
         bail!("the prompt is empty");
     }
@@ -234,7 +244,6 @@ fn run(a: RunArgs) -> Result<()> {
         bail!("prompt token id {bad} is out of the vocabulary (vocab_size {})", cfg.vocab_size);
     }
 
-    let ck = Checkpoint::open(&a.model)?;
     let backend = a.gpu.backend.as_deref().map(parse_backend).transpose()?;
     let ctx = pollster::block_on(GpuContext::new(&AdapterChoice {
         backend,
@@ -242,14 +251,22 @@ fn run(a: RunArgs) -> Result<()> {
         max_binding_override: None,
     }))?;
     let t_load = Instant::now();
-    let model = TextModel::load(&ctx, &cfg, &ck, |i, n| {
-        if !a.json && std::io::stderr().is_terminal() {
-            eprint!("\rloading layer {i}/{n}");
+    let bar = (!a.json && std::io::stderr().is_terminal()).then(|| {
+        indicatif::ProgressBar::new(cfg.num_hidden_layers as u64).with_style(
+            indicatif::ProgressStyle::with_template("loading {bar:30} layer {pos}/{len} {elapsed}").unwrap(),
+        )
+    });
+    let model = TextModel::load(&ctx, &cfg, files.tensors.as_ref(), |i, _| {
+        if let Some(b) = &bar {
+            b.set_position(i as u64);
         }
     })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
     if !a.json {
         eprintln!(
-            "\rloaded {} layers ({:.1} MiB) on {} ({:?}) in {:.2}s",
+            "loaded {} layers ({:.1} MiB) on {} ({:?}) in {:.2}s",
             cfg.num_hidden_layers,
             model.weight_bytes() as f64 / 1048576.0,
             ctx.info.name,

@@ -1,10 +1,12 @@
 //! Checkpoint loading: safetensors folders (memory-mapped, sharded) and GGUF files, both behind
 //! [`TensorSource`], and the weight names of each.
 
+pub mod gguf;
 pub mod names;
 pub mod safetensors;
 pub mod tensor;
 
+pub use self::gguf::Gguf;
 pub use self::safetensors::{Checkpoint, TensorInfo};
 pub use names::WeightNames;
 pub use tensor::{DType, TensorSource, TensorView};

@@ -73,26 +73,26 @@ impl Layer {
         let swiglu = |prefix: &str, width: usize| -> Result<(Matrix, Matrix)> {
             let gu = Matrix::upload(
                 ctx,
-                &format!("{prefix}gate|up"),
+                &n(&format!("{prefix}gate|up")),
                 1,
                 h,
                 &[
-                    linear(ck, &format!("{prefix}gate_proj.weight"), width, h)?,
-                    linear(ck, &format!("{prefix}up_proj.weight"), width, h)?,
+                    linear(ck, &n(&format!("{prefix}gate_proj.weight")), width, h)?,
+                    linear(ck, &n(&format!("{prefix}up_proj.weight")), width, h)?,
                 ],
             )?;
             let down = Matrix::upload(
                 ctx,
-                &format!("{prefix}down_proj.weight"),
+                &n(&format!("{prefix}down_proj.weight")),
                 1,
                 width,
-                &[linear(ck, &format!("{prefix}down_proj.weight"), h, width)?],
+                &[linear(ck, &n(&format!("{prefix}down_proj.weight")), h, width)?],
             )?;
             Ok((gu, down))
         };
         let ffn = match plan.ffn {
             FfnKind::Dense => {
-                let (gate_up, down) = swiglu(&n("feed_forward."), cfg.intermediate_size_mlp)?;
+                let (gate_up, down) = swiglu("feed_forward.", cfg.intermediate_size_mlp)?;
                 Ffn::Dense { gate_up, down }
             }
             FfnKind::Moe => {
@@ -163,7 +163,7 @@ impl Layer {
                         Matrix::upload(ctx, &n("feed_forward.experts.down_proj"), e, w, &[per("down_proj", h, w)?])?;
                     (gate_up, down)
                 };
-                let (shared_gate_up, shared_down) = swiglu(&n("feed_forward.shared_expert."), w)?;
+                let (shared_gate_up, shared_down) = swiglu("feed_forward.shared_expert.", w)?;
                 Ffn::Moe { router, experts_gate_up, experts_down, shared_gate_up, shared_down }
             }
         };

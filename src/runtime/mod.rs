@@ -1,10 +1,13 @@
 //! Running the model: generation sessions, the tokenizer and the chat template.
 
 pub mod chat;
+pub mod files;
+pub mod gguf_tokenizer;
 pub mod npy;
 pub mod session;
 pub mod tiktoken;
 pub mod tokenizer;
 
+pub use files::ModelFiles;
 pub use session::{Session, StepOut};
 pub use tokenizer::Tokenizer;

@@ -1,10 +1,16 @@
-//! `tokenizer.json` through the tokenizers crate, plus the special ids generation needs.
+//! The tokenizer (tokenizers crate) of a checkpoint folder (`tokenizer.json`, Meta's
+//! `tokenizer.model`) or of a GGUF file's metadata, plus what generation needs: BOS handling and
+//! the ids that end a turn.
 
 use crate::error::{Error, Result};
 use std::path::Path;
 
 pub struct Tokenizer {
     inner: tokenizers::Tokenizer,
+    /// The BOS id, prepended by [`Tokenizer::encode_prompt`] when the model asks for it.
+    pub bos: Option<u32>,
+    pub add_bos: bool,
+    stop: Vec<u32>,
 }
 
 impl Tokenizer {
@@ -14,7 +20,7 @@ impl Tokenizer {
         if path.exists() {
             let inner = tokenizers::Tokenizer::from_file(&path)
                 .map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))?;
-            return Ok(Tokenizer { inner });
+            return Ok(Self::hf(inner));
         }
         let model = dir.join("tokenizer.model");
         if model.exists() {
@@ -28,13 +34,41 @@ impl Tokenizer {
 
     /// Meta's Llama 4 `tokenizer.model` (tiktoken ranks), loaded directly.
     pub fn from_tiktoken(path: &Path) -> Result<Self> {
-        Ok(Tokenizer { inner: super::tiktoken::load(path)? })
+        Ok(Self::hf(super::tiktoken::load(path)?))
+    }
+
+    /// A Llama 4 tokenizer: stops at `<|eot|>`, `<|eom|>`, `<|end_of_text|>` (those that exist).
+    fn hf(inner: tokenizers::Tokenizer) -> Self {
+        let stop = ["<|eot|>", "<|eom|>", "<|end_of_text|>"].iter().filter_map(|t| inner.token_to_id(t)).collect();
+        Tokenizer { bos: inner.token_to_id("<|begin_of_text|>"), add_bos: false, stop, inner }
+    }
+
+    /// The tokenizer in a GGUF file's metadata, and its chat template if it has one.
+    pub fn from_gguf(g: &crate::loader::Gguf) -> Result<(Self, Option<String>)> {
+        let v = super::gguf_tokenizer::load(g)?;
+        Ok((Tokenizer { inner: v.tokenizer, bos: v.bos, add_bos: v.add_bos, stop: v.stop }, v.chat_template))
     }
 
     /// Encodes text exactly as written (special tokens in the text are recognised; no BOS added).
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
         let enc = self.inner.encode(text, false).map_err(|e| Error::Tokenizer(format!("encoding: {e}")))?;
         Ok(enc.get_ids().to_vec())
+    }
+
+    /// Encodes a prompt: BOS first when the model asks for one and the text does not start with it.
+    pub fn encode_prompt(&self, text: &str) -> Result<Vec<u32>> {
+        let mut ids = self.encode(text)?;
+        if let (true, Some(b)) = (self.add_bos, self.bos) {
+            if ids.first() != Some(&b) {
+                ids.insert(0, b);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The text of token `id` (for templates that print `bos_token`).
+    pub fn token_text(&self, id: u32) -> Option<String> {
+        self.inner.id_to_token(id)
     }
 
     pub fn decode(&self, ids: &[u32]) -> Result<String> {
@@ -49,9 +83,9 @@ impl Tokenizer {
         self.inner.get_vocab_size(true)
     }
 
-    /// Ids that end a chat turn: `<|eot|>`, `<|eom|>`, `<|end_of_text|>` (those that exist).
+    /// Ids that end a turn (end of generation).
     pub fn stop_ids(&self) -> Vec<u32> {
-        ["<|eot|>", "<|eom|>", "<|end_of_text|>"].iter().filter_map(|t| self.token_id(t)).collect()
+        self.stop.clone()
     }
 }
 

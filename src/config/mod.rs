@@ -4,6 +4,8 @@
 //! `rope_parameters`, and the hub's top-level `rope_theta` + `rope_scaling`, `no_rope_layers: []`
 //! and an integer `attn_temperature_tuning`.
 
+mod gguf;
+
 use crate::error::{Error, Result};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -82,6 +84,11 @@ pub struct TextConfig {
     pub bos_token_id: Option<u32>,
     pub eos_token_ids: Vec<u32>,
     pub layers: Vec<LayerPlan>,
+    /// Per-frequency divisors of the RoPE inverse frequencies (GGUF's `rope_freqs.weight`, how
+    /// llama.cpp stores llama3 scaling); empty when the model has none.
+    pub rope_freq_factors: Vec<f32>,
+    /// What the loader assumed where the file was silent (shown by `info`).
+    pub notes: Vec<String>,
 }
 
 struct Fields<'a> {
@@ -301,12 +308,14 @@ impl TextConfig {
             bos_token_id: f.get("bos_token_id").and_then(|v| v.as_u64()).map(|x| x as u32),
             eos_token_ids: if eos.is_empty() { top.id_list("eos_token_id")? } else { eos },
             layers,
+            rope_freq_factors: vec![],
+            notes: vec![],
         };
         cfg.validate(path)?;
         Ok(cfg)
     }
 
-    fn validate(&self, path: &Path) -> Result<()> {
+    pub(crate) fn validate(&self, path: &Path) -> Result<()> {
         let e = |r: String| Err(Error::config(PathBuf::from(path), r));
         let pos = [
             ("vocab_size", self.vocab_size),
@@ -360,6 +369,10 @@ impl TextConfig {
                 // torch: 1.0 / (base ** (arange(0, d, 2).float() / d)), evaluated in float32.
                 let exponent = (2 * j) as f32 / d as f32;
                 let inv = 1.0f32 / (self.rope_theta as f32).powf(exponent);
+                let inv = match self.rope_freq_factors.get(j) {
+                    Some(&f) => inv / f,
+                    None => inv,
+                };
                 match self.rope_scaling {
                     RopeScaling::None => inv,
                     RopeScaling::Llama3 {

@@ -1,0 +1,56 @@
+//! Opening what `--model` names: a Hugging Face checkpoint folder (config.json, safetensors,
+//! tokenizer files) or one GGUF file (metadata, tensors, tokenizer and chat template inside).
+
+use super::{chat, Tokenizer};
+use crate::config::TextConfig;
+use crate::error::{Error, Result};
+use crate::loader::{Checkpoint, Gguf, TensorSource};
+use std::path::{Path, PathBuf};
+
+pub struct ModelFiles {
+    pub path: PathBuf,
+    pub cfg: TextConfig,
+    pub tensors: Box<dyn TensorSource>,
+    /// The tokenizer, or why there is none (`--prompt-ids` works without one).
+    pub tokenizer: Result<Tokenizer>,
+    /// The chat template and the BOS text it is rendered with.
+    pub chat_template: (String, String),
+    pub is_gguf: bool,
+}
+
+impl ModelFiles {
+    /// Opens a `.gguf` file, or a checkpoint folder.
+    pub fn open(path: &Path) -> Result<Self> {
+        if path.is_dir() {
+            let cfg = TextConfig::from_dir(path)?;
+            let tensors = Box::new(Checkpoint::open(path)?);
+            return Ok(ModelFiles {
+                path: path.into(),
+                cfg,
+                tensors,
+                tokenizer: Tokenizer::from_dir(path),
+                chat_template: chat::load_template(path)?,
+                is_gguf: false,
+            });
+        }
+        if !path.exists() {
+            return Err(Error::io(path, "no such file or folder"));
+        }
+        let g = Gguf::open(path)?;
+        let cfg = TextConfig::from_gguf(&g)?;
+        let (tokenizer, template) = match Tokenizer::from_gguf(&g) {
+            Ok((t, tpl)) => (Ok(t), tpl),
+            Err(e) => (Err(e), None),
+        };
+        let bos = tokenizer.as_ref().ok().and_then(|t| t.bos.and_then(|b| t.token_text(b))).unwrap_or_default();
+        let template = template.unwrap_or_else(|| chat::LLAMA4_TEMPLATE.to_string());
+        Ok(ModelFiles {
+            path: path.into(),
+            cfg,
+            tensors: Box::new(g),
+            tokenizer,
+            chat_template: (template, bos),
+            is_gguf: true,
+        })
+    }
+}
