@@ -2,9 +2,9 @@
 //! which kernel dominates a step. cargo run --release --example kernel_timing
 use llama4_wgpu::gpu::buffers::read_words;
 use llama4_wgpu::gpu::RowPart;
-use llama4_wgpu::gpu::{Activation, AdapterChoice, GpuContext, Matrix, Recorder};
+use llama4_wgpu::gpu::{Activation, AdapterChoice, GpuContext, Matrix, Recorder, WeightFormat};
 use llama4_wgpu::kernels::{self, AttentionShape, MatmulArgs};
-use llama4_wgpu::loader::{DType, TensorView};
+use llama4_wgpu::loader::TensorView;
 use std::time::Instant;
 
 fn time(ctx: &GpuContext, name: &str, reps: usize, mut f: impl FnMut(&mut Recorder)) {
@@ -28,19 +28,27 @@ fn time(ctx: &GpuContext, name: &str, reps: usize, mut f: impl FnMut(&mut Record
 
 fn main() {
     let ctx = pollster::block_on(GpuContext::new(&AdapterChoice::default())).unwrap();
-    for (rows, cols) in [(1024usize, 256usize), (4096, 256), (256, 1024)] {
-        let bytes: Vec<u8> =
-            (0..rows * cols).flat_map(|i| half::bf16::from_f32((i % 7) as f32 * 0.01).to_le_bytes()).collect();
-        let shape = [rows, cols];
-        let view =
-            TensorView { name: "w", path: std::path::Path::new("w"), dtype: DType::Bf16, shape: &shape, bytes: &bytes };
-        let m = Matrix::upload(&ctx, "w", 1, cols, &[RowPart::Linear(view)]).unwrap();
-        for t in [1usize, 64] {
-            let x = Activation::new(&ctx, "x", t * cols).unwrap();
-            let y = Activation::new(&ctx, "y", t * rows).unwrap();
-            time(&ctx, &format!("matmul bf16 {rows}x{cols} T={t}"), 20, |r| {
-                kernels::matmul(r, &m, &x, &y, MatmulArgs::dense(t, rows)).unwrap()
-            });
+    // SmolLM2-135M's matmul shapes (q|k|v, o, gate|up, down, lm_head) in the formats its files use.
+    let only: Option<String> = std::env::args().nth(1);
+    for (rows, cols) in [(960usize, 576usize), (576, 576), (3072, 576), (576, 1536), (49152, 576)] {
+        for f in [WeightFormat::F32, WeightFormat::F16, WeightFormat::Q8_0, WeightFormat::Q4_1, WeightFormat::Q4K] {
+            if only.as_deref().is_some_and(|o| o != f.name()) || f.bytes_for(cols).is_none() {
+                continue;
+            }
+            // any bytes do for timing; keep the f16 fields finite
+            let bytes: Vec<u8> = (0..f.bytes_for(rows * cols).unwrap()).map(|i| (i % 5) as u8 * 16).collect();
+            let shape = [rows, cols];
+            let view =
+                TensorView { name: "w", path: std::path::Path::new("w"), dtype: f, shape: &shape, bytes: &bytes };
+            let m = Matrix::upload(&ctx, "w", 1, cols, &[RowPart::Linear(view)]).unwrap();
+            for t in [1usize, 64] {
+                let x = Activation::new(&ctx, "x", t * cols).unwrap();
+                let y = Activation::new(&ctx, "y", t * rows).unwrap();
+                let reps = if rows > 10000 { 3 } else { 10 };
+                time(&ctx, &format!("matmul {} {rows}x{cols} T={t}", f.name()), reps, |r| {
+                    kernels::matmul(r, &m, &x, &y, MatmulArgs::dense(t, rows)).unwrap()
+                });
+            }
         }
     }
     let (nh, nkv, d) = (8, 2, 32);

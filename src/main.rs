@@ -245,11 +245,8 @@ fn run(a: RunArgs) -> Result<()> {
     }
 
     let backend = a.gpu.backend.as_deref().map(parse_backend).transpose()?;
-    let ctx = pollster::block_on(GpuContext::new(&AdapterChoice {
-        backend,
-        index: a.gpu.adapter,
-        max_binding_override: None,
-    }))?;
+    let ctx =
+        pollster::block_on(GpuContext::new(&AdapterChoice { backend, index: a.gpu.adapter, ..Default::default() }))?;
     let t_load = Instant::now();
     let bar = (!a.json && std::io::stderr().is_terminal()).then(|| {
         indicatif::ProgressBar::new(cfg.num_hidden_layers as u64).with_style(

@@ -80,6 +80,7 @@ fn matmul_dense_case(dtype: DType, rows: usize, cols: usize) {
     let w = rand_vec(rows * cols, 1);
     let split = gpu_with(AdapterChoice {
         max_binding_override: Some((dtype.gpu_row_bytes(cols).unwrap() * 5 + 300) as u64),
+        row_lane_matmul: Some(!gpu().row_lane_matmul), // the other matmul layout
         ..Default::default()
     });
     for ctx in [gpu(), &split] {
@@ -131,6 +132,7 @@ fn matmul_expert_case(dtype: DType, cols: usize) {
     let scores: Vec<f32> = (0..t * k).map(|a| 0.1 + 0.07 * a as f32).collect();
     let split = gpu_with(AdapterChoice {
         max_binding_override: Some((dtype.gpu_row_bytes(cols).unwrap() * 7 + 300) as u64),
+        row_lane_matmul: Some(!gpu().row_lane_matmul), // the other matmul layout
         ..Default::default()
     });
     let (bytes, wr) = weights(&w, dtype);

@@ -49,3 +49,50 @@ fn bytes4(v: u32) -> vec4<u32> {
 fn nibbles4(v: u32, hi: bool) -> vec4<u32> {
     return (bytes4(v) >> vec4<u32>(select(0u, 4u, hi))) & vec4<u32>(0xfu);
 }
+
+// Signed bytes of a word.
+fn sbytes4(v: u32) -> vec4<f32> {
+    return vec4<f32>(bitcast<vec4<i32>>(vec4<u32>(v << 24u, v << 16u, v << 8u, v)) >> vec4<u32>(24u));
+}
+
+// Four / eight words at an even byte offset o (blocks of 18, 34, 210 bytes sit on 2-byte
+// boundaries). Branch-free: neighbouring invocations may differ in alignment.
+fn w_u32x4(o: u32) -> vec4<u32> {
+    let i = o >> 2u;
+    let s = (o & 2u) * 8u;
+    let a = vec4<u32>(w[i], w[i + 1u], w[i + 2u], w[i + 3u]);
+    let b = vec4<u32>(w[i + 1u], w[i + 2u], w[i + 3u], w[i + 4u]);
+    return select((a >> vec4<u32>(s)) | (b << vec4<u32>(32u - s)), a, s == 0u);
+}
+
+struct W8 {
+    lo: vec4<u32>,
+    hi: vec4<u32>,
+}
+
+fn w_u32x8(o: u32) -> W8 {
+    return W8(w_u32x4(o), w_u32x4(o + 16u));
+}
+
+// 32 consecutive activations and their sum (for formats with a per-block offset or min).
+struct X32 {
+    a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>,
+    a4: vec4<f32>, a5: vec4<f32>, a6: vec4<f32>, a7: vec4<f32>,
+    sum: f32,
+}
+
+// Q4_0 / Q4_1 nibble layout: element l < 16 is the low nibble of byte l of `q`, l + 16 the high one.
+fn nibble_dot(q: vec4<u32>, xs: X32) -> f32 {
+    return dot(vec4<f32>(nibbles4(q.x, false)), xs.a0) + dot(vec4<f32>(nibbles4(q.y, false)), xs.a1)
+        + dot(vec4<f32>(nibbles4(q.z, false)), xs.a2) + dot(vec4<f32>(nibbles4(q.w, false)), xs.a3)
+        + dot(vec4<f32>(nibbles4(q.x, true)), xs.a4) + dot(vec4<f32>(nibbles4(q.y, true)), xs.a5)
+        + dot(vec4<f32>(nibbles4(q.z, true)), xs.a6) + dot(vec4<f32>(nibbles4(q.w, true)), xs.a7);
+}
+
+// K-quant nibble layout: element l of the unit is the low (hi = false) or high nibble of byte l.
+fn nibble_dot32(q0: vec4<u32>, q1: vec4<u32>, hi: bool, xs: X32) -> f32 {
+    return dot(vec4<f32>(nibbles4(q0.x, hi)), xs.a0) + dot(vec4<f32>(nibbles4(q0.y, hi)), xs.a1)
+        + dot(vec4<f32>(nibbles4(q0.z, hi)), xs.a2) + dot(vec4<f32>(nibbles4(q0.w, hi)), xs.a3)
+        + dot(vec4<f32>(nibbles4(q1.x, hi)), xs.a4) + dot(vec4<f32>(nibbles4(q1.y, hi)), xs.a5)
+        + dot(vec4<f32>(nibbles4(q1.z, hi)), xs.a6) + dot(vec4<f32>(nibbles4(q1.w, hi)), xs.a7);
+}

@@ -7,3 +7,9 @@ fn w_group(b: u32, j: u32) -> vec4<f32> {
     let q = nibbles4(w_u8x4(b + 2u + 4u * (j & 3u)), j >= 4u);
     return (vec4<f32>(q) - 8.0) * w_f16(b);
 }
+
+// d * (sum(q x) - 8 sum(x))
+fn unit_dot(b: u32, u: u32, xs: X32) -> f32 {
+    let q = w_u32x4(b + 2u);
+    return w_f16(b) * (nibble_dot(q, xs) - 8.0 * xs.sum);
+}

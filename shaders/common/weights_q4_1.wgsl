@@ -1,8 +1,17 @@
-// ggml Q4_1: { f16 d; f16 m; u8 qs[16] } (20 bytes), nibbles as Q4_0; weight = q * d + m.
+// ggml Q4_1: { f16 d; f16 m; u8 qs[16] } (20 bytes, always word aligned), nibbles as Q4_0;
+// weight = q * d + m.
 const BLOCK_ELEMS: u32 = 32u;
 const BLOCK_BYTES: u32 = 20u;
 
 fn w_group(b: u32, j: u32) -> vec4<f32> {
     let q = nibbles4(w_u8x4(b + 4u + 4u * (j & 3u)), j >= 4u);
     return vec4<f32>(q) * w_f16(b) + w_f16(b + 2u);
+}
+
+// d * sum(q x) + m * sum(x)
+fn unit_dot(b: u32, u: u32, xs: X32) -> f32 {
+    let i = b >> 2u;
+    let dm = w[i];
+    let q = vec4<u32>(w[i + 1u], w[i + 2u], w[i + 3u], w[i + 4u]);
+    return half_to_f32(dm & 0xffffu) * nibble_dot(q, xs) + half_to_f32(dm >> 16u) * xs.sum;
 }

@@ -1,5 +1,5 @@
-// ggml Q5_K: { f16 d; f16 dmin; u8 scales[12]; u8 qh[32]; u8 qs[128] } (176 bytes): Q4_K's
-// layout plus a fifth bit, bit 2c (low nibbles) or 2c + 1 (high nibbles) of qh[l].
+// ggml Q5_K: { f16 d; f16 dmin; u8 scales[12]; u8 qh[32]; u8 qs[128] } (176 bytes, word
+// aligned): Q4_K's layout plus a fifth bit, bit u of qh[l] for element l of sub-block u.
 const BLOCK_ELEMS: u32 = 256u;
 const BLOCK_BYTES: u32 = 176u;
 
@@ -13,4 +13,22 @@ fn w_group(b: u32, j: u32) -> vec4<f32> {
     let sm = scale_min_k4(b, sub);
     let q = nibbles4(w_u8x4(b + 48u + 32u * c + l), hi) | (((bytes4(w_u8x4(b + 16u + l)) >> vec4<u32>(sub)) & vec4<u32>(1u)) << vec4<u32>(4u));
     return (w_f16(b) * sm.x) * vec4<f32>(q) - w_f16(b + 2u) * sm.y;
+}
+
+// The 5-bit codes of 4 elements: a nibble of `q` plus bit u of the bytes of `h`.
+fn q5(q: u32, hi: bool, h: u32, u: u32) -> vec4<f32> {
+    return vec4<f32>(nibbles4(q, hi) | (((bytes4(h) >> vec4<u32>(u)) & vec4<u32>(1u)) << vec4<u32>(4u)));
+}
+
+fn unit_dot(b: u32, u: u32, xs: X32) -> f32 {
+    let i = (b >> 2u) + 12u + 8u * (u >> 1u);
+    let h = (b >> 2u) + 4u;
+    let hi = (u & 1u) != 0u;
+    let s = dot(q5(w[i], hi, w[h], u), xs.a0) + dot(q5(w[i + 1u], hi, w[h + 1u], u), xs.a1)
+        + dot(q5(w[i + 2u], hi, w[h + 2u], u), xs.a2) + dot(q5(w[i + 3u], hi, w[h + 3u], u), xs.a3)
+        + dot(q5(w[i + 4u], hi, w[h + 4u], u), xs.a4) + dot(q5(w[i + 5u], hi, w[h + 5u], u), xs.a5)
+        + dot(q5(w[i + 6u], hi, w[h + 6u], u), xs.a6) + dot(q5(w[i + 7u], hi, w[h + 7u], u), xs.a7);
+    let sm = scale_min_k4(b, u);
+    let dd = w[b >> 2u];
+    return half_to_f32(dd & 0xffffu) * sm.x * s - half_to_f32(dd >> 16u) * sm.y * xs.sum;
 }

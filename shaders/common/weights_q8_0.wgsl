@@ -4,7 +4,13 @@ const BLOCK_BYTES: u32 = 34u;
 
 // Elements 4j .. 4j + 3 of the block at byte offset b.
 fn w_group(b: u32, j: u32) -> vec4<f32> {
-    let v = w_u8x4(b + 2u + 4u * j);
-    let q = bitcast<vec4<i32>>(vec4<u32>(v << 24u, v << 16u, v << 8u, v)) >> vec4<u32>(24u);
-    return vec4<f32>(q) * w_f16(b);
+    return sbytes4(w_u8x4(b + 2u + 4u * j)) * w_f16(b);
+}
+
+fn unit_dot(b: u32, u: u32, xs: X32) -> f32 {
+    let q = w_u32x8(b + 2u);
+    let s = dot(sbytes4(q.lo.x), xs.a0) + dot(sbytes4(q.lo.y), xs.a1) + dot(sbytes4(q.lo.z), xs.a2)
+        + dot(sbytes4(q.lo.w), xs.a3) + dot(sbytes4(q.hi.x), xs.a4) + dot(sbytes4(q.hi.y), xs.a5)
+        + dot(sbytes4(q.hi.z), xs.a6) + dot(sbytes4(q.hi.w), xs.a7);
+    return w_f16(b) * s;
 }

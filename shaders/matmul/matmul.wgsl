@@ -1,10 +1,16 @@
 // y = W x for a weight chunk W [experts, n, k] (rows = output features, `nn.Linear` layout) in
 // any weight format. A row is `row_blocks` GPU blocks of BLOCK_ELEMS weights (BLOCK_BYTES bytes,
-// see common/weights_*.wgsl); the k axis is cut in *groups* of 4 weights, and each thread owns
-// whole groups, decoding each once and using it for every row's TT activation rows.
+// see common/weights_*.wgsl), read in 32-weight *units*: the format's `unit_dot` decodes one unit
+// and dots it with 32 activations, loaded once and shared by the ROWS rows an invocation computes.
+//
+// Two layouts of the same work:
+// - default (GPUs): a workgroup computes ROWS rows; its threads stride over the units of the row
+//   and a shared-memory sum combines them.
+// - ROW_LANE (CPU adapters such as lavapipe, where every load is a per-lane gather and barriers
+//   are costly): each invocation owns ROWS whole rows, no shared memory, no barrier.
 //
 // Dense: activation row t (of n_tokens) reads input row x_row0 + t / x_div and writes output row t,
-// columns out_col0 .. out_col0 + n. Each workgroup computes ROWS output rows for TT activation rows.
+// columns out_col0 .. out_col0 + n.
 //
 // EXPERT_ID (the MoE "mul_mat_id" variant): activation row t is a routed assignment. Its expert is
 // ids[t] (read on the GPU, never by the host); workgroups whose expert is not in this chunk do no
@@ -12,9 +18,8 @@
 // multiplied by scores[t] first: the router score scales the expert's *input* (spec §2.7).
 
 override TT: u32 = 1u; // activation rows per workgroup, <= 8 (1 with EXPERT_ID)
-const ROWS: u32 = 4u;
+const ROWS: u32 = 4u;   // output rows per workgroup (default) or per invocation (ROW_LANE)
 const WG: u32 = 64u;
-const MAX_OUT: u32 = 32u; // ROWS * max TT
 
 struct Params {
     k: u32,
@@ -44,87 +49,143 @@ struct Params {
 
 #include_weights
 
-const GROUPS: u32 = BLOCK_ELEMS / 4u;
+const UNITS: u32 = BLOCK_ELEMS / 32u;
 
-var<workgroup> red: array<f32, 2048>; // WG * MAX_OUT partial sums
+fn xv4(o: u32) -> vec4<f32> {
+    return vec4<f32>(x[o], x[o + 1u], x[o + 2u], x[o + 3u]);
+}
 
-// x[base + e .. base + e + 4], zero past k (float rows are padded to whole blocks).
-fn x4(base: u32, e: u32) -> vec4<f32> {
-    if (e + 4u <= p.k) {
-        return vec4<f32>(x[base + e], x[base + e + 1u], x[base + e + 2u], x[base + e + 3u]);
-    }
-    var v = vec4<f32>(0.0);
-    for (var i = 0u; i < 4u; i++) {
-        if (e + i < p.k) {
-            v[i] = x[base + e + i];
+// Activations o .. o + 32 times `scale`. Past k (float rows are zero-padded to 32) the values
+// belong to the next row or are clamped reads: finite, and multiplied by zero weights.
+fn load_x32(o: u32, scale: f32) -> X32 {
+    var r: X32;
+    r.a0 = xv4(o) * scale;
+    r.a1 = xv4(o + 4u) * scale;
+    r.a2 = xv4(o + 8u) * scale;
+    r.a3 = xv4(o + 12u) * scale;
+    r.a4 = xv4(o + 16u) * scale;
+    r.a5 = xv4(o + 20u) * scale;
+    r.a6 = xv4(o + 24u) * scale;
+    r.a7 = xv4(o + 28u) * scale;
+    r.sum = dot((r.a0 + r.a1) + (r.a2 + r.a3) + (r.a4 + r.a5) + (r.a6 + r.a7), vec4<f32>(1.0));
+    return r;
+}
+
+// Activation row t's input offset.
+fn x_base(t: u32) -> u32 {
+    return (p.x_row0 + t / p.x_div) * p.x_stride;
+}
+
+// Writes (or adds) `v[r]` to output row r0 + r of activation row t, for the rows that exist.
+fn store4(t: u32, r0: u32, v: vec4<f32>) {
+    for (var r = 0u; r < ROWS; r++) {
+        let row = r0 + r;
+        if (row < p.n && t < p.n_tokens) {
+            let o = t * p.out_stride + p.out_col0 + row;
+            if (p.accumulate != 0u) {
+                out[o] += v[r];
+            } else {
+                out[o] = v[r];
+            }
         }
     }
-    return v;
 }
+
+// The routed expert's byte offset in this chunk and its input scale; live = false when the
+// expert is not in this chunk.
+struct Route {
+    live: bool,
+    base: u32,
+    scale: f32,
+}
+
+fn route(t0: u32, row_bytes: u32) -> Route {
+    var r = Route(true, 0u, 1.0);
+#if EXPERT_ID
+    let e = ids[t0];
+    r.live = e >= p.e0 && e < p.e1;
+    if (r.live) {
+        r.base = (e - p.e0) * p.n * row_bytes;
+        if (p.scale_input != 0u) {
+            r.scale = scores[t0];
+        }
+    }
+#endif
+    return r;
+}
+
+#if ROW_LANE
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let r0 = ((wid.x + wid.z * p.wg_x) * WG + lid) * ROWS;
+    let t0 = wid.y * TT;
+    let row_bytes = p.row_blocks * BLOCK_BYTES;
+    let rt = route(t0, row_bytes);
+    if (r0 >= p.n || !rt.live) {
+        return;
+    }
+    // Rows past n read row n - 1 (no branch in the loop) and are not stored.
+    let last = p.n - 1u;
+    let rb0 = rt.base + min(r0, last) * row_bytes;
+    let rb1 = rt.base + min(r0 + 1u, last) * row_bytes;
+    let rb2 = rt.base + min(r0 + 2u, last) * row_bytes;
+    let rb3 = rt.base + min(r0 + 3u, last) * row_bytes;
+    for (var tt = 0u; tt < TT; tt++) {
+        let t = t0 + tt;
+        if (t < p.n_tokens) {
+            let xb = x_base(t);
+            var acc = vec4<f32>(0.0);
+            for (var blk = 0u; blk < p.row_blocks; blk++) {
+                let bo = blk * BLOCK_BYTES;
+                for (var u = 0u; u < UNITS; u++) {
+                    let xs = load_x32(xb + blk * BLOCK_ELEMS + 32u * u, rt.scale);
+                    acc += vec4<f32>(unit_dot(rb0 + bo, u, xs), unit_dot(rb1 + bo, u, xs), unit_dot(rb2 + bo, u, xs), unit_dot(rb3 + bo, u, xs));
+                }
+            }
+            store4(t, r0, acc);
+        }
+    }
+}
+#else
+var<workgroup> red: array<vec4<f32>, 512>; // WG * max TT partial sums of the ROWS rows
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let r0 = (wid.x + wid.z * p.wg_x) * ROWS;
     let t0 = wid.y * TT;
     let row_bytes = p.row_blocks * BLOCK_BYTES;
-    var live = r0 < p.n;
-    var w_base = 0u; // byte offset of this workgroup's expert inside the chunk
-    var in_scale = 1.0;
-#if EXPERT_ID
-    let e = ids[t0];
-    live = live && e >= p.e0 && e < p.e1;
-    if (live) {
-        w_base = (e - p.e0) * p.n * row_bytes;
-        if (p.scale_input != 0u) {
-            in_scale = scores[t0];
-        }
+    let rt = route(t0, row_bytes);
+    let live = r0 < p.n && rt.live;
+    let last = max(p.n, 1u) - 1u;
+    let rb0 = rt.base + min(r0, last) * row_bytes;
+    let rb1 = rt.base + min(r0 + 1u, last) * row_bytes;
+    let rb2 = rt.base + min(r0 + 2u, last) * row_bytes;
+    let rb3 = rt.base + min(r0 + 3u, last) * row_bytes;
+    var acc: array<vec4<f32>, 8>;
+    for (var tt = 0u; tt < TT; tt++) {
+        acc[tt] = vec4<f32>(0.0);
     }
-#endif
-    var acc: array<f32, MAX_OUT>;
-    for (var i = 0u; i < MAX_OUT; i++) {
-        acc[i] = 0.0;
-    }
-    let units = select(0u, p.row_blocks * GROUPS, live);
-    for (var u = lid; u < units; u += WG) {
-        let blk = u / GROUPS;
-        let j = u % GROUPS;
-        let e = blk * BLOCK_ELEMS + 4u * j;
-        var xs: array<vec4<f32>, 8>;
+    let units = select(0u, p.row_blocks * UNITS, live);
+    for (var unit = lid; unit < units; unit += WG) {
+        let blk = unit / UNITS;
+        let u = unit % UNITS;
+        let bo = blk * BLOCK_BYTES;
         for (var tt = 0u; tt < TT; tt++) {
-            let t = t0 + tt;
-            xs[tt] = vec4<f32>(0.0);
-            if (t < p.n_tokens) {
-                xs[tt] = x4((p.x_row0 + t / p.x_div) * p.x_stride, e) * in_scale;
-            }
-        }
-        for (var r = 0u; r < ROWS; r++) {
-            let row = r0 + r;
-            if (row < p.n) {
-                let wv = w_group(w_base + row * row_bytes + blk * BLOCK_BYTES, j);
-                for (var tt = 0u; tt < TT; tt++) {
-                    acc[r * TT + tt] += dot(wv, xs[tt]);
-                }
-            }
+            let t = min(t0 + tt, p.n_tokens - 1u);
+            let xs = load_x32(x_base(t) + blk * BLOCK_ELEMS + 32u * u, rt.scale);
+            acc[tt] += vec4<f32>(unit_dot(rb0 + bo, u, xs), unit_dot(rb1 + bo, u, xs), unit_dot(rb2 + bo, u, xs), unit_dot(rb3 + bo, u, xs));
         }
     }
-    for (var i = 0u; i < ROWS * TT; i++) {
-        red[i * WG + lid] = acc[i];
+    for (var tt = 0u; tt < TT; tt++) {
+        red[tt * WG + lid] = acc[tt];
     }
     workgroupBarrier();
-    if (live && lid < ROWS * TT) {
-        var sum = 0.0;
+    if (live && lid < TT) {
+        var sum = vec4<f32>(0.0);
         for (var j = 0u; j < WG; j++) {
             sum += red[lid * WG + j];
         }
-        let row = r0 + lid / TT;
-        let t = t0 + lid % TT;
-        if (row < p.n && t < p.n_tokens) {
-            let o = t * p.out_stride + p.out_col0 + row;
-            if (p.accumulate != 0u) {
-                out[o] += sum;
-            } else {
-                out[o] = sum;
-            }
-        }
+        store4(t0 + lid, r0, sum);
     }
 }
+#endif

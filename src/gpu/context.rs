@@ -11,6 +11,9 @@ pub struct AdapterChoice {
     pub index: Option<usize>,
     /// Split weights and logits as if the storage-binding limit were this low (tests force splitting).
     pub max_binding_override: Option<u64>,
+    /// Force the matmul layout: one invocation per row group (`true`, the CPU-adapter layout) or
+    /// split-k workgroups (`false`). Default: by device type.
+    pub row_lane_matmul: Option<bool>,
 }
 
 pub fn parse_backend(name: &str) -> Result<wgpu::Backends> {
@@ -105,6 +108,8 @@ pub struct GpuContext {
     /// or lower when overridden.
     pub split_limit: u64,
     pub pipelines: PipelineCache,
+    /// Matmul layout: whole rows per invocation (CPU adapters) instead of split-k workgroups.
+    pub row_lane_matmul: bool,
     /// The first GPU error no error scope caught (wgpu's default handler would panic).
     uncaptured: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
@@ -156,14 +161,11 @@ impl GpuContext {
             }
         };
         let (adapter, report) = all.swap_remove(pos);
-        Self::from_adapter(adapter, report, choice.max_binding_override).await
+        Self::from_adapter(adapter, report, choice).await
     }
 
-    async fn from_adapter(
-        adapter: wgpu::Adapter,
-        report: AdapterReport,
-        max_binding_override: Option<u64>,
-    ) -> Result<Self> {
+    async fn from_adapter(adapter: wgpu::Adapter, report: AdapterReport, choice: &AdapterChoice) -> Result<Self> {
+        let max_binding_override = choice.max_binding_override;
         let info = report.info.clone();
         let limits = adapter.limits();
         let downlevel = adapter.get_downlevel_capabilities();
@@ -194,7 +196,9 @@ impl GpuContext {
                 *slot = Some(e.to_string());
             }
         }));
+        let row_lane_matmul = choice.row_lane_matmul.unwrap_or(info.device_type == wgpu::DeviceType::Cpu);
         Ok(GpuContext {
+            row_lane_matmul,
             uncaptured,
             pipelines: PipelineCache::default(),
             device,

@@ -74,7 +74,7 @@ impl Shader {
     /// The structural flags the shader understands; every subset is a valid variant.
     pub fn flags(self) -> &'static [&'static str] {
         match self {
-            Shader::Matmul => &["EXPERT_ID"],
+            Shader::Matmul => &["EXPERT_ID", "ROW_LANE"],
             _ => &[],
         }
     }

@@ -5,7 +5,10 @@ use crate::error::{Error, Result};
 use crate::gpu::recorder::Params;
 use crate::gpu::{Activation, Matrix, PipelineKey, Recorder, Shader, Variant};
 
+/// Output rows per invocation (ROW_LANE) or per workgroup.
 const ROWS: usize = 4;
+/// Invocations per workgroup.
+const WG: usize = 64;
 const MAX_TT: usize = 8;
 
 /// Expert routing for the EXPERT_ID variant: activation row `a` uses expert `ids[a]`.
@@ -48,10 +51,14 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
     let tt = if a.experts.is_some() || a.n_tokens == 1 { 1 } else { MAX_TT };
     let max_dim = rec.ctx.limits.max_compute_workgroups_per_dimension as usize;
     for c in &w.chunks {
-        let variant = Variant::new(Shader::Matmul).weights(c.format).flag("EXPERT_ID", a.experts.is_some());
+        let variant = Variant::new(Shader::Matmul)
+            .weights(c.format)
+            .flag("EXPERT_ID", a.experts.is_some())
+            .flag("ROW_LANE", rec.ctx.row_lane_matmul);
         let key = PipelineKey { variant, overrides: vec![("TT", tt as u32)] };
         let n = (c.rows.end - c.rows.start) as usize;
-        let blocks = n.div_ceil(ROWS);
+        let per_wg = if rec.ctx.row_lane_matmul { ROWS * WG } else { ROWS };
+        let blocks = n.div_ceil(per_wg);
         let wg_x = blocks.min(max_dim);
         let params = Params::new()
             .u(w.cols)

@@ -153,9 +153,10 @@ impl WeightFormat {
         (n / self.block_elems()).checked_mul(self.block_bytes())
     }
 
-    /// Elements per GPU block: the storage block, or 4 for the float types.
+    /// Elements per GPU block: the storage block, or 32 for the float types (the matmul reads
+    /// rows in 32-element units).
     pub fn gpu_block_elems(self) -> usize {
-        self.block_elems().max(4)
+        self.block_elems().max(32)
     }
 
     /// Bytes of one GPU block.
@@ -167,7 +168,7 @@ impl WeightFormat {
     /// when `cols` is not whole blocks of a quantized format.
     pub fn gpu_row_bytes(self, cols: usize) -> Option<usize> {
         if self.is_float() {
-            Some(cols.div_ceil(4) * 4 * self.block_bytes())
+            Some(cols.div_ceil(32) * 32 * self.block_bytes())
         } else {
             self.bytes_for(cols)
         }
