@@ -171,6 +171,7 @@ fn write_checkpoint(dir: &Path, cfg_json: &serde_json::Value, cfg: &TextConfig) 
 }
 
 fn main() -> Result<()> {
+    llama4_wgpu::gpu::quiet_headless_vulkan();
     let o = parse_args()?;
     let cfg_json = config(&o.preset, o.layers)?;
     let dir = o.dir.clone().unwrap_or_else(|| PathBuf::from(format!("target/bench-{}-{}l", o.preset, o.layers)));

@@ -11,6 +11,7 @@ use llama4_wgpu::TextConfig;
 use std::path::PathBuf;
 
 fn main() -> anyhow::Result<()> {
+    llama4_wgpu::gpu::quiet_headless_vulkan();
     let mut args = std::env::args().skip(1);
     let dir = PathBuf::from(args.next().unwrap_or_else(|| "tests/fixtures/scout".into()));
     let prompt = args.next().unwrap_or_else(|| "Hello, world".into());

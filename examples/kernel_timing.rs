@@ -27,6 +27,7 @@ fn time(ctx: &GpuContext, name: &str, reps: usize, mut f: impl FnMut(&mut Record
 }
 
 fn main() {
+    llama4_wgpu::gpu::quiet_headless_vulkan();
     let ctx = pollster::block_on(GpuContext::new(&AdapterChoice::default())).unwrap();
     // SmolLM2-135M's matmul shapes (q|k|v, o, gate|up, down, lm_head) in the formats its files use.
     let only: Option<String> = std::env::args().nth(1);

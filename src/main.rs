@@ -92,6 +92,7 @@ struct RunArgs {
 }
 
 fn main() {
+    llama4_wgpu::gpu::quiet_headless_vulkan();
     let cli = Cli::parse();
     let r = match cli.cmd {
         Cmd::Adapters { backend } => adapters(backend),

@@ -74,6 +74,26 @@ impl std::fmt::Display for AdapterReport {
     }
 }
 
+/// On a headless Linux machine (no Wayland or X display, no valid `XDG_RUNTIME_DIR`: containers,
+/// CI), Mesa's implicit `VK_LAYER_MESA_device_select` layer still tries to connect to a Wayland
+/// display while the Vulkan loader enumerates devices, and libwayland prints "error:
+/// XDG_RUNTIME_DIR is invalid or not set in the environment." to stderr (twice). The layer only
+/// picks the GPU that drives the display, which we never use; there it is switched off with its
+/// documented off switch (`NODEVICE_SELECT=1`). Nothing else is silenced: real errors still print.
+///
+/// Changes the process environment, so the binary, examples and tests call it first thing, before
+/// any thread starts; the library itself never does.
+pub fn quiet_headless_vulkan() {
+    #[cfg(target_os = "linux")]
+    {
+        let unset = |k: &str| std::env::var_os(k).is_none_or(|v| v.is_empty());
+        let runtime_dir_ok = std::env::var_os("XDG_RUNTIME_DIR").is_some_and(|d| std::path::Path::new(&d).is_dir());
+        if unset("WAYLAND_DISPLAY") && unset("DISPLAY") && !runtime_dir_ok && unset("NODEVICE_SELECT") {
+            std::env::set_var("NODEVICE_SELECT", "1");
+        }
+    }
+}
+
 fn instance(backends: wgpu::Backends) -> wgpu::Instance {
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
     desc.backends = backends;

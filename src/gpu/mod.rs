@@ -9,7 +9,7 @@ pub mod recorder;
 
 pub use crate::quant::WeightFormat;
 pub use buffers::Activation;
-pub use context::{list_adapters, parse_backend, AdapterChoice, AdapterReport, GpuContext};
+pub use context::{list_adapters, parse_backend, quiet_headless_vulkan, AdapterChoice, AdapterReport, GpuContext};
 pub use matrix::{Matrix, RowPart, WeightChunk};
 pub use pipelines::{PipelineKey, Shader, Variant};
 pub use recorder::{Plan, Recorder};

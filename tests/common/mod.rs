@@ -11,6 +11,8 @@ pub fn gpu() -> &'static GpuContext {
 }
 
 pub fn gpu_with(choice: AdapterChoice) -> GpuContext {
+    static QUIET: std::sync::Once = std::sync::Once::new();
+    QUIET.call_once(llama4_wgpu::gpu::quiet_headless_vulkan);
     match pollster::block_on(GpuContext::new(&choice)) {
         Ok(c) => c,
         Err(e) => panic!("GPU tests need an adapter (install mesa-vulkan-drivers for lavapipe): {e}"),
