@@ -135,7 +135,7 @@ impl<'a> Reader<'a> {
         let n = self.u64(what)?;
         if n > (self.remaining() / min_size.max(1)) as u64 {
             return Err(self.err(format!(
-                "{what} is {n}, but only {} bytes remain for items of at least {min_size} bytes",
+                "{what} is {n}, but only {} bytes remain for items of at least {min_size} bytes (truncated file?)",
                 self.remaining()
             )));
         }

@@ -79,3 +79,5 @@ pub fn random_blocks(f: llama4_wgpu::quant::WeightFormat, n: usize, seed: u32) -
     }
     out
 }
+
+pub mod gguf;
