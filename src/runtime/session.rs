@@ -57,6 +57,23 @@ impl<'a> Session<'a> {
         self.past
     }
 
+    /// Forgets every position from `n` on, so the next prefill continues at `n` (a chat turn that
+    /// re-tokenizes differently from what was generated). Returns false, changing nothing, when the
+    /// cache no longer holds positions `..n`: a chunked layer's ring has moved past `n`'s chunk.
+    pub fn rewind(&mut self, n: usize) -> bool {
+        if n > self.past {
+            return false;
+        }
+        let chunk = self.model.cfg.attention_chunk_size;
+        let chunked = self.cache.layers.iter().any(|l| l.shape.chunk != 0 && l.shape.cap < self.cache.max_context);
+        if chunked && n < self.past && n < (self.past - 1) / chunk * chunk {
+            return false;
+        }
+        self.past = n;
+        self.has_next = false;
+        true
+    }
+
     fn check_room(&self, n: usize) -> Result<()> {
         if self.past + n > self.cache.max_context {
             return Err(Error::Input(format!(

@@ -1,15 +1,17 @@
 //! The `llama4-wgpu` command line: `adapters`, `info`, `run`. Thin: parsing, files, printing.
 
+mod chat;
+mod generate;
+
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use generate::{load_model, open_gpu, stream, GpuArgs};
 use llama4_wgpu::config::{Architecture, AttentionKind, FfnKind};
-use llama4_wgpu::gpu::{list_adapters, parse_backend, AdapterChoice, GpuContext};
+use llama4_wgpu::gpu::{list_adapters, parse_backend};
 use llama4_wgpu::kernels::SamplerConfig;
-use llama4_wgpu::model::{KvCache, TextModel};
-use llama4_wgpu::runtime::chat::{self, Message};
-use llama4_wgpu::runtime::tokenizer::StreamDecoder;
+use llama4_wgpu::model::KvCache;
+use llama4_wgpu::runtime::chat::{render as render_chat, Message};
 use llama4_wgpu::runtime::{npy, ModelFiles, Session};
-use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -37,16 +39,8 @@ enum Cmd {
     },
     /// Generate text.
     Run(RunArgs),
-}
-
-#[derive(Args)]
-struct GpuArgs {
-    /// vulkan, metal, dx12 or gl.
-    #[arg(long)]
-    backend: Option<String>,
-    /// Adapter index from `llama4-wgpu adapters`.
-    #[arg(long)]
-    adapter: Option<usize>,
+    /// Chat interactively (history, the model's template, stop tokens; /reset; Ctrl-D quits).
+    Chat(chat::ChatArgs),
 }
 
 #[derive(Args)]
@@ -98,6 +92,7 @@ fn main() {
         Cmd::Adapters { backend } => adapters(backend),
         Cmd::Info { model, max_context } => info(model, max_context),
         Cmd::Run(a) => run(a),
+        Cmd::Chat(a) => chat::chat(a),
     };
     if let Err(e) = r {
         eprintln!("error: {e:#}");
@@ -198,10 +193,10 @@ fn run(a: RunArgs) -> Result<()> {
     let cfg = files.cfg.clone();
     // --prompt and --chat need the tokenizer; streamed text uses it when there is one.
     let required = a.prompt.is_some() || a.chat;
-    let tokenizer = match files.tokenizer {
+    let tokenizer = match &files.tokenizer {
         Ok(t) => Some(t),
         Err(e) if required => {
-            return Err(e).with_context(|| format!("{} needs a tokenizer", if a.chat { "--chat" } else { "--prompt" }))
+            bail!("{} needs a tokenizer: {e}", if a.chat { "--chat" } else { "--prompt" })
         }
         Err(_) => None,
     };
@@ -216,7 +211,7 @@ fn run(a: RunArgs) -> Result<()> {
                     msgs.push(Message { role: "system".into(), content: s.clone() });
                 }
                 msgs.push(Message { role: "user".into(), content: p.clone() });
-                tok.encode_prompt(&chat::render(template, bos, &msgs, true)?)?
+                tok.encode_prompt(&render_chat(template, bos, &msgs, true)?)?
             } else {
                 tok.encode_prompt(p)?
             }
@@ -245,33 +240,8 @@ fn run(a: RunArgs) -> Result<()> {
         bail!("prompt token id {bad} is out of the vocabulary (vocab_size {})", cfg.vocab_size);
     }
 
-    let backend = a.gpu.backend.as_deref().map(parse_backend).transpose()?;
-    let ctx =
-        pollster::block_on(GpuContext::new(&AdapterChoice { backend, index: a.gpu.adapter, ..Default::default() }))?;
-    let t_load = Instant::now();
-    let bar = (!a.json && std::io::stderr().is_terminal()).then(|| {
-        indicatif::ProgressBar::new(cfg.num_hidden_layers as u64).with_style(
-            indicatif::ProgressStyle::with_template("loading {bar:30} layer {pos}/{len} {elapsed}").unwrap(),
-        )
-    });
-    let model = TextModel::load(&ctx, &cfg, files.tensors.as_ref(), |i, _| {
-        if let Some(b) = &bar {
-            b.set_position(i as u64);
-        }
-    })?;
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
-    if !a.json {
-        eprintln!(
-            "loaded {} layers ({:.1} MiB) on {} ({:?}) in {:.2}s",
-            cfg.num_hidden_layers,
-            model.weight_bytes() as f64 / 1048576.0,
-            ctx.info.name,
-            ctx.info.backend,
-            t_load.elapsed().as_secs_f64()
-        );
-    }
+    let ctx = open_gpu(&a.gpu)?;
+    let model = load_model(&ctx, &files, a.json)?;
 
     let mut session = Session::new(&ctx, &model, max_context, sampler)?;
     let t0 = Instant::now();
@@ -280,29 +250,8 @@ fn run(a: RunArgs) -> Result<()> {
     if let (Some(path), Some(l)) = (&a.dump_logits, &first.logits) {
         npy::write_f32(path, &[ids.len(), cfg.vocab_size], l)?;
     }
-    let mut tokens = vec![];
-    let mut stream = StreamDecoder::new();
-    let stdout = std::io::stdout();
-    let mut next = first.token;
     let t1 = Instant::now();
-    while tokens.len() < a.max_tokens {
-        tokens.push(next);
-        if stop.contains(&next) {
-            break;
-        }
-        if !a.json {
-            if let Some(tok) = &tokenizer {
-                let piece = stream.push(tok, next)?;
-                let mut out = stdout.lock();
-                out.write_all(piece.as_bytes())?;
-                out.flush()?;
-            }
-        }
-        if tokens.len() == a.max_tokens {
-            break;
-        }
-        next = pollster::block_on(session.decode(None, false))?.token;
-    }
+    let tokens = stream(&mut session, first.token, a.max_tokens, &stop, tokenizer, !a.json)?;
     let decode_s = t1.elapsed().as_secs_f64();
     let gen_text = match &tokenizer {
         Some(t) => t.decode(tokens.iter().copied().filter(|x| !stop.contains(x)).collect::<Vec<_>>().as_slice())?,

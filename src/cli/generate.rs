@@ -1,0 +1,88 @@
+//! What `run` and `chat` share: opening the GPU, loading a model with a progress bar, and streaming
+//! generated text.
+
+use anyhow::Result;
+use llama4_wgpu::gpu::{parse_backend, AdapterChoice, GpuContext};
+use llama4_wgpu::model::TextModel;
+use llama4_wgpu::runtime::tokenizer::StreamDecoder;
+use llama4_wgpu::runtime::{ModelFiles, Session, Tokenizer};
+use std::io::{IsTerminal, Write};
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct GpuArgs {
+    /// vulkan, metal, dx12 or gl.
+    #[arg(long)]
+    pub backend: Option<String>,
+    /// Adapter index from `llama4-wgpu adapters`.
+    #[arg(long)]
+    pub adapter: Option<usize>,
+}
+
+pub fn open_gpu(a: &GpuArgs) -> Result<GpuContext> {
+    let backend = a.backend.as_deref().map(parse_backend).transpose()?;
+    Ok(pollster::block_on(GpuContext::new(&AdapterChoice { backend, index: a.adapter, ..Default::default() }))?)
+}
+
+/// Uploads the weights; a progress bar when stderr is a terminal, a summary line unless `quiet`.
+pub fn load_model(ctx: &GpuContext, files: &ModelFiles, quiet: bool) -> Result<TextModel> {
+    let cfg = &files.cfg;
+    let t = Instant::now();
+    let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+        indicatif::ProgressBar::new(cfg.num_hidden_layers as u64).with_style(
+            indicatif::ProgressStyle::with_template("loading {bar:30} layer {pos}/{len} {elapsed}").unwrap(),
+        )
+    });
+    let model = TextModel::load(ctx, cfg, files.tensors.as_ref(), |i, _| {
+        if let Some(b) = &bar {
+            b.set_position(i as u64);
+        }
+    })?;
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    if !quiet {
+        eprintln!(
+            "loaded {} layers ({:.1} MiB) on {} ({:?}) in {:.2}s",
+            cfg.num_hidden_layers,
+            model.weight_bytes() as f64 / 1048576.0,
+            ctx.info.name,
+            ctx.info.backend,
+            t.elapsed().as_secs_f64()
+        );
+    }
+    Ok(model)
+}
+
+/// Feeds the model from `first` (the token prefill sampled) until a stop id or `max` tokens;
+/// prints the text as it comes when `print`. Returns the generated ids, the stop id included.
+/// Every id but the last has been fed to the model.
+pub fn stream(
+    session: &mut Session,
+    first: u32,
+    max: usize,
+    stop: &[u32],
+    tokenizer: Option<&Tokenizer>,
+    print: bool,
+) -> Result<Vec<u32>> {
+    let mut tokens = vec![];
+    let mut dec = StreamDecoder::new();
+    let mut next = first;
+    while tokens.len() < max {
+        tokens.push(next);
+        if stop.contains(&next) {
+            break;
+        }
+        if let (true, Some(tok)) = (print, tokenizer) {
+            let piece = dec.push(tok, next)?;
+            let mut out = std::io::stdout().lock();
+            out.write_all(piece.as_bytes())?;
+            out.flush()?;
+        }
+        if tokens.len() == max {
+            break;
+        }
+        next = pollster::block_on(session.decode(None, false))?.token;
+    }
+    Ok(tokens)
+}
