@@ -74,25 +74,17 @@ fn w_u32x8(o: u32) -> W8 {
     return W8(w_u32x4(o), w_u32x4(o + 16u));
 }
 
-// 32 consecutive activations and their sum (for formats with a per-block offset or min).
-struct X32 {
+// The 32 weights of a unit, decoded (the matmul dots them with 32 activations of each token).
+struct W32 {
     a0: vec4<f32>, a1: vec4<f32>, a2: vec4<f32>, a3: vec4<f32>,
     a4: vec4<f32>, a5: vec4<f32>, a6: vec4<f32>, a7: vec4<f32>,
-    sum: f32,
 }
 
-// Q4_0 / Q4_1 nibble layout: element l < 16 is the low nibble of byte l of `q`, l + 16 the high one.
-fn nibble_dot(q: vec4<u32>, xs: X32) -> f32 {
-    return dot(vec4<f32>(nibbles4(q.x, false)), xs.a0) + dot(vec4<f32>(nibbles4(q.y, false)), xs.a1)
-        + dot(vec4<f32>(nibbles4(q.z, false)), xs.a2) + dot(vec4<f32>(nibbles4(q.w, false)), xs.a3)
-        + dot(vec4<f32>(nibbles4(q.x, true)), xs.a4) + dot(vec4<f32>(nibbles4(q.y, true)), xs.a5)
-        + dot(vec4<f32>(nibbles4(q.z, true)), xs.a6) + dot(vec4<f32>(nibbles4(q.w, true)), xs.a7);
-}
-
-// K-quant nibble layout: element l of the unit is the low (hi = false) or high nibble of byte l.
-fn nibble_dot32(q0: vec4<u32>, q1: vec4<u32>, hi: bool, xs: X32) -> f32 {
-    return dot(vec4<f32>(nibbles4(q0.x, hi)), xs.a0) + dot(vec4<f32>(nibbles4(q0.y, hi)), xs.a1)
-        + dot(vec4<f32>(nibbles4(q0.z, hi)), xs.a2) + dot(vec4<f32>(nibbles4(q0.w, hi)), xs.a3)
-        + dot(vec4<f32>(nibbles4(q1.x, hi)), xs.a4) + dot(vec4<f32>(nibbles4(q1.y, hi)), xs.a5)
-        + dot(vec4<f32>(nibbles4(q1.z, hi)), xs.a6) + dot(vec4<f32>(nibbles4(q1.w, hi)), xs.a7);
+// Q4_0 / Q4_1 nibble layout: element l < 16 is the low nibble of byte l of `q`, l + 16 the high
+// one; weight = q * d + m.
+fn nibble_w(q: vec4<u32>, d: f32, m: f32) -> W32 {
+    return W32(vec4<f32>(nibbles4(q.x, false)) * d + m, vec4<f32>(nibbles4(q.y, false)) * d + m,
+        vec4<f32>(nibbles4(q.z, false)) * d + m, vec4<f32>(nibbles4(q.w, false)) * d + m,
+        vec4<f32>(nibbles4(q.x, true)) * d + m, vec4<f32>(nibbles4(q.y, true)) * d + m,
+        vec4<f32>(nibbles4(q.z, true)) * d + m, vec4<f32>(nibbles4(q.w, true)) * d + m);
 }

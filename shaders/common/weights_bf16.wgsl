@@ -12,8 +12,7 @@ fn w_group(b: u32, j: u32) -> vec4<f32> {
     return bf4((b >> 2u) + 2u * j);
 }
 
-fn unit_dot(b: u32, u: u32, xs: X32) -> f32 {
+fn unit_w(b: u32, u: u32) -> W32 {
     let i = b >> 2u;
-    return dot(bf4(i), xs.a0) + dot(bf4(i + 2u), xs.a1) + dot(bf4(i + 4u), xs.a2) + dot(bf4(i + 6u), xs.a3)
-        + dot(bf4(i + 8u), xs.a4) + dot(bf4(i + 10u), xs.a5) + dot(bf4(i + 12u), xs.a6) + dot(bf4(i + 14u), xs.a7);
+    return W32(bf4(i), bf4(i + 2u), bf4(i + 4u), bf4(i + 6u), bf4(i + 8u), bf4(i + 10u), bf4(i + 12u), bf4(i + 14u));
 }

@@ -13,8 +13,7 @@ fn w_group(b: u32, j: u32) -> vec4<f32> {
     return h4((b >> 2u) + 2u * j);
 }
 
-fn unit_dot(b: u32, u: u32, xs: X32) -> f32 {
+fn unit_w(b: u32, u: u32) -> W32 {
     let i = b >> 2u;
-    return dot(h4(i), xs.a0) + dot(h4(i + 2u), xs.a1) + dot(h4(i + 4u), xs.a2) + dot(h4(i + 6u), xs.a3)
-        + dot(h4(i + 8u), xs.a4) + dot(h4(i + 10u), xs.a5) + dot(h4(i + 12u), xs.a6) + dot(h4(i + 14u), xs.a7);
+    return W32(h4(i), h4(i + 2u), h4(i + 4u), h4(i + 6u), h4(i + 8u), h4(i + 10u), h4(i + 12u), h4(i + 14u));
 }

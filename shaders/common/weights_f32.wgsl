@@ -11,9 +11,9 @@ fn w_group(b: u32, j: u32) -> vec4<f32> {
     return wf4((b >> 2u) + 4u * j);
 }
 
-// dot(32-element unit u of the block at byte b, xs).
-fn unit_dot(b: u32, u: u32, xs: X32) -> f32 {
+
+// The 32 weights of unit u of the block at byte b.
+fn unit_w(b: u32, u: u32) -> W32 {
     let i = b >> 2u;
-    return dot(wf4(i), xs.a0) + dot(wf4(i + 4u), xs.a1) + dot(wf4(i + 8u), xs.a2) + dot(wf4(i + 12u), xs.a3)
-        + dot(wf4(i + 16u), xs.a4) + dot(wf4(i + 20u), xs.a5) + dot(wf4(i + 24u), xs.a6) + dot(wf4(i + 28u), xs.a7);
+    return W32(wf4(i), wf4(i + 4u), wf4(i + 8u), wf4(i + 12u), wf4(i + 16u), wf4(i + 20u), wf4(i + 24u), wf4(i + 28u));
 }

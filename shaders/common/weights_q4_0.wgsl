@@ -8,8 +8,7 @@ fn w_group(b: u32, j: u32) -> vec4<f32> {
     return (vec4<f32>(q) - 8.0) * w_f16(b);
 }
 
-// d * (sum(q x) - 8 sum(x))
-fn unit_dot(b: u32, u: u32, xs: X32) -> f32 {
-    let q = w_u32x4(b + 2u);
-    return w_f16(b) * (nibble_dot(q, xs) - 8.0 * xs.sum);
+
+fn unit_w(b: u32, u: u32) -> W32 {
+    return nibble_w(w_u32x4(b + 2u), w_f16(b), -8.0 * w_f16(b));
 }

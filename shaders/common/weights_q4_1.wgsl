@@ -8,10 +8,10 @@ fn w_group(b: u32, j: u32) -> vec4<f32> {
     return vec4<f32>(q) * w_f16(b) + w_f16(b + 2u);
 }
 
-// d * sum(q x) + m * sum(x)
-fn unit_dot(b: u32, u: u32, xs: X32) -> f32 {
+
+fn unit_w(b: u32, u: u32) -> W32 {
     let i = b >> 2u;
     let dm = w[i];
     let q = vec4<u32>(w[i + 1u], w[i + 2u], w[i + 3u], w[i + 4u]);
-    return half_to_f32(dm & 0xffffu) * nibble_dot(q, xs) + half_to_f32(dm >> 16u) * xs.sum;
+    return nibble_w(q, half_to_f32(dm & 0xffffu), half_to_f32(dm >> 16u));
 }

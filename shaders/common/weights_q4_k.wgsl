@@ -16,14 +16,19 @@ fn w_group(b: u32, j: u32) -> vec4<f32> {
     return (w_f16(b) * sm.x) * vec4<f32>(q) - w_f16(b + 2u) * sm.y;
 }
 
-// Sub-block u: d * sc * sum(q x) - dmin * m * sum(x).
-fn unit_dot(b: u32, u: u32, xs: X32) -> f32 {
+
+// Sub-block u: d * sc * q - dmin * m.
+fn unit_w(b: u32, u: u32) -> W32 {
     let i = (b >> 2u) + 4u + 8u * (u >> 1u);
     let hi = (u & 1u) != 0u;
-    let q0 = vec4<u32>(w[i], w[i + 1u], w[i + 2u], w[i + 3u]);
-    let q1 = vec4<u32>(w[i + 4u], w[i + 5u], w[i + 6u], w[i + 7u]);
-    let s = nibble_dot32(q0, q1, hi, xs);
     let sm = scale_min_k4(b, u);
     let dd = w[b >> 2u];
-    return half_to_f32(dd & 0xffffu) * sm.x * s - half_to_f32(dd >> 16u) * sm.y * xs.sum;
+    let s = half_to_f32(dd & 0xffffu) * sm.x;
+    let m = half_to_f32(dd >> 16u) * sm.y;
+    return W32(k4(w[i], hi, s, m), k4(w[i + 1u], hi, s, m), k4(w[i + 2u], hi, s, m), k4(w[i + 3u], hi, s, m),
+        k4(w[i + 4u], hi, s, m), k4(w[i + 5u], hi, s, m), k4(w[i + 6u], hi, s, m), k4(w[i + 7u], hi, s, m));
+}
+
+fn k4(q: u32, hi: bool, s: f32, m: f32) -> vec4<f32> {
+    return s * vec4<f32>(nibbles4(q, hi)) - m;
 }

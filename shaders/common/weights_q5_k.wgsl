@@ -20,15 +20,16 @@ fn q5(q: u32, hi: bool, h: u32, u: u32) -> vec4<f32> {
     return vec4<f32>(nibbles4(q, hi) | (((bytes4(h) >> vec4<u32>(u)) & vec4<u32>(1u)) << vec4<u32>(4u)));
 }
 
-fn unit_dot(b: u32, u: u32, xs: X32) -> f32 {
+fn unit_w(b: u32, u: u32) -> W32 {
     let i = (b >> 2u) + 12u + 8u * (u >> 1u);
     let h = (b >> 2u) + 4u;
     let hi = (u & 1u) != 0u;
-    let s = dot(q5(w[i], hi, w[h], u), xs.a0) + dot(q5(w[i + 1u], hi, w[h + 1u], u), xs.a1)
-        + dot(q5(w[i + 2u], hi, w[h + 2u], u), xs.a2) + dot(q5(w[i + 3u], hi, w[h + 3u], u), xs.a3)
-        + dot(q5(w[i + 4u], hi, w[h + 4u], u), xs.a4) + dot(q5(w[i + 5u], hi, w[h + 5u], u), xs.a5)
-        + dot(q5(w[i + 6u], hi, w[h + 6u], u), xs.a6) + dot(q5(w[i + 7u], hi, w[h + 7u], u), xs.a7);
     let sm = scale_min_k4(b, u);
     let dd = w[b >> 2u];
-    return half_to_f32(dd & 0xffffu) * sm.x * s - half_to_f32(dd >> 16u) * sm.y * xs.sum;
+    let s = half_to_f32(dd & 0xffffu) * sm.x;
+    let m = half_to_f32(dd >> 16u) * sm.y;
+    return W32(s * q5(w[i], hi, w[h], u) - m, s * q5(w[i + 1u], hi, w[h + 1u], u) - m,
+        s * q5(w[i + 2u], hi, w[h + 2u], u) - m, s * q5(w[i + 3u], hi, w[h + 3u], u) - m,
+        s * q5(w[i + 4u], hi, w[h + 4u], u) - m, s * q5(w[i + 5u], hi, w[h + 5u], u) - m,
+        s * q5(w[i + 6u], hi, w[h + 6u], u) - m, s * q5(w[i + 7u], hi, w[h + 7u], u) - m);
 }

@@ -23,21 +23,20 @@ fn q6(ql: u32, hi: bool, qh: u32, shift: u32) -> vec4<f32> {
     return vec4<f32>(nibbles4(ql, hi) | (((bytes4(qh) >> vec4<u32>(shift)) & vec4<u32>(3u)) << vec4<u32>(4u)));
 }
 
-// d * (sc0 * sum_{l<16} q x + sc1 * sum_{l>=16} q x) - 32 d (sc0 sum_{l<16} x + sc1 sum_{l>=16} x)
-fn unit_dot(b: u32, u: u32, xs: X32) -> f32 {
+
+// Unit u = quarter qt of half n: d * sc * (q - 32), sc changing after 16 weights.
+fn unit_w(b: u32, u: u32) -> W32 {
     let n = u >> 2u;
     let qt = u & 3u;
     let hi = qt >= 2u;
     let ql = w_u32x8(b + 64u * n + 32u * (qt & 1u));
     let qh = w_u32x8(b + 128u + 32u * n);
     let sh = 2u * qt;
-    let s0 = dot(q6(ql.lo.x, hi, qh.lo.x, sh), xs.a0) + dot(q6(ql.lo.y, hi, qh.lo.y, sh), xs.a1)
-        + dot(q6(ql.lo.z, hi, qh.lo.z, sh), xs.a2) + dot(q6(ql.lo.w, hi, qh.lo.w, sh), xs.a3);
-    let s1 = dot(q6(ql.hi.x, hi, qh.hi.x, sh), xs.a4) + dot(q6(ql.hi.y, hi, qh.hi.y, sh), xs.a5)
-        + dot(q6(ql.hi.z, hi, qh.hi.z, sh), xs.a6) + dot(q6(ql.hi.w, hi, qh.hi.w, sh), xs.a7);
-    let x0 = dot((xs.a0 + xs.a1) + (xs.a2 + xs.a3), vec4<f32>(1.0));
-    let x1 = xs.sum - x0;
-    let sc0 = i8_at(b + 192u + 8u * n + 2u * qt);
-    let sc1 = i8_at(b + 193u + 8u * n + 2u * qt);
-    return w_f16(b + 208u) * (sc0 * (s0 - 32.0 * x0) + sc1 * (s1 - 32.0 * x1));
+    let d = w_f16(b + 208u);
+    let s0 = d * i8_at(b + 192u + 8u * n + 2u * qt);
+    let s1 = d * i8_at(b + 193u + 8u * n + 2u * qt);
+    return W32(s0 * (q6(ql.lo.x, hi, qh.lo.x, sh) - 32.0), s0 * (q6(ql.lo.y, hi, qh.lo.y, sh) - 32.0),
+        s0 * (q6(ql.lo.z, hi, qh.lo.z, sh) - 32.0), s0 * (q6(ql.lo.w, hi, qh.lo.w, sh) - 32.0),
+        s1 * (q6(ql.hi.x, hi, qh.hi.x, sh) - 32.0), s1 * (q6(ql.hi.y, hi, qh.hi.y, sh) - 32.0),
+        s1 * (q6(ql.hi.z, hi, qh.hi.z, sh) - 32.0), s1 * (q6(ql.hi.w, hi, qh.hi.w, sh) - 32.0));
 }

@@ -7,10 +7,9 @@ fn w_group(b: u32, j: u32) -> vec4<f32> {
     return sbytes4(w_u8x4(b + 2u + 4u * j)) * w_f16(b);
 }
 
-fn unit_dot(b: u32, u: u32, xs: X32) -> f32 {
+fn unit_w(b: u32, u: u32) -> W32 {
     let q = w_u32x8(b + 2u);
-    let s = dot(sbytes4(q.lo.x), xs.a0) + dot(sbytes4(q.lo.y), xs.a1) + dot(sbytes4(q.lo.z), xs.a2)
-        + dot(sbytes4(q.lo.w), xs.a3) + dot(sbytes4(q.hi.x), xs.a4) + dot(sbytes4(q.hi.y), xs.a5)
-        + dot(sbytes4(q.hi.z), xs.a6) + dot(sbytes4(q.hi.w), xs.a7);
-    return w_f16(b) * s;
+    let d = w_f16(b);
+    return W32(sbytes4(q.lo.x) * d, sbytes4(q.lo.y) * d, sbytes4(q.lo.z) * d, sbytes4(q.lo.w) * d,
+        sbytes4(q.hi.x) * d, sbytes4(q.hi.y) * d, sbytes4(q.hi.z) * d, sbytes4(q.hi.w) * d);
 }

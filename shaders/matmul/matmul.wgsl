@@ -1,7 +1,7 @@
 // y = W x for a weight chunk W [experts, n, k] (rows = output features, `nn.Linear` layout) in
 // any weight format. A row is `row_blocks` GPU blocks of BLOCK_ELEMS weights (BLOCK_BYTES bytes,
-// see common/weights_*.wgsl), read in 32-weight *units*: the format's `unit_dot` decodes one unit
-// and dots it with 32 activations, loaded once and shared by the ROWS rows an invocation computes.
+// see common/weights_*.wgsl), read in 32-weight *units*: the format's `unit_w` decodes one unit
+// once, and it is dotted with the 32 matching activations of each of the TT tokens.
 //
 // Two layouts of the same work:
 // - default (GPUs): a workgroup computes ROWS rows; its threads stride over the units of the row
@@ -55,20 +55,12 @@ fn xv4(o: u32) -> vec4<f32> {
     return vec4<f32>(x[o], x[o + 1u], x[o + 2u], x[o + 3u]);
 }
 
-// Activations o .. o + 32 times `scale`. Past k (float rows are zero-padded to 32) the values
-// belong to the next row or are clamped reads: finite, and multiplied by zero weights.
-fn load_x32(o: u32, scale: f32) -> X32 {
-    var r: X32;
-    r.a0 = xv4(o) * scale;
-    r.a1 = xv4(o + 4u) * scale;
-    r.a2 = xv4(o + 8u) * scale;
-    r.a3 = xv4(o + 12u) * scale;
-    r.a4 = xv4(o + 16u) * scale;
-    r.a5 = xv4(o + 20u) * scale;
-    r.a6 = xv4(o + 24u) * scale;
-    r.a7 = xv4(o + 28u) * scale;
-    r.sum = dot((r.a0 + r.a1) + (r.a2 + r.a3) + (r.a4 + r.a5) + (r.a6 + r.a7), vec4<f32>(1.0));
-    return r;
+// 32 activations from offset o, times `scale`. Past k (float rows are zero-padded to 32) the
+// values belong to the next row or are clamped reads: finite, and multiplied by zero weights.
+fn dot_x32(wv: W32, o: u32, scale: f32) -> f32 {
+    let s = dot(wv.a0, xv4(o)) + dot(wv.a1, xv4(o + 4u)) + dot(wv.a2, xv4(o + 8u)) + dot(wv.a3, xv4(o + 12u))
+        + dot(wv.a4, xv4(o + 16u)) + dot(wv.a5, xv4(o + 20u)) + dot(wv.a6, xv4(o + 24u)) + dot(wv.a7, xv4(o + 28u));
+    return s * scale;
 }
 
 // Activation row t's input offset.
@@ -130,20 +122,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let rb1 = rt.base + min(r0 + 1u, last) * row_bytes;
     let rb2 = rt.base + min(r0 + 2u, last) * row_bytes;
     let rb3 = rt.base + min(r0 + 3u, last) * row_bytes;
+    var acc: array<vec4<f32>, 8>;
     for (var tt = 0u; tt < TT; tt++) {
-        let t = t0 + tt;
-        if (t < p.n_tokens) {
-            let xb = x_base(t);
-            var acc = vec4<f32>(0.0);
-            for (var blk = 0u; blk < p.row_blocks; blk++) {
-                let bo = blk * BLOCK_BYTES;
-                for (var u = 0u; u < UNITS; u++) {
-                    let xs = load_x32(xb + blk * BLOCK_ELEMS + 32u * u, rt.scale);
-                    acc += vec4<f32>(unit_dot(rb0 + bo, u, xs), unit_dot(rb1 + bo, u, xs), unit_dot(rb2 + bo, u, xs), unit_dot(rb3 + bo, u, xs));
-                }
+        acc[tt] = vec4<f32>(0.0);
+    }
+    for (var blk = 0u; blk < p.row_blocks; blk++) {
+        let bo = blk * BLOCK_BYTES;
+        for (var u = 0u; u < UNITS; u++) {
+            let w0 = unit_w(rb0 + bo, u);
+            let w1 = unit_w(rb1 + bo, u);
+            let w2 = unit_w(rb2 + bo, u);
+            let w3 = unit_w(rb3 + bo, u);
+            let e = blk * BLOCK_ELEMS + 32u * u;
+            for (var tt = 0u; tt < TT; tt++) {
+                let o = x_base(min(t0 + tt, p.n_tokens - 1u)) + e;
+                acc[tt] += vec4<f32>(dot_x32(w0, o, rt.scale), dot_x32(w1, o, rt.scale), dot_x32(w2, o, rt.scale), dot_x32(w3, o, rt.scale));
             }
-            store4(t, r0, acc);
         }
+    }
+    for (var tt = 0u; tt < TT; tt++) {
+        store4(t0 + tt, r0, acc[tt]);
     }
 }
 #else
@@ -170,10 +168,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         let blk = unit / UNITS;
         let u = unit % UNITS;
         let bo = blk * BLOCK_BYTES;
+        let w0 = unit_w(rb0 + bo, u);
+        let w1 = unit_w(rb1 + bo, u);
+        let w2 = unit_w(rb2 + bo, u);
+        let w3 = unit_w(rb3 + bo, u);
+        let e = blk * BLOCK_ELEMS + 32u * u;
         for (var tt = 0u; tt < TT; tt++) {
-            let t = min(t0 + tt, p.n_tokens - 1u);
-            let xs = load_x32(x_base(t) + blk * BLOCK_ELEMS + 32u * u, rt.scale);
-            acc[tt] += vec4<f32>(unit_dot(rb0 + bo, u, xs), unit_dot(rb1 + bo, u, xs), unit_dot(rb2 + bo, u, xs), unit_dot(rb3 + bo, u, xs));
+            let o = x_base(min(t0 + tt, p.n_tokens - 1u)) + e;
+            acc[tt] += vec4<f32>(dot_x32(w0, o, rt.scale), dot_x32(w1, o, rt.scale), dot_x32(w2, o, rt.scale), dot_x32(w3, o, rt.scale));
         }
     }
     for (var tt = 0u; tt < TT; tt++) {

@@ -2,6 +2,7 @@
 
 mod chat;
 mod generate;
+mod perplexity;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -41,6 +42,8 @@ enum Cmd {
     Run(RunArgs),
     /// Chat interactively (history, the model's template, stop tokens; /reset; Ctrl-D quits).
     Chat(chat::ChatArgs),
+    /// Perplexity of a text file, as llama-perplexity computes it.
+    Perplexity(perplexity::PerplexityArgs),
 }
 
 #[derive(Args)]
@@ -93,6 +96,7 @@ fn main() {
         Cmd::Info { model, max_context } => info(model, max_context),
         Cmd::Run(a) => run(a),
         Cmd::Chat(a) => chat::chat(a),
+        Cmd::Perplexity(a) => perplexity::perplexity(a),
     };
     if let Err(e) = r {
         eprintln!("error: {e:#}");
