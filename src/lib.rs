@@ -5,14 +5,16 @@
 //! The data flow, one module per stage:
 //!
 //! ```text
-//! config.json ─► config::TextConfig (+ per-layer plan: RoPE+chunked / NoPE+global, dense / MoE)
-//! *.safetensors ─► loader::Checkpoint (mmap, shards) ─► model::TextModel (weights on the GPU,
-//!        split into chunks that fit one storage binding)
+//! config.json | GGUF metadata ─► config::TextConfig (+ per-layer plan: RoPE+chunked /
+//!        NoPE+global, dense / MoE)
+//! *.safetensors | *.gguf ─► loader::TensorSource (mmap; tensors in a quant::WeightFormat)
+//!        ─► model::TextModel (weights on the GPU in their own format, split into chunks that
+//!        fit one storage binding, streamed up in bounded pieces)
 //! token ids ─► model::Workspace + Recorder: every layer appends its dispatches ─► gpu::Plan
 //!        (replayed each step: one compute pass, one submit)
 //! logits ─► shaders/sample (greedy / temperature / top-k / top-p on the GPU) ─► next id
 //! runtime::Session: prefill (one batched pass) then one token per decode step; KV cache per layer
-//! runtime::tokenizer: tokenizer.json + the Llama 4 chat template
+//! runtime::ModelFiles: a checkpoint folder or a GGUF file, with its tokenizer and chat template
 //! reference: a plain f32 CPU implementation of every op and of the forward pass (the test oracle)
 //! ```
 

@@ -70,3 +70,22 @@ fn greedy_text_equals_llama_cpp_float_path() {
         assert_eq!(tok.decode(&out).unwrap(), case["continuation"].as_str().unwrap(), "prompt {prompt:?}");
     }
 }
+
+#[test]
+fn perplexity_within_half_a_percent_of_llama_cpp() {
+    // llama-perplexity -c 64 on the F32 requant of the same weights (float path), CPU backend:
+    // [1]13.0516,[2]12.3128,[3]13.7775 ... over the 7 chunks of this text; 3 chunks here.
+    let want = 13.7775;
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_llama4-wgpu"))
+        .args(["perplexity", "--model", model_path().to_str().unwrap(), "--ctx", "64", "--chunks", "3", "--json"])
+        .arg("--file")
+        .arg(fixture("perplexity_text.txt"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ppl = r["perplexity"].as_f64().unwrap();
+    assert_eq!((r["chunks"].as_u64(), r["tokens_scored"].as_u64()), (Some(3), Some(3 * 31)));
+    assert!((ppl / want - 1.0).abs() < 0.005, "perplexity {ppl} vs llama.cpp {want}");
+    assert!(String::from_utf8_lossy(&out.stderr).is_empty(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+}

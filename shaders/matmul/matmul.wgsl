@@ -106,6 +106,30 @@ fn route(t0: u32, row_bytes: u32) -> Route {
     return r;
 }
 
+// Byte offsets of the ROWS rows from r0; rows past n read row n - 1 (no branch in the loop) and
+// are not stored.
+fn row_bases(base: u32, r0: u32, row_bytes: u32) -> vec4<u32> {
+    let last = vec4<u32>(max(p.n, 1u) - 1u);
+    return vec4<u32>(base) + min(vec4<u32>(r0) + vec4<u32>(0u, 1u, 2u, 3u), last) * row_bytes;
+}
+
+// acc[tt] += the ROWS rows' unit `unit` (counted along the row) dotted with token t0 + tt's
+// activations: each unit is decoded once for all TT tokens.
+fn add_unit(acc: ptr<function, array<vec4<f32>, 8>>, rb: vec4<u32>, unit: u32, t0: u32, scale: f32) {
+    let blk = unit / UNITS;
+    let u = unit % UNITS;
+    let bo = blk * BLOCK_BYTES;
+    let w0 = unit_w(rb.x + bo, u);
+    let w1 = unit_w(rb.y + bo, u);
+    let w2 = unit_w(rb.z + bo, u);
+    let w3 = unit_w(rb.w + bo, u);
+    let e = blk * BLOCK_ELEMS + 32u * u;
+    for (var tt = 0u; tt < TT; tt++) {
+        let o = x_base(min(t0 + tt, p.n_tokens - 1u)) + e;
+        (*acc)[tt] += vec4<f32>(dot_x32(w0, o, scale), dot_x32(w1, o, scale), dot_x32(w2, o, scale), dot_x32(w3, o, scale));
+    }
+}
+
 #if ROW_LANE
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -117,28 +141,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         return;
     }
     // Rows past n read row n - 1 (no branch in the loop) and are not stored.
-    let last = p.n - 1u;
-    let rb0 = rt.base + min(r0, last) * row_bytes;
-    let rb1 = rt.base + min(r0 + 1u, last) * row_bytes;
-    let rb2 = rt.base + min(r0 + 2u, last) * row_bytes;
-    let rb3 = rt.base + min(r0 + 3u, last) * row_bytes;
+    let rb = row_bases(rt.base, r0, row_bytes);
     var acc: array<vec4<f32>, 8>;
-    for (var tt = 0u; tt < TT; tt++) {
-        acc[tt] = vec4<f32>(0.0);
-    }
-    for (var blk = 0u; blk < p.row_blocks; blk++) {
-        let bo = blk * BLOCK_BYTES;
-        for (var u = 0u; u < UNITS; u++) {
-            let w0 = unit_w(rb0 + bo, u);
-            let w1 = unit_w(rb1 + bo, u);
-            let w2 = unit_w(rb2 + bo, u);
-            let w3 = unit_w(rb3 + bo, u);
-            let e = blk * BLOCK_ELEMS + 32u * u;
-            for (var tt = 0u; tt < TT; tt++) {
-                let o = x_base(min(t0 + tt, p.n_tokens - 1u)) + e;
-                acc[tt] += vec4<f32>(dot_x32(w0, o, rt.scale), dot_x32(w1, o, rt.scale), dot_x32(w2, o, rt.scale), dot_x32(w3, o, rt.scale));
-            }
-        }
+    for (var unit = 0u; unit < p.row_blocks * UNITS; unit++) {
+        add_unit(&acc, rb, unit, t0, rt.scale);
     }
     for (var tt = 0u; tt < TT; tt++) {
         store4(t0 + tt, r0, acc[tt]);
@@ -154,29 +160,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let row_bytes = p.row_blocks * BLOCK_BYTES;
     let rt = route(t0, row_bytes);
     let live = r0 < p.n && rt.live;
-    let last = max(p.n, 1u) - 1u;
-    let rb0 = rt.base + min(r0, last) * row_bytes;
-    let rb1 = rt.base + min(r0 + 1u, last) * row_bytes;
-    let rb2 = rt.base + min(r0 + 2u, last) * row_bytes;
-    let rb3 = rt.base + min(r0 + 3u, last) * row_bytes;
+    let rb = row_bases(rt.base, r0, row_bytes);
     var acc: array<vec4<f32>, 8>;
-    for (var tt = 0u; tt < TT; tt++) {
-        acc[tt] = vec4<f32>(0.0);
-    }
     let units = select(0u, p.row_blocks * UNITS, live);
     for (var unit = lid; unit < units; unit += WG) {
-        let blk = unit / UNITS;
-        let u = unit % UNITS;
-        let bo = blk * BLOCK_BYTES;
-        let w0 = unit_w(rb0 + bo, u);
-        let w1 = unit_w(rb1 + bo, u);
-        let w2 = unit_w(rb2 + bo, u);
-        let w3 = unit_w(rb3 + bo, u);
-        let e = blk * BLOCK_ELEMS + 32u * u;
-        for (var tt = 0u; tt < TT; tt++) {
-            let o = x_base(min(t0 + tt, p.n_tokens - 1u)) + e;
-            acc[tt] += vec4<f32>(dot_x32(w0, o, rt.scale), dot_x32(w1, o, rt.scale), dot_x32(w2, o, rt.scale), dot_x32(w3, o, rt.scale));
-        }
+        add_unit(&acc, rb, unit, t0, rt.scale);
     }
     for (var tt = 0u; tt < TT; tt++) {
         red[tt * WG + lid] = acc[tt];

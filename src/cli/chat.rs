@@ -2,9 +2,8 @@
 //! template and prefills only what the KV cache does not hold yet. `/reset` forgets the history;
 //! Ctrl-D (end of input) quits.
 
-use crate::generate::{load_model, open_gpu, stream, GpuArgs};
+use crate::generate::{load_model, open_gpu, stream, GpuArgs, SamplingArgs};
 use anyhow::{Context, Result};
-use llama4_wgpu::kernels::SamplerConfig;
 use llama4_wgpu::runtime::chat::{self, Message};
 use llama4_wgpu::runtime::{ModelFiles, Session};
 use std::io::{BufRead, IsTerminal, Write};
@@ -22,21 +21,14 @@ pub struct ChatArgs {
     /// Context length the KV cache is sized for.
     #[arg(long, default_value_t = 4096)]
     max_context: usize,
-    #[arg(long, default_value_t = 0.0)]
-    temperature: f32,
-    #[arg(long, default_value_t = 0)]
-    top_k: usize,
-    #[arg(long, default_value_t = 1.0)]
-    top_p: f32,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    sampling: SamplingArgs,
     #[command(flatten)]
     gpu: GpuArgs,
 }
 
 pub fn chat(a: ChatArgs) -> Result<()> {
-    let sampler = SamplerConfig { temperature: a.temperature, top_k: a.top_k, top_p: a.top_p, seed: a.seed };
-    sampler.validate()?;
+    let sampler = a.sampling.config()?;
     let files = ModelFiles::open(&a.model)?;
     let tok = files.tokenizer.as_ref().map_err(|e| anyhow::anyhow!("{e}")).context("chat needs a tokenizer")?;
     let (template, bos) = &files.chat_template;

@@ -3,6 +3,7 @@
 
 use anyhow::Result;
 use llama4_wgpu::gpu::{parse_backend, AdapterChoice, GpuContext};
+use llama4_wgpu::kernels::SamplerConfig;
 use llama4_wgpu::model::TextModel;
 use llama4_wgpu::runtime::tokenizer::StreamDecoder;
 use llama4_wgpu::runtime::{ModelFiles, Session, Tokenizer};
@@ -17,6 +18,27 @@ pub struct GpuArgs {
     /// Adapter index from `llama4-wgpu adapters`.
     #[arg(long)]
     pub adapter: Option<usize>,
+}
+
+#[derive(clap::Args)]
+pub struct SamplingArgs {
+    /// 0 = greedy.
+    #[arg(long, default_value_t = 0.0)]
+    pub temperature: f32,
+    #[arg(long, default_value_t = 0)]
+    pub top_k: usize,
+    #[arg(long, default_value_t = 1.0)]
+    pub top_p: f32,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+impl SamplingArgs {
+    pub fn config(&self) -> Result<SamplerConfig> {
+        let s = SamplerConfig { temperature: self.temperature, top_k: self.top_k, top_p: self.top_p, seed: self.seed };
+        s.validate()?;
+        Ok(s)
+    }
 }
 
 pub fn open_gpu(a: &GpuArgs) -> Result<GpuContext> {

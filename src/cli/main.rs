@@ -6,10 +6,9 @@ mod perplexity;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use generate::{load_model, open_gpu, stream, GpuArgs};
+use generate::{load_model, open_gpu, stream, GpuArgs, SamplingArgs};
 use llama4_wgpu::config::{Architecture, AttentionKind, FfnKind};
 use llama4_wgpu::gpu::{list_adapters, parse_backend};
-use llama4_wgpu::kernels::SamplerConfig;
 use llama4_wgpu::model::KvCache;
 use llama4_wgpu::runtime::chat::{render as render_chat, Message};
 use llama4_wgpu::runtime::{npy, ModelFiles, Session};
@@ -63,15 +62,8 @@ struct RunArgs {
     system: Option<String>,
     #[arg(long, default_value_t = 128)]
     max_tokens: usize,
-    /// 0 = greedy.
-    #[arg(long, default_value_t = 0.0)]
-    temperature: f32,
-    #[arg(long, default_value_t = 0)]
-    top_k: usize,
-    #[arg(long, default_value_t = 1.0)]
-    top_p: f32,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
+    #[command(flatten)]
+    sampling: SamplingArgs,
     /// Print one JSON object (tokens, text, timings) instead of streaming text.
     #[arg(long)]
     json: bool,
@@ -191,8 +183,7 @@ fn run(a: RunArgs) -> Result<()> {
     if a.dtype != "f32" {
         bail!("--dtype {} is not supported yet (f32)", a.dtype);
     }
-    let sampler = SamplerConfig { temperature: a.temperature, top_k: a.top_k, top_p: a.top_p, seed: a.seed };
-    sampler.validate()?;
+    let sampler = a.sampling.config()?;
     let files = ModelFiles::open(&a.model)?;
     let cfg = files.cfg.clone();
     // --prompt and --chat need the tokenizer; streamed text uses it when there is one.

@@ -84,6 +84,16 @@ pub fn scale_min_k4(j: usize, s: &[u8; 12]) -> (u8, u8) {
     }
 }
 
+/// Scale and min of the two 32-element sub-blocks of 64-element chunk `c` of a Q4_K / Q5_K block:
+/// `[(d * sc, dmin * m); 2]`.
+fn chunk_scales(d: u16, dmin: u16, scales: &[u8; 12], c: usize) -> [(f32, f32); 2] {
+    let (d, dmin) = (h(d), h(dmin));
+    [2 * c, 2 * c + 1].map(|j| {
+        let (sc, m) = scale_min_k4(j, scales);
+        (d * sc as f32, dmin * m as f32)
+    })
+}
+
 impl BlockQ4_0 {
     pub fn dequantize(&self, y: &mut [f32]) {
         let d = h(self.d);
@@ -115,12 +125,8 @@ impl BlockQ8_0 {
 
 impl BlockQ4K {
     pub fn dequantize(&self, y: &mut [f32]) {
-        let (d, dmin) = (h(self.d), h(self.dmin));
         for c in 0..4 {
-            let (sc1, m1) = scale_min_k4(2 * c, &self.scales);
-            let (sc2, m2) = scale_min_k4(2 * c + 1, &self.scales);
-            let (d1, m1) = (d * sc1 as f32, dmin * m1 as f32);
-            let (d2, m2) = (d * sc2 as f32, dmin * m2 as f32);
+            let [(d1, m1), (d2, m2)] = chunk_scales(self.d, self.dmin, &self.scales, c);
             for l in 0..32 {
                 let q = self.qs[32 * c + l];
                 y[64 * c + l] = d1 * (q & 0x0f) as f32 - m1;
@@ -132,12 +138,8 @@ impl BlockQ4K {
 
 impl BlockQ5K {
     pub fn dequantize(&self, y: &mut [f32]) {
-        let (d, dmin) = (h(self.d), h(self.dmin));
         for c in 0..4 {
-            let (sc1, m1) = scale_min_k4(2 * c, &self.scales);
-            let (sc2, m2) = scale_min_k4(2 * c + 1, &self.scales);
-            let (d1, m1) = (d * sc1 as f32, dmin * m1 as f32);
-            let (d2, m2) = (d * sc2 as f32, dmin * m2 as f32);
+            let [(d1, m1), (d2, m2)] = chunk_scales(self.d, self.dmin, &self.scales, c);
             for l in 0..32 {
                 let q = self.qs[32 * c + l];
                 let hi1 = ((self.qh[l] >> (2 * c)) & 1) << 4;
