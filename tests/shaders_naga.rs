@@ -35,7 +35,7 @@ fn preprocessor_selects_variants() {
     assert!(id.contains("var<storage, read> ids"));
     assert!(plain.contains("lo & 0xffff0000u"), "bf16 include missing");
     let q6 = Variant::new(Shader::Matmul).weights(WeightFormat::Q6K).wgsl().unwrap();
-    assert!(q6.contains("fn w_u8x4") && q6.contains("BLOCK_BYTES: u32 = 210u"), "byte helpers + Q6_K include");
+    assert!(q6.contains("fn w_u32x4") && q6.contains("BLOCK_BYTES: u32 = 210u"), "byte helpers + Q6_K include");
     let q4k = Variant::new(Shader::Embed).weights(WeightFormat::Q4K).wgsl().unwrap();
     assert!(q4k.contains("fn scale_min_k4"), "nested include");
     assert!(Variant::new(Shader::Matmul).wgsl().is_err(), "a weight shader without a format must be refused");

@@ -1,17 +1,6 @@
 // Byte access to a weight buffer `w: array<u32>` holding ggml blocks exactly as GGUF stores
 // them (blocks sit at any even byte offset). Included before every `weights_*.wgsl`.
 
-// Four bytes at byte offset o (any alignment), little-endian.
-fn w_u8x4(o: u32) -> u32 {
-    let i = o >> 2u;
-    let s = (o & 3u) * 8u;
-    let lo = w[i];
-    if (s == 0u) {
-        return lo;
-    }
-    return (lo >> s) | (w[i + 1u] << (32u - s));
-}
-
 fn w_u8(o: u32) -> u32 {
     return (w[o >> 2u] >> ((o & 3u) * 8u)) & 0xffu;
 }

@@ -9,10 +9,6 @@ fn h4(i: u32) -> vec4<f32> {
     return vec4<f32>(half_to_f32(lo & 0xffffu), half_to_f32(lo >> 16u), half_to_f32(hi & 0xffffu), half_to_f32(hi >> 16u));
 }
 
-fn w_group(b: u32, j: u32) -> vec4<f32> {
-    return h4((b >> 2u) + 2u * j);
-}
-
 fn unit_w(b: u32, u: u32) -> W32 {
     let i = b >> 2u;
     return W32(h4(i), h4(i + 2u), h4(i + 4u), h4(i + 6u), h4(i + 8u), h4(i + 10u), h4(i + 12u), h4(i + 14u));

@@ -6,12 +6,6 @@ fn wf4(i: u32) -> vec4<f32> {
     return bitcast<vec4<f32>>(vec4<u32>(w[i], w[i + 1u], w[i + 2u], w[i + 3u]));
 }
 
-// Elements 4j .. 4j + 3 of the block at byte offset b.
-fn w_group(b: u32, j: u32) -> vec4<f32> {
-    return wf4((b >> 2u) + 4u * j);
-}
-
-
 // The 32 weights of unit u of the block at byte b.
 fn unit_w(b: u32, u: u32) -> W32 {
     let i = b >> 2u;

@@ -3,12 +3,6 @@
 const BLOCK_ELEMS: u32 = 32u;
 const BLOCK_BYTES: u32 = 20u;
 
-fn w_group(b: u32, j: u32) -> vec4<f32> {
-    let q = nibbles4(w_u8x4(b + 4u + 4u * (j & 3u)), j >= 4u);
-    return vec4<f32>(q) * w_f16(b) + w_f16(b + 2u);
-}
-
-
 fn unit_w(b: u32, u: u32) -> W32 {
     let i = b >> 2u;
     let dm = w[i];

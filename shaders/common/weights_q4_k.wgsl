@@ -7,16 +7,6 @@ const BLOCK_BYTES: u32 = 144u;
 
 #include "common/kquant_scales.wgsl"
 
-fn w_group(b: u32, j: u32) -> vec4<f32> {
-    let c = j >> 4u;         // 64-element chunk
-    let hi = (j & 8u) != 0u; // second sub-block of the chunk
-    let l = 4u * (j & 7u);
-    let sm = scale_min_k4(b, 2u * c + select(0u, 1u, hi));
-    let q = nibbles4(w_u8x4(b + 16u + 32u * c + l), hi);
-    return (w_f16(b) * sm.x) * vec4<f32>(q) - w_f16(b + 2u) * sm.y;
-}
-
-
 // Sub-block u: d * sc * q - dmin * m.
 fn unit_w(b: u32, u: u32) -> W32 {
     let i = (b >> 2u) + 4u + 8u * (u >> 1u);

@@ -5,16 +5,6 @@ const BLOCK_BYTES: u32 = 176u;
 
 #include "common/kquant_scales.wgsl"
 
-fn w_group(b: u32, j: u32) -> vec4<f32> {
-    let c = j >> 4u;
-    let hi = (j & 8u) != 0u;
-    let l = 4u * (j & 7u);
-    let sub = 2u * c + select(0u, 1u, hi);
-    let sm = scale_min_k4(b, sub);
-    let q = nibbles4(w_u8x4(b + 48u + 32u * c + l), hi) | (((bytes4(w_u8x4(b + 16u + l)) >> vec4<u32>(sub)) & vec4<u32>(1u)) << vec4<u32>(4u));
-    return (w_f16(b) * sm.x) * vec4<f32>(q) - w_f16(b + 2u) * sm.y;
-}
-
 // The 5-bit codes of 4 elements: a nibble of `q` plus bit u of the bytes of `h`.
 fn q5(q: u32, hi: bool, h: u32, u: u32) -> vec4<f32> {
     return vec4<f32>(nibbles4(q, hi) | (((bytes4(h) >> vec4<u32>(u)) & vec4<u32>(1u)) << vec4<u32>(4u)));

@@ -9,20 +9,9 @@ fn i8_at(o: u32) -> f32 {
     return f32((bitcast<i32>(w_u8(o)) << 24u) >> 24u);
 }
 
-fn w_group(b: u32, j: u32) -> vec4<f32> {
-    let n = j >> 5u;
-    let qt = (j >> 3u) & 3u;
-    let l = 4u * (j & 7u);
-    let lo = nibbles4(w_u8x4(b + 64u * n + 32u * (qt & 1u) + l), qt >= 2u);
-    let top = (bytes4(w_u8x4(b + 128u + 32u * n + l)) >> vec4<u32>(2u * qt)) & vec4<u32>(3u);
-    let q = vec4<f32>(vec4<i32>(lo | (top << vec4<u32>(4u)))) - 32.0;
-    return (w_f16(b + 208u) * i8_at(b + 192u + 8u * n + l / 16u + 2u * qt)) * q;
-}
-
 fn q6(ql: u32, hi: bool, qh: u32, shift: u32) -> vec4<f32> {
     return vec4<f32>(nibbles4(ql, hi) | (((bytes4(qh) >> vec4<u32>(shift)) & vec4<u32>(3u)) << vec4<u32>(4u)));
 }
-
 
 // Unit u = quarter qt of half n: d * sc * (q - 32), sc changing after 16 weights.
 fn unit_w(b: u32, u: u32) -> W32 {

@@ -2,11 +2,6 @@
 const BLOCK_ELEMS: u32 = 32u;
 const BLOCK_BYTES: u32 = 34u;
 
-// Elements 4j .. 4j + 3 of the block at byte offset b.
-fn w_group(b: u32, j: u32) -> vec4<f32> {
-    return sbytes4(w_u8x4(b + 2u + 4u * j)) * w_f16(b);
-}
-
 fn unit_w(b: u32, u: u32) -> W32 {
     let q = w_u32x8(b + 2u);
     let d = w_f16(b);

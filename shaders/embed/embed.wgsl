@@ -1,5 +1,5 @@
 // Embedding gather: out[t, :] = table[ids[t], :] for the ids that fall in this chunk of the table,
-// in any weight format (one invocation decodes one group of 4 weights). The host checks every id
+// in any weight format (one invocation decodes one 32-weight unit with the format's `unit_w`). The host checks every id
 // against vocab_size before a step, and dispatches once per chunk.
 
 struct Params {
@@ -17,26 +17,38 @@ struct Params {
 
 #include_weights
 
-const GROUPS: u32 = BLOCK_ELEMS / 4u;
+const UNITS: u32 = BLOCK_ELEMS / 32u;
+
+// Writes weights e .. e + 4 of the row to output row t, those before `hidden` (float rows are
+// zero-padded to 32).
+fn store4(t: u32, e: u32, v: vec4<f32>) {
+    for (var i = 0u; i < 4u; i++) {
+        if (e + i < p.hidden) {
+            out[t * p.hidden + e + i] = v[i];
+        }
+    }
+}
 
 @compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-    let g = gid.x;
+    let g = gid.x; // 32-weight unit along the row
     let t = gid.y;
-    if (g >= p.row_blocks * GROUPS || t >= p.n_tokens) {
+    if (g >= p.row_blocks * UNITS || t >= p.n_tokens) {
         return;
     }
     let id = ids[t];
     if (id < p.row0 || id >= p.row0 + p.rows) {
         return;
     }
-    let blk = g / GROUPS;
-    let j = g % GROUPS;
-    let v = w_group((id - p.row0) * p.row_blocks * BLOCK_BYTES + blk * BLOCK_BYTES, j);
-    let e = blk * BLOCK_ELEMS + 4u * j;
-    for (var i = 0u; i < 4u; i++) {
-        if (e + i < p.hidden) {
-            out[t * p.hidden + e + i] = v[i];
-        }
-    }
+    let blk = g / UNITS;
+    let v = unit_w((id - p.row0) * p.row_blocks * BLOCK_BYTES + blk * BLOCK_BYTES, g % UNITS);
+    let e = 32u * g;
+    store4(t, e, v.a0);
+    store4(t, e + 4u, v.a1);
+    store4(t, e + 8u, v.a2);
+    store4(t, e + 12u, v.a3);
+    store4(t, e + 16u, v.a4);
+    store4(t, e + 20u, v.a5);
+    store4(t, e + 24u, v.a6);
+    store4(t, e + 28u, v.a7);
 }

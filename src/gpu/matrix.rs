@@ -57,7 +57,7 @@ impl RowPart<'_> {
         }
     }
 
-    /// Appends rows `rr` of expert `e` in GPU row layout (float rows zero-padded to 4 elements).
+    /// Appends rows `rr` of expert `e` in GPU row layout (float rows zero-padded to 32 elements).
     fn write_rows(&self, e: usize, rr: Range<usize>, cols: usize, out: &mut Vec<u8>) {
         let f = self.format();
         let gpu_row = f.gpu_row_bytes(cols).unwrap_or(0);

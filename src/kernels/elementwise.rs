@@ -10,9 +10,9 @@ pub fn embed(rec: &mut Recorder, table: &Matrix, ids: &Activation, out: &Activat
     let h = table.cols;
     for c in &table.chunks {
         let k = key(Variant::new(Shader::Embed).weights(c.format));
-        let groups = c.row_blocks as usize * c.format.gpu_block_elems() / 4;
+        let units = c.row_blocks as usize * c.format.gpu_block_elems() / 32;
         let p = Params::new().u(h).u(n_tokens).u(c.rows.start).u(c.rows.end - c.rows.start).u(c.row_blocks);
-        rec.dispatch(&k, p, &[&ids.buffer, &c.buffer, &out.buffer], [div_ceil(groups, 64), n_tokens as u32, 1])?;
+        rec.dispatch(&k, p, &[&ids.buffer, &c.buffer, &out.buffer], [div_ceil(units, 64), n_tokens as u32, 1])?;
     }
     Ok(())
 }

@@ -220,16 +220,6 @@ impl WeightFormat {
             }
         }
     }
-
-    /// Encodes f32 values in a float format (for conversions between float dtypes on upload).
-    pub fn encode_float(self, v: &[f32], out: &mut Vec<u8>) {
-        match self {
-            WeightFormat::F32 => v.iter().for_each(|x| out.extend_from_slice(&x.to_le_bytes())),
-            WeightFormat::F16 => v.iter().for_each(|&x| out.extend_from_slice(&half::f16::from_f32(x).to_le_bytes())),
-            WeightFormat::Bf16 => v.iter().for_each(|&x| out.extend_from_slice(&half::bf16::from_f32(x).to_le_bytes())),
-            q => unreachable!("encode_float on {q:?}"),
-        }
-    }
 }
 
 /// A block from unaligned bytes (GGUF blocks sit at any even offset).
