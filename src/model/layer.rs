@@ -126,41 +126,34 @@ impl Layer {
                         &[RowPart::Transposed { view: dn, col0: 0, rows: h }],
                     )?;
                     (gate_up, down)
-                } else if ck.contains(&n("feed_forward.experts.gate_proj.weight")) {
-                    // GGUF: expert-stacked Linear weights [E, rows, cols].
-                    let st = |proj: &str, rows: usize, cols: usize| -> Result<RowPart> {
-                        Ok(RowPart::Stacked(
-                            ck.get(&n(&format!("feed_forward.experts.{proj}.weight")), &[e, rows, cols])?,
-                        ))
-                    };
-                    let gate_up = Matrix::upload(
-                        ctx,
-                        &n("feed_forward.experts.gate|up"),
-                        e,
-                        h,
-                        &[st("gate_proj", w, h)?, st("up_proj", w, h)?],
-                    )?;
-                    let down =
-                        Matrix::upload(ctx, &n("feed_forward.experts.down_proj"), e, w, &[st("down_proj", h, w)?])?;
-                    (gate_up, down)
                 } else {
-                    // Split layout: experts.{e}.{gate,up,down}_proj.weight as nn.Linear.
-                    let per = |proj: &str, rows: usize, cols: usize| -> Result<RowPart> {
-                        Ok(RowPart::PerExpert(
-                            (0..e)
-                                .map(|x| ck.get(&n(&format!("feed_forward.experts.{x}.{proj}.weight")), &[rows, cols]))
-                                .collect::<Result<Vec<_>>>()?,
-                        ))
+                    // Linear-layout experts: GGUF's expert-stacked `[E, rows, cols]`, or HF's split
+                    // experts.{e}.{gate,up,down}_proj.weight.
+                    let stacked = ck.contains(&n("feed_forward.experts.gate_proj.weight"));
+                    let part = |proj: &str, rows: usize, cols: usize| -> Result<RowPart> {
+                        Ok(if stacked {
+                            RowPart::Stacked(
+                                ck.get(&n(&format!("feed_forward.experts.{proj}.weight")), &[e, rows, cols])?,
+                            )
+                        } else {
+                            RowPart::PerExpert(
+                                (0..e)
+                                    .map(|x| {
+                                        ck.get(&n(&format!("feed_forward.experts.{x}.{proj}.weight")), &[rows, cols])
+                                    })
+                                    .collect::<Result<Vec<_>>>()?,
+                            )
+                        })
                     };
                     let gate_up = Matrix::upload(
                         ctx,
                         &n("feed_forward.experts.gate|up"),
                         e,
                         h,
-                        &[per("gate_proj", w, h)?, per("up_proj", w, h)?],
+                        &[part("gate_proj", w, h)?, part("up_proj", w, h)?],
                     )?;
                     let down =
-                        Matrix::upload(ctx, &n("feed_forward.experts.down_proj"), e, w, &[per("down_proj", h, w)?])?;
+                        Matrix::upload(ctx, &n("feed_forward.experts.down_proj"), e, w, &[part("down_proj", h, w)?])?;
                     (gate_up, down)
                 };
                 let (shared_gate_up, shared_down) = swiglu("feed_forward.shared_expert.", w)?;
