@@ -109,7 +109,7 @@ fn adapters(backend: Option<String>) -> Result<()> {
 }
 
 fn info(path: PathBuf, max_context: usize) -> Result<()> {
-    let files = ModelFiles::open(&path)?;
+    let files = ModelFiles::open_with(&path, false)?;
     let cfg = &files.cfg;
     let ck = &files.tensors;
     println!("model: {} ({:?})", path.display(), cfg.architecture);
@@ -184,10 +184,10 @@ fn run(a: RunArgs) -> Result<()> {
         bail!("--dtype {} is not supported yet (f32)", a.dtype);
     }
     let sampler = a.sampling.config()?;
-    let files = ModelFiles::open(&a.model)?;
-    let cfg = files.cfg.clone();
     // --prompt and --chat need the tokenizer; streamed text uses it when there is one.
     let required = a.prompt.is_some() || a.chat;
+    let files = ModelFiles::open_with(&a.model, required || !a.json)?;
+    let cfg = files.cfg.clone();
     let tokenizer = match &files.tokenizer {
         Ok(t) => Some(t),
         Err(e) if required => {

@@ -19,8 +19,15 @@ pub struct ModelFiles {
 }
 
 impl ModelFiles {
-    /// Opens a `.gguf` file, or a checkpoint folder.
+    /// Opens a `.gguf` file, or a checkpoint folder, with its tokenizer.
     pub fn open(path: &Path) -> Result<Self> {
+        Self::open_with(path, true)
+    }
+
+    /// As [`ModelFiles::open`]; with `folder_tokenizer` false a folder's tokenizer is not loaded
+    /// (deriving Meta's tiktoken merges takes seconds) and `tokenizer` says so. A GGUF file's
+    /// vocabulary is always read: its end-of-generation ids stop every run.
+    pub fn open_with(path: &Path, folder_tokenizer: bool) -> Result<Self> {
         if path.is_dir() {
             let cfg = TextConfig::from_dir(path)?;
             let tensors = Box::new(Checkpoint::open(path)?);
@@ -28,7 +35,11 @@ impl ModelFiles {
                 path: path.into(),
                 cfg,
                 tensors,
-                tokenizer: Tokenizer::from_dir(path),
+                tokenizer: if folder_tokenizer {
+                    Tokenizer::from_dir(path)
+                } else {
+                    Err(Error::Tokenizer("not loaded (not needed)".into()))
+                },
                 chat_template: chat::load_template(path)?,
                 is_gguf: false,
             });
