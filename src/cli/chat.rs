@@ -34,7 +34,7 @@ pub fn chat(a: ChatArgs) -> Result<()> {
     let (template, bos) = &files.chat_template;
     let stop = tok.stop_ids();
     let ctx = open_gpu(&a.gpu)?;
-    let model = load_model(&ctx, &files, false)?;
+    let model = load_model(&ctx, &files, &a.gpu, false)?;
     let max_context = a.max_context.min(files.cfg.max_position_embeddings.max(a.max_tokens + 1));
     let mut session = Session::new(&ctx, &model, max_context, sampler)?;
     let system: Vec<Message> = a.system.iter().map(|s| Message { role: "system".into(), content: s.clone() }).collect();

@@ -4,7 +4,8 @@
 use anyhow::Result;
 use llama4_wgpu::gpu::{parse_backend, AdapterChoice, GpuContext};
 use llama4_wgpu::kernels::SamplerConfig;
-use llama4_wgpu::model::TextModel;
+use llama4_wgpu::model::{LoadOptions, TextModel};
+use llama4_wgpu::quant::{quantize::TARGETS, WeightFormat};
 use llama4_wgpu::runtime::tokenizer::StreamDecoder;
 use llama4_wgpu::runtime::{ModelFiles, Session, Tokenizer};
 use std::io::{IsTerminal, Write};
@@ -18,6 +19,16 @@ pub struct GpuArgs {
     /// Adapter index from `llama4-wgpu adapters`.
     #[arg(long)]
     pub adapter: Option<usize>,
+    /// Quantize float weights on load (q8_0, q4_0 or q4_k; ggml's bytes): attention, dense and
+    /// expert matrices whose width is whole blocks. Norms, router and embeddings stay as stored.
+    #[arg(long, value_parser = parse_quantize)]
+    pub quantize: Option<WeightFormat>,
+}
+
+pub fn parse_quantize(s: &str) -> std::result::Result<WeightFormat, String> {
+    WeightFormat::parse(s).filter(|f| TARGETS.contains(f)).ok_or_else(|| {
+        format!("`{s}` is not a quantize-on-load format (one of: {})", TARGETS.map(|f| f.name()).join(", "))
+    })
 }
 
 #[derive(clap::Args)]
@@ -47,7 +58,7 @@ pub fn open_gpu(a: &GpuArgs) -> Result<GpuContext> {
 }
 
 /// Uploads the weights; a progress bar when stderr is a terminal, a summary line unless `quiet`.
-pub fn load_model(ctx: &GpuContext, files: &ModelFiles, quiet: bool) -> Result<TextModel> {
+pub fn load_model(ctx: &GpuContext, files: &ModelFiles, gpu: &GpuArgs, quiet: bool) -> Result<TextModel> {
     let cfg = &files.cfg;
     let t = Instant::now();
     let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
@@ -55,7 +66,8 @@ pub fn load_model(ctx: &GpuContext, files: &ModelFiles, quiet: bool) -> Result<T
             indicatif::ProgressStyle::with_template("loading {bar:30} layer {pos}/{len} {elapsed}").unwrap(),
         )
     });
-    let model = TextModel::load(ctx, cfg, files.tensors.as_ref(), |i, _| {
+    let opts = LoadOptions { quantize: gpu.quantize };
+    let model = TextModel::load_with(ctx, cfg, files.tensors.as_ref(), &opts, |i, _| {
         if let Some(b) = &bar {
             b.set_position(i as u64);
         }

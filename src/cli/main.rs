@@ -7,9 +7,11 @@ mod perplexity;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use generate::{load_model, open_gpu, stream, GpuArgs, SamplingArgs};
-use llama4_wgpu::config::{Architecture, AttentionKind, FfnKind};
+use llama4_wgpu::config::{AttentionKind, FfnKind};
+use llama4_wgpu::gpu::MatrixSpec;
 use llama4_wgpu::gpu::{list_adapters, parse_backend};
-use llama4_wgpu::model::KvCache;
+use llama4_wgpu::model::{matrix_specs, KvCache};
+use llama4_wgpu::quant::WeightFormat;
 use llama4_wgpu::runtime::chat::{render as render_chat, Message};
 use llama4_wgpu::runtime::{npy, ModelFiles, Session};
 use std::path::PathBuf;
@@ -36,6 +38,9 @@ enum Cmd {
         /// Context length the KV cache is sized for.
         #[arg(long, default_value_t = 4096)]
         max_context: usize,
+        /// Size the GPU weights as `run --quantize` would load them.
+        #[arg(long, value_parser = generate::parse_quantize)]
+        quantize: Option<WeightFormat>,
     },
     /// Generate text.
     Run(RunArgs),
@@ -85,7 +90,7 @@ fn main() {
     let cli = Cli::parse();
     let r = match cli.cmd {
         Cmd::Adapters { backend } => adapters(backend),
-        Cmd::Info { model, max_context } => info(model, max_context),
+        Cmd::Info { model, max_context, quantize } => info(model, max_context, quantize),
         Cmd::Run(a) => run(a),
         Cmd::Chat(a) => chat::chat(a),
         Cmd::Perplexity(a) => perplexity::perplexity(a),
@@ -108,7 +113,7 @@ fn adapters(backend: Option<String>) -> Result<()> {
     Ok(())
 }
 
-fn info(path: PathBuf, max_context: usize) -> Result<()> {
+fn info(path: PathBuf, max_context: usize, quantize: Option<WeightFormat>) -> Result<()> {
     let files = ModelFiles::open_with(&path, false)?;
     let cfg = &files.cfg;
     let ck = &files.tensors;
@@ -157,21 +162,44 @@ fn info(path: PathBuf, max_context: usize) -> Result<()> {
         active,
         active as f64 / 1e9
     );
-    let prefix = match cfg.architecture {
-        Architecture::CausalLm | Architecture::Gguf => "",
-        Architecture::ConditionalGeneration => "language_model.",
-    };
-    let mut weights = 0u64;
-    println!("weights by format (as stored; the GPU keeps each tensor in its own format):");
+    println!("weights by format, as stored:");
     for (f, count, bytes) in ck.format_histogram() {
         println!("  {:>5}: {count} tensors, {:.1} MiB", f.name(), bytes as f64 / 1048576.0);
     }
-    for n in ck.names().into_iter().filter(|n| n.starts_with(prefix)) {
-        weights += ck.get_any(n).map(|v| v.bytes.len() as u64).unwrap_or(0);
+    // What the GPU holds: the matrices (each in its stored format, or quantized on load) + f32 norms.
+    let specs = matrix_specs(cfg, ck.as_ref())?;
+    let mut by_format = std::collections::BTreeMap::<WeightFormat, u64>::new();
+    for m in &specs {
+        for p in &m.parts {
+            let f = m.gpu_format(p, quantize);
+            let spec = MatrixSpec { parts: vec![p.clone()], ..m.clone() };
+            *by_format.entry(f).or_default() += spec.gpu_bytes(quantize);
+        }
+    }
+    let norms = 4 * cfg.hidden_size as u64 * (2 * cfg.num_hidden_layers as u64 + 1);
+    let weights = by_format.values().sum::<u64>() + norms;
+    match quantize {
+        Some(q) => println!("on the GPU, quantized on load to {}:", q.name()),
+        None => println!("on the GPU (each matrix in its stored format):"),
+    }
+    for (f, bytes) in &by_format {
+        println!("  {:>5}: {:.1} MiB", f.name(), *bytes as f64 / 1048576.0);
+    }
+    if let Some(q) = quantize {
+        let mut kept = std::collections::BTreeMap::<String, Vec<&str>>::new();
+        for m in &specs {
+            if let Some(reason) = m.kept_reason(q) {
+                kept.entry(reason).or_default().push(&m.name);
+            }
+        }
+        for (reason, names) in kept {
+            let more = if names.len() > 1 { format!(" and {} more", names.len() - 1) } else { String::new() };
+            println!("  kept as stored: {}{more}: {reason}", names[0]);
+        }
     }
     let kv = KvCache::bytes(cfg, max_context);
     println!(
-        "GPU memory: weights {:.1} MiB + KV cache {:.1} MiB for {max_context} positions (f32) = {:.1} MiB, plus activations",
+        "GPU memory: weights {:.1} MiB (norms f32) + KV cache {:.1} MiB for {max_context} positions (f32) = {:.1} MiB, plus activations",
         weights as f64 / 1048576.0,
         kv as f64 / 1048576.0,
         (weights + kv) as f64 / 1048576.0
@@ -236,7 +264,7 @@ fn run(a: RunArgs) -> Result<()> {
     }
 
     let ctx = open_gpu(&a.gpu)?;
-    let model = load_model(&ctx, &files, a.json)?;
+    let model = load_model(&ctx, &files, &a.gpu, a.json)?;
 
     let mut session = Session::new(&ctx, &model, max_context, sampler)?;
     let t0 = Instant::now();

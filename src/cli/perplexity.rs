@@ -57,7 +57,7 @@ pub fn perplexity(a: PerplexityArgs) -> Result<()> {
     }
     let cfg = &files.cfg;
     let ctx = open_gpu(&a.gpu)?;
-    let model = load_model(&ctx, &files, a.json)?;
+    let model = load_model(&ctx, &files, &a.gpu, a.json)?;
     let mut session = Session::new(&ctx, &model, a.ctx, SamplerConfig::default())?;
     let (v, first) = (cfg.vocab_size, a.ctx / 2);
     let (mut sum, mut count) = (0.0f64, 0usize);

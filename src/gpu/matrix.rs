@@ -5,11 +5,14 @@
 //! A matrix may be stacked from several tensors (q|k|v, gate|up) of different formats, as GGUF
 //! "mostly Q4_K" files have: each chunk holds rows of one format, and the matmul picks its
 //! pipeline per chunk.
+//!
+//! Quantize-on-load ([`MatrixSpec::upload`] with a target format) turns float rows into ggml
+//! blocks on their way up, one row at a time.
 
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
 use crate::loader::TensorView;
-use crate::quant::WeightFormat;
+use crate::quant::{quantize, WeightFormat};
 use std::ops::Range;
 
 /// Host bytes gathered before one `write_buffer` (and so the most a load holds besides the mmap).
@@ -18,6 +21,7 @@ const PIECE: usize = 4 << 20;
 const FLUSH_EVERY: usize = 64 << 20;
 
 /// Rows of a logical `[experts, rows, cols]` matrix taken from one tensor.
+#[derive(Clone)]
 pub enum RowPart<'a> {
     /// A Linear weight `[rows, cols]` (`x @ W.T`) of the one expert.
     Linear(TensorView<'a>),
@@ -57,8 +61,26 @@ impl RowPart<'_> {
         }
     }
 
-    /// Appends rows `rr` of expert `e` in GPU row layout (float rows zero-padded to 32 elements).
-    fn write_rows(&self, e: usize, rr: Range<usize>, cols: usize, out: &mut Vec<u8>) {
+    /// Appends rows `rr` of expert `e` in GPU row layout, in format `to`: the stored format, or a
+    /// quantize-on-load target for float rows whose width is whole blocks of it.
+    fn write_rows(&self, e: usize, rr: Range<usize>, cols: usize, to: WeightFormat, out: &mut Vec<u8>) {
+        let from = self.format();
+        if to == from {
+            return self.write_stored_rows(e, rr, cols, out);
+        }
+        // `cols` is whole blocks of `to`, so the float rows carry no padding.
+        let row_bytes = from.gpu_row_bytes(cols).unwrap_or(0);
+        let mut stored = Vec::with_capacity(rr.len() * row_bytes);
+        self.write_stored_rows(e, rr, cols, &mut stored);
+        let mut row = vec![0.0f32; cols];
+        for bytes in stored.chunks_exact(row_bytes.max(1)) {
+            from.dequantize(bytes, &mut row);
+            quantize::quantize_row(to, &row, out);
+        }
+    }
+
+    /// Appends rows `rr` of expert `e` as stored (float rows zero-padded to 32 elements).
+    fn write_stored_rows(&self, e: usize, rr: Range<usize>, cols: usize, out: &mut Vec<u8>) {
         let f = self.format();
         let gpu_row = f.gpu_row_bytes(cols).unwrap_or(0);
         if let Some((v, first)) = self.linear_source(e) {
@@ -147,11 +169,71 @@ impl ChunkWriter<'_> {
     }
 }
 
-impl Matrix {
-    /// Uploads `parts` stacked along the rows. Consecutive parts of one format share chunks; a
-    /// chunk is whole experts where an expert's rows fit one binding, else a row range of one
-    /// expert; a single row that does not fit is an error.
-    pub fn upload(ctx: &GpuContext, name: &str, experts: usize, cols: usize, parts: &[RowPart]) -> Result<Matrix> {
+/// A matrix to upload: its rows stacked from `parts`, and whether quantize-on-load applies.
+#[derive(Clone)]
+pub struct MatrixSpec<'a> {
+    pub name: String,
+    pub experts: usize,
+    pub cols: usize,
+    pub parts: Vec<RowPart<'a>>,
+    /// Attention, dense and expert weights: quantize-on-load applies. Norms, the router and the
+    /// embeddings are built with [`MatrixSpec::kept`] and stay as stored.
+    pub quantizable: bool,
+}
+
+impl<'a> MatrixSpec<'a> {
+    pub fn new(name: impl Into<String>, experts: usize, cols: usize, parts: Vec<RowPart<'a>>) -> Self {
+        MatrixSpec { name: name.into(), experts, cols, parts, quantizable: true }
+    }
+
+    /// Never quantized on load.
+    pub fn kept(self) -> Self {
+        MatrixSpec { quantizable: false, ..self }
+    }
+
+    pub fn rows(&self) -> usize {
+        self.parts.iter().map(|p| p.rows()).sum()
+    }
+
+    /// The format `part` has on the GPU when loading with `quantize`: the target for float rows
+    /// whose width is whole blocks of it, else the stored format.
+    pub fn gpu_format(&self, part: &RowPart, quantize: Option<WeightFormat>) -> WeightFormat {
+        match quantize {
+            Some(q) if self.quantizable && part.format().is_float() && self.cols.is_multiple_of(q.block_elems()) => q,
+            _ => part.format(),
+        }
+    }
+
+    /// Why `quantize` leaves some of this matrix as stored (`None` when it applies to all of it).
+    pub fn kept_reason(&self, quantize: WeightFormat) -> Option<String> {
+        let mut stored: Vec<_> = self.parts.iter().map(|p| p.format()).filter(|f| *f != quantize).collect();
+        stored.sort();
+        stored.dedup();
+        if stored.is_empty() || self.parts.iter().all(|p| self.gpu_format(p, Some(quantize)) == quantize) {
+            return None;
+        }
+        let names = stored.iter().map(|f| f.name()).collect::<Vec<_>>().join("/");
+        Some(if !self.quantizable {
+            format!("{names}: not quantized (norms, router and embeddings stay as stored)")
+        } else if !self.cols.is_multiple_of(quantize.block_elems()) {
+            format!("{names}: width {} is not whole {}-element blocks", self.cols, quantize.block_elems())
+        } else {
+            format!("{names}: already quantized")
+        })
+    }
+
+    /// GPU bytes of the weights when loading with `quantize`.
+    pub fn gpu_bytes(&self, quantize: Option<WeightFormat>) -> u64 {
+        let row = |p: &RowPart| self.gpu_format(p, quantize).gpu_row_bytes(self.cols).unwrap_or(0) as u64;
+        self.parts.iter().map(|p| (self.experts * p.rows()) as u64 * row(p)).sum()
+    }
+
+    /// Uploads the parts stacked along the rows, float rows quantized to `quantize` where it
+    /// applies. Consecutive parts of one GPU format share chunks; a chunk is whole experts where
+    /// an expert's rows fit one binding, else a row range of one expert; a single row that does
+    /// not fit is an error.
+    pub fn upload(&self, ctx: &GpuContext, quantize: Option<WeightFormat>) -> Result<Matrix> {
+        let (name, experts, cols, parts) = (self.name.as_str(), self.experts, self.cols, &self.parts[..]);
         let err = |what: String| Error::Gpu(format!("matrix `{name}`: {what}"));
         let mut starts = vec![];
         let mut rows = 0;
@@ -164,8 +246,8 @@ impl Matrix {
         for (i, p) in parts.iter().enumerate() {
             let r = starts[i]..starts[i] + p.rows();
             match segments.last_mut() {
-                Some((f, seg)) if *f == p.format() => seg.end = r.end,
-                _ => segments.push((p.format(), r)),
+                Some((f, seg)) if *f == self.gpu_format(p, quantize) => seg.end = r.end,
+                _ => segments.push((self.gpu_format(p, quantize), r)),
             }
         }
         let limit = ctx.split_limit;
@@ -218,7 +300,7 @@ impl Matrix {
                     let mut r = lo;
                     while r < hi {
                         let end = (r + band).min(hi);
-                        p.write_rows(e, r - s..end - s, cols, &mut w.pending);
+                        p.write_rows(e, r - s..end - s, cols, format, &mut w.pending);
                         if w.pending.len() >= PIECE {
                             w.flush(false);
                         }
@@ -236,6 +318,13 @@ impl Matrix {
             });
         }
         Ok(Matrix { name: name.to_string(), experts, rows, cols, chunks })
+    }
+}
+
+impl Matrix {
+    /// Uploads `parts` as stored (see [`MatrixSpec::upload`]).
+    pub fn upload(ctx: &GpuContext, name: &str, experts: usize, cols: usize, parts: &[RowPart]) -> Result<Matrix> {
+        MatrixSpec::new(name, experts, cols, parts.to_vec()).kept().upload(ctx, None)
     }
 
     /// Bytes on the GPU.

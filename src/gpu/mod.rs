@@ -10,7 +10,7 @@ pub mod recorder;
 pub use crate::quant::WeightFormat;
 pub use buffers::Activation;
 pub use context::{list_adapters, parse_backend, quiet_headless_vulkan, AdapterChoice, AdapterReport, GpuContext};
-pub use matrix::{Matrix, RowPart, WeightChunk};
+pub use matrix::{Matrix, MatrixSpec, RowPart, WeightChunk};
 pub use pipelines::{PipelineKey, Shader, Variant};
 pub use recorder::{Plan, Recorder};
 

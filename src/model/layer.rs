@@ -7,17 +7,49 @@
 
 use crate::config::{AttentionKind, FfnKind, LayerPlan, TextConfig};
 use crate::error::Result;
-use crate::gpu::{Activation, GpuContext, Matrix, Recorder, RowPart};
+use crate::gpu::{Activation, GpuContext, Matrix, MatrixSpec, Recorder, RowPart};
 use crate::kernels::{self, ExpertRouting, MatmulArgs};
 use crate::loader::{TensorSource, WeightNames};
 use crate::model::kv_cache::LayerCache;
 use crate::model::workspace::Workspace;
+use crate::quant::WeightFormat;
 
-pub enum Ffn {
+pub enum Ffn<M = Matrix> {
     /// `down(silu(gate x) * up x)`, width `intermediate_size_mlp`.
-    Dense { gate_up: Matrix, down: Matrix },
+    Dense { gate_up: M, down: M },
     /// Shared expert (unscaled) + top-k routed experts whose *input* is scaled by sigmoid(logit).
-    Moe { router: Matrix, experts_gate_up: Matrix, experts_down: Matrix, shared_gate_up: Matrix, shared_down: Matrix },
+    Moe { router: M, experts_gate_up: M, experts_down: M, shared_gate_up: M, shared_down: M },
+}
+
+impl<M> Ffn<M> {
+    pub fn matrices(&self) -> Vec<&M> {
+        match self {
+            Ffn::Dense { gate_up, down } => vec![gate_up, down],
+            Ffn::Moe { router, experts_gate_up, experts_down, shared_gate_up, shared_down } => {
+                vec![router, experts_gate_up, experts_down, shared_gate_up, shared_down]
+            }
+        }
+    }
+
+    fn map<N>(self, mut f: impl FnMut(M) -> Result<N>) -> Result<Ffn<N>> {
+        Ok(match self {
+            Ffn::Dense { gate_up, down } => Ffn::Dense { gate_up: f(gate_up)?, down: f(down)? },
+            Ffn::Moe { router, experts_gate_up, experts_down, shared_gate_up, shared_down } => Ffn::Moe {
+                router: f(router)?,
+                experts_gate_up: f(experts_gate_up)?,
+                experts_down: f(experts_down)?,
+                shared_gate_up: f(shared_gate_up)?,
+                shared_down: f(shared_down)?,
+            },
+        })
+    }
+}
+
+/// Where one layer's matrices come from; needs no GPU (`info` sizes a load with it).
+pub struct LayerSpec<'a> {
+    pub qkv: MatrixSpec<'a>,
+    pub o: MatrixSpec<'a>,
+    pub ffn: Ffn<MatrixSpec<'a>>,
 }
 
 pub struct Layer {
@@ -41,96 +73,84 @@ fn linear<'a>(ck: &'a dyn TensorSource, name: &str, rows: usize, cols: usize) ->
     Ok(RowPart::Linear(ck.get(name, &[rows, cols])?))
 }
 
-impl Layer {
-    pub fn load(
-        ctx: &GpuContext,
-        cfg: &TextConfig,
-        ck: &dyn TensorSource,
-        names: &WeightNames,
-        i: usize,
-    ) -> Result<Layer> {
+impl<'a> LayerSpec<'a> {
+    /// Finds layer `i`'s weights in `ck` and checks their shapes.
+    pub fn gather(cfg: &TextConfig, ck: &'a dyn TensorSource, names: &WeightNames, i: usize) -> Result<Self> {
         let (h, d, nh, nkv) = (cfg.hidden_size, cfg.head_dim, cfg.num_attention_heads, cfg.num_key_value_heads);
         let n = |rest: &str| names.layer(i, rest);
-        let plan = cfg.layers[i];
-        let qkv = Matrix::upload(
-            ctx,
-            &n("self_attn.qkv"),
+        let qkv = MatrixSpec::new(
+            n("self_attn.qkv"),
             1,
             h,
-            &[
+            vec![
                 linear(ck, &n("self_attn.q_proj.weight"), nh * d, h)?,
                 linear(ck, &n("self_attn.k_proj.weight"), nkv * d, h)?,
                 linear(ck, &n("self_attn.v_proj.weight"), nkv * d, h)?,
             ],
-        )?;
-        let o = Matrix::upload(
-            ctx,
-            &n("self_attn.o_proj.weight"),
+        );
+        let o = MatrixSpec::new(
+            n("self_attn.o_proj.weight"),
             1,
             nh * d,
-            &[linear(ck, &n("self_attn.o_proj.weight"), h, nh * d)?],
-        )?;
-        let swiglu = |prefix: &str, width: usize| -> Result<(Matrix, Matrix)> {
-            let gu = Matrix::upload(
-                ctx,
-                &n(&format!("{prefix}gate|up")),
+            vec![linear(ck, &n("self_attn.o_proj.weight"), h, nh * d)?],
+        );
+        let swiglu = |prefix: &str, width: usize| -> Result<(MatrixSpec<'a>, MatrixSpec<'a>)> {
+            let gu = MatrixSpec::new(
+                n(&format!("{prefix}gate|up")),
                 1,
                 h,
-                &[
+                vec![
                     linear(ck, &n(&format!("{prefix}gate_proj.weight")), width, h)?,
                     linear(ck, &n(&format!("{prefix}up_proj.weight")), width, h)?,
                 ],
-            )?;
-            let down = Matrix::upload(
-                ctx,
-                &n(&format!("{prefix}down_proj.weight")),
+            );
+            let down = MatrixSpec::new(
+                n(&format!("{prefix}down_proj.weight")),
                 1,
                 width,
-                &[linear(ck, &n(&format!("{prefix}down_proj.weight")), h, width)?],
-            )?;
+                vec![linear(ck, &n(&format!("{prefix}down_proj.weight")), h, width)?],
+            );
             Ok((gu, down))
         };
-        let ffn = match plan.ffn {
+        let ffn = match cfg.layers[i].ffn {
             FfnKind::Dense => {
                 let (gate_up, down) = swiglu("feed_forward.", cfg.intermediate_size_mlp)?;
                 Ffn::Dense { gate_up, down }
             }
             FfnKind::Moe => {
                 let (e, w) = (cfg.num_local_experts, cfg.intermediate_size);
-                let router = Matrix::upload(
-                    ctx,
-                    &n("feed_forward.router.weight"),
+                let router = MatrixSpec::new(
+                    n("feed_forward.router.weight"),
                     1,
                     h,
-                    &[linear(ck, &n("feed_forward.router.weight"), e, h)?],
-                )?;
+                    vec![linear(ck, &n("feed_forward.router.weight"), e, h)?],
+                )
+                .kept();
                 let (experts_gate_up, experts_down) = if ck.contains(&n("feed_forward.experts.gate_up_proj")) {
                     // HF fused layout: gate_up_proj [E, H, 2I] and down_proj [E, I, H], used as x @ W.
                     let gu = ck.get(&n("feed_forward.experts.gate_up_proj"), &[e, h, 2 * w])?;
                     let dn = ck.get(&n("feed_forward.experts.down_proj"), &[e, w, h])?;
-                    let gate_up = Matrix::upload(
-                        ctx,
-                        &n("feed_forward.experts.gate_up_proj"),
+                    let gate_up = MatrixSpec::new(
+                        n("feed_forward.experts.gate_up_proj"),
                         e,
                         h,
-                        &[
+                        vec![
                             RowPart::Transposed { view: gu.clone(), col0: 0, rows: w },
                             RowPart::Transposed { view: gu, col0: w, rows: w },
                         ],
-                    )?;
-                    let down = Matrix::upload(
-                        ctx,
-                        &n("feed_forward.experts.down_proj"),
+                    );
+                    let down = MatrixSpec::new(
+                        n("feed_forward.experts.down_proj"),
                         e,
                         w,
-                        &[RowPart::Transposed { view: dn, col0: 0, rows: h }],
-                    )?;
+                        vec![RowPart::Transposed { view: dn, col0: 0, rows: h }],
+                    );
                     (gate_up, down)
                 } else {
                     // Linear-layout experts: GGUF's expert-stacked `[E, rows, cols]`, or HF's split
                     // experts.{e}.{gate,up,down}_proj.weight.
                     let stacked = ck.contains(&n("feed_forward.experts.gate_proj.weight"));
-                    let part = |proj: &str, rows: usize, cols: usize| -> Result<RowPart> {
+                    let part = |proj: &str, rows: usize, cols: usize| -> Result<RowPart<'a>> {
                         Ok(if stacked {
                             RowPart::Stacked(
                                 ck.get(&n(&format!("feed_forward.experts.{proj}.weight")), &[e, rows, cols])?,
@@ -145,43 +165,56 @@ impl Layer {
                             )
                         })
                     };
-                    let gate_up = Matrix::upload(
-                        ctx,
-                        &n("feed_forward.experts.gate|up"),
+                    let gate_up = MatrixSpec::new(
+                        n("feed_forward.experts.gate|up"),
                         e,
                         h,
-                        &[part("gate_proj", w, h)?, part("up_proj", w, h)?],
-                    )?;
+                        vec![part("gate_proj", w, h)?, part("up_proj", w, h)?],
+                    );
                     let down =
-                        Matrix::upload(ctx, &n("feed_forward.experts.down_proj"), e, w, &[part("down_proj", h, w)?])?;
+                        MatrixSpec::new(n("feed_forward.experts.down_proj"), e, w, vec![part("down_proj", h, w)?]);
                     (gate_up, down)
                 };
                 let (shared_gate_up, shared_down) = swiglu("feed_forward.shared_expert.", w)?;
                 Ffn::Moe { router, experts_gate_up, experts_down, shared_gate_up, shared_down }
             }
         };
+        Ok(LayerSpec { qkv, o, ffn })
+    }
+
+    pub fn matrices(&self) -> Vec<&MatrixSpec<'a>> {
+        let mut m = vec![&self.qkv, &self.o];
+        m.extend(self.ffn.matrices());
+        m
+    }
+}
+
+impl Layer {
+    /// Uploads layer `i`, float weights quantized to `quantize` where it applies.
+    pub fn load(
+        ctx: &GpuContext,
+        cfg: &TextConfig,
+        ck: &dyn TensorSource,
+        names: &WeightNames,
+        i: usize,
+        quantize: Option<WeightFormat>,
+    ) -> Result<Layer> {
+        let h = cfg.hidden_size;
+        let n = |rest: &str| names.layer(i, rest);
+        let spec = LayerSpec::gather(cfg, ck, names, i)?;
         Ok(Layer {
             index: i,
-            plan,
+            plan: cfg.layers[i],
             input_norm: load_norm(ctx, ck, &n("input_layernorm.weight"), h)?,
             post_norm: load_norm(ctx, ck, &n("post_attention_layernorm.weight"), h)?,
-            qkv,
-            o,
-            ffn,
+            qkv: spec.qkv.upload(ctx, quantize)?,
+            o: spec.o.upload(ctx, quantize)?,
+            ffn: spec.ffn.map(|m| m.upload(ctx, quantize))?,
         })
     }
 
     pub fn weight_bytes(&self) -> u64 {
-        let ffn = match &self.ffn {
-            Ffn::Dense { gate_up, down } => gate_up.bytes() + down.bytes(),
-            Ffn::Moe { router, experts_gate_up, experts_down, shared_gate_up, shared_down } => {
-                router.bytes()
-                    + experts_gate_up.bytes()
-                    + experts_down.bytes()
-                    + shared_gate_up.bytes()
-                    + shared_down.bytes()
-            }
-        };
+        let ffn: u64 = self.ffn.matrices().iter().map(|m| m.bytes()).sum();
         self.qkv.bytes() + self.o.bytes() + ffn + 8 * self.input_norm.len as u64
     }
 

@@ -6,14 +6,15 @@ pub mod layer;
 pub mod workspace;
 
 pub use kv_cache::KvCache;
-pub use layer::{Ffn, Layer};
+pub use layer::{Ffn, Layer, LayerSpec};
 pub use workspace::Workspace;
 
 use crate::config::TextConfig;
 use crate::error::{Error, Result};
-use crate::gpu::{Activation, GpuContext, Matrix, Recorder, RowPart};
+use crate::gpu::{Activation, GpuContext, Matrix, MatrixSpec, Recorder, RowPart};
 use crate::kernels::{self, MatmulArgs, SamplerConfig};
 use crate::loader::{TensorSource, WeightNames};
+use crate::quant::{quantize::TARGETS, WeightFormat};
 use std::sync::Arc;
 
 pub struct TextModel {
@@ -26,37 +27,88 @@ pub struct TextModel {
     pub inv_freq: Vec<f32>,
 }
 
+/// How weights go up to the GPU.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LoadOptions {
+    /// Quantize-on-load: float attention, dense and expert weights become this format (one of
+    /// [`crate::quant::quantize::TARGETS`]) where their width is whole blocks of it.
+    pub quantize: Option<WeightFormat>,
+}
+
+impl LoadOptions {
+    pub fn validate(&self) -> Result<()> {
+        match self.quantize {
+            Some(q) if !TARGETS.contains(&q) => Err(Error::Input(format!(
+                "quantize-on-load writes {}, not {}",
+                TARGETS.map(|f| f.name()).join(", "),
+                q.name()
+            ))),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The embedding table and the LM head (the same spec when tied); never quantized on load.
+fn head_specs<'a>(cfg: &TextConfig, ck: &'a dyn TensorSource, names: &WeightNames) -> Result<Vec<MatrixSpec<'a>>> {
+    let (v, h) = (cfg.vocab_size, cfg.hidden_size);
+    let spec = |name: String| -> Result<MatrixSpec<'a>> {
+        let view = ck.get(&name, &[v, h])?;
+        Ok(MatrixSpec::new(name, 1, h, vec![RowPart::Linear(view)]).kept())
+    };
+    let mut specs = vec![spec(names.embed())?];
+    if !cfg.tie_word_embeddings {
+        let lm_head = names.lm_head();
+        if !ck.contains(&lm_head) {
+            return Err(Error::load(
+                ck.origin(),
+                &lm_head,
+                "missing from the checkpoint (and tie_word_embeddings is false)",
+            ));
+        }
+        specs.push(spec(lm_head)?);
+    }
+    Ok(specs)
+}
+
+/// Every matrix a load uploads, in order (norms aside): what `info` sizes.
+pub fn matrix_specs<'a>(cfg: &TextConfig, ck: &'a dyn TensorSource) -> Result<Vec<MatrixSpec<'a>>> {
+    let names = WeightNames::new(cfg.architecture);
+    let mut specs = head_specs(cfg, ck, &names)?;
+    for i in 0..cfg.num_hidden_layers {
+        specs.extend(LayerSpec::gather(cfg, ck, &names, i)?.matrices().into_iter().cloned());
+    }
+    Ok(specs)
+}
+
 impl TextModel {
-    /// Uploads every weight. `progress(i, n)` is called after each layer.
+    /// Uploads every weight as stored. `progress(i, n)` is called after each layer.
     pub fn load(
         ctx: &GpuContext,
         cfg: &TextConfig,
         ck: &dyn TensorSource,
+        progress: impl FnMut(usize, usize),
+    ) -> Result<Self> {
+        Self::load_with(ctx, cfg, ck, &LoadOptions::default(), progress)
+    }
+
+    /// Uploads every weight as `opts` asks. `progress(i, n)` is called after each layer.
+    pub fn load_with(
+        ctx: &GpuContext,
+        cfg: &TextConfig,
+        ck: &dyn TensorSource,
+        opts: &LoadOptions,
         mut progress: impl FnMut(usize, usize),
     ) -> Result<Self> {
+        opts.validate()?;
         let names = WeightNames::new(cfg.architecture);
-        let (v, h) = (cfg.vocab_size, cfg.hidden_size);
-        let embed_name = names.embed();
-        let embed =
-            Arc::new(Matrix::upload(ctx, &embed_name, 1, h, &[RowPart::Linear(ck.get(&embed_name, &[v, h])?)])?);
-        let lm_head = if cfg.tie_word_embeddings {
-            embed.clone()
-        } else {
-            let lm_head = names.lm_head();
-            if !ck.contains(&lm_head) {
-                return Err(Error::load(
-                    ck.origin(),
-                    &lm_head,
-                    "missing from the checkpoint (and tie_word_embeddings is false)",
-                ));
-            }
-            Arc::new(Matrix::upload(ctx, &lm_head, 1, h, &[RowPart::Linear(ck.get(&lm_head, &[v, h])?)])?)
-        };
-        let norm = layer::load_norm(ctx, ck, &names.norm(), h)?;
+        let mut heads = head_specs(cfg, ck, &names)?.into_iter().map(|s| s.upload(ctx, None).map(Arc::new));
+        let embed = heads.next().unwrap()?;
+        let lm_head = heads.next().transpose()?.unwrap_or_else(|| embed.clone());
+        let norm = layer::load_norm(ctx, ck, &names.norm(), cfg.hidden_size)?;
         let n = cfg.num_hidden_layers;
         let mut layers = Vec::with_capacity(n);
         for i in 0..n {
-            layers.push(Layer::load(ctx, cfg, ck, &names, i)?);
+            layers.push(Layer::load(ctx, cfg, ck, &names, i, opts.quantize)?);
             progress(i + 1, n);
         }
         ctx.check_errors("uploading the weights")?;

@@ -6,6 +6,7 @@
 //! quantized types, four elements for the float types (their rows are zero-padded to four).
 
 pub mod blocks;
+pub mod quantize;
 
 use blocks::*;
 
@@ -115,6 +116,11 @@ impl WeightFormat {
             WeightFormat::Q5K => "q5_K",
             WeightFormat::Q6K => "q6_K",
         }
+    }
+
+    /// A format by its name (`q4_k`, `Q8_0`, ...), any case.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|f| f.name().eq_ignore_ascii_case(name))
     }
 
     pub fn is_float(self) -> bool {

@@ -95,6 +95,19 @@ impl GgufFile {
 /// formats, mixed inside q|k|v and gate|up; random but valid blocks with small scales.
 pub fn tiny_llama() -> GgufFile {
     use WeightFormat as W;
+    tiny_llama_in(
+        [W::Q8_0, W::Q6K],
+        [
+            [W::Q4K, W::Q5K, W::Q6K, W::Q4_1, W::Q4_0, W::Bf16, W::Q8_0],
+            [W::F16, W::F32, W::Q8_0, W::Q4K, W::Q6K, W::Q4_0, W::F16],
+        ],
+    )
+}
+
+/// The tiny `llama` with token_embd|output in `heads` and each layer's q, k, v, output, gate, up,
+/// down in `layers[i]`.
+pub fn tiny_llama_in(heads: [WeightFormat; 2], layers: [[WeightFormat; 7]; 2]) -> GgufFile {
+    use WeightFormat as W;
     let (v, h, nh, nkv, d, ff) = (64usize, 256usize, 4usize, 2usize, 64usize, 128usize);
     let mut seed = 7u32;
     let mut t = |name: &str, shape: Vec<usize>, f: W| {
@@ -119,17 +132,11 @@ pub fn tiny_llama() -> GgufFile {
         data: (0..h).flat_map(|i| (1.0 + 0.01 * (i % 7) as f32).to_le_bytes()).collect(),
     };
     let mut tensors = vec![
-        t("token_embd.weight", vec![v, h], W::Q8_0),
+        t("token_embd.weight", vec![v, h], heads[0]),
         norm("output_norm.weight"),
-        t("output.weight", vec![v, h], W::Q6K),
+        t("output.weight", vec![v, h], heads[1]),
     ];
-    for (i, fmts) in [
-        [W::Q4K, W::Q5K, W::Q6K, W::Q4_1, W::Q4_0, W::Bf16, W::Q8_0],
-        [W::F16, W::F32, W::Q8_0, W::Q4K, W::Q6K, W::Q4_0, W::F16],
-    ]
-    .iter()
-    .enumerate()
-    {
+    for (i, fmts) in layers.iter().enumerate() {
         tensors.push(norm(&format!("blk.{i}.attn_norm.weight")));
         tensors.push(t(&format!("blk.{i}.attn_q.weight"), vec![nh * d, h], fmts[0]));
         tensors.push(t(&format!("blk.{i}.attn_k.weight"), vec![nkv * d, h], fmts[1]));
