@@ -3,16 +3,19 @@
 //   chunked (RoPE) layers: lo = floor(pos / chunk) * chunk   (its own chunk only, spec §2.5)
 //   global (NoPE) layers:  lo = 0                             (chunk = 0)
 // Keys s < past come from the KV cache (slot s % cap), keys s >= past from this step's qkv rows.
-// Softmax runs online over tiles of WG keys (running max and sum), all in float32.
+// Softmax runs online over tiles of WG keys (running max and sum), all in float32. Lane j scores
+// key j of a tile and turns its score into a probability once; every lane then reads the tile's
+// probabilities from workgroup memory for the dims it owns (on CPU adapters the exp is the cost).
 
 #include "common/attention_shape.wgsl"
 
 #include "common/step.wgsl"
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> qkv: array<f32>;
-@group(0) @binding(2) var<storage, read> k_cache: array<f32>;
-@group(0) @binding(3) var<storage, read> v_cache: array<f32>;
+// Read as vec4 (head_dim is a multiple of 4): a key is d/4 loads per lane, not d.
+@group(0) @binding(1) var<storage, read> qkv: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> k_cache: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> v_cache: array<vec4<f32>>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<uniform> step: Step;
 
@@ -20,21 +23,24 @@ const WG: u32 = 64u;
 const MAX_D: u32 = 256u;
 const NEG: f32 = -3.0e38;
 
-var<workgroup> q: array<f32, MAX_D>;
-var<workgroup> sc: array<f32, WG>;
+var<workgroup> q: array<vec4<f32>, MAX_D / 4u>;
+var<workgroup> sc: array<f32, WG>; // this tile's scores
+var<workgroup> pr: array<f32, WG>; // and probabilities against the running max
 
-fn key(s: u32, kvh: u32, i: u32) -> f32 {
+// Elements 4 i4 .. 4 i4 + 4 of key s.
+fn key4(s: u32, kvh: u32, i4: u32) -> vec4<f32> {
     if (s < step.past) {
-        return k_cache[((s % p.cap) * p.nkv + kvh) * p.d + i];
+        return k_cache[(((s % p.cap) * p.nkv + kvh) * p.d) / 4u + i4];
     }
-    return qkv[(s - step.past) * p.width + (p.nh + kvh) * p.d + i];
+    return qkv[((s - step.past) * p.width + (p.nh + kvh) * p.d) / 4u + i4];
 }
 
-fn value(s: u32, kvh: u32, i: u32) -> f32 {
+// Elements 4 i4 .. 4 i4 + 4 of value s.
+fn value4(s: u32, kvh: u32, i4: u32) -> vec4<f32> {
     if (s < step.past) {
-        return v_cache[((s % p.cap) * p.nkv + kvh) * p.d + i];
+        return v_cache[(((s % p.cap) * p.nkv + kvh) * p.d) / 4u + i4];
     }
-    return qkv[(s - step.past) * p.width + (p.nh + p.nkv + kvh) * p.d + i];
+    return qkv[((s - step.past) * p.width + (p.nh + p.nkv + kvh) * p.d) / 4u + i4];
 }
 
 @compute @workgroup_size(WG)
@@ -47,23 +53,26 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     if (p.chunk != 0u) {
         lo = (pos / p.chunk) * p.chunk;
     }
-    for (var i = lid; i < p.d; i += WG) {
-        q[i] = qkv[t * p.width + h * p.d + i];
+    for (var i = lid; i < p.d / 4u; i += WG) {
+        q[i] = qkv[(t * p.width + h * p.d) / 4u + i];
     }
     workgroupBarrier();
 
     var m = NEG;
     var l = 0.0;
-    var acc = array<f32, 4>(0.0, 0.0, 0.0, 0.0); // dims lid, lid + WG, ... (d <= 256)
+    // Lane lid < d / 4 owns output dims 4 lid .. 4 lid + 4 (one vec4: no private array, whose
+    // dynamic indexing CPU adapters turn into memory traffic).
+    let owns = lid < p.d / 4u;
+    var acc = vec4<f32>(0.0);
     for (var s0 = lo; s0 <= pos; s0 += WG) {
         let s = s0 + lid;
         var score = NEG;
         if (s <= pos) {
-            var dot = 0.0;
-            for (var i = 0u; i < p.d; i++) {
-                dot += q[i] * key(s, kvh, i);
+            var qk = 0.0;
+            for (var i = 0u; i < p.d / 4u; i++) {
+                qk += dot(q[i], key4(s, kvh, i));
             }
-            score = dot * p.scale;
+            score = qk * p.scale;
         }
         sc[lid] = score;
         workgroupBarrier();
@@ -74,27 +83,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         }
         let m_new = max(m, tile_max);
         let corr = exp(m - m_new);
+        pr[lid] = select(0.0, exp(score - m_new), s <= pos);
+        // The next tile writes sc only after every lane passed this barrier, so its max reads
+        // are done; it writes pr only after its own first barrier, so these reads are done.
+        workgroupBarrier();
         l *= corr;
-        for (var a = 0u; a < 4u; a++) {
-            acc[a] *= corr;
-        }
-        for (var j = 0u; j < n; j++) {
-            let pj = exp(sc[j] - m_new);
-            l += pj;
-            for (var a = 0u; a < 4u; a++) {
-                let dim = lid + a * WG;
-                if (dim < p.d) {
-                    acc[a] += pj * value(s0 + j, kvh, dim);
-                }
+        acc *= corr;
+        if (owns) {
+            for (var j = 0u; j < n; j++) {
+                let pj = pr[j];
+                l += pj;
+                acc += pj * value4(s0 + j, kvh, lid);
             }
         }
         m = m_new;
-        workgroupBarrier();
     }
-    for (var a = 0u; a < 4u; a++) {
-        let dim = lid + a * WG;
-        if (dim < p.d) {
-            out[(t * p.nh + h) * p.d + dim] = acc[a] / l;
-        }
+    if (owns) {
+        let o = (t * p.nh + h) * p.d + 4u * lid;
+        let r = acc / l;
+        out[o] = r.x;
+        out[o + 1u] = r.y;
+        out[o + 2u] = r.z;
+        out[o + 3u] = r.w;
     }
 }

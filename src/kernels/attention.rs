@@ -86,9 +86,9 @@ pub fn attention(
     step: &wgpu::Buffer,
     n_tokens: usize,
 ) -> Result<()> {
-    if s.d > MAX_HEAD_DIM || !s.nh.is_multiple_of(s.nkv) {
+    if s.d > MAX_HEAD_DIM || !s.d.is_multiple_of(4) || !s.nh.is_multiple_of(s.nkv) {
         return Err(Error::Gpu(format!(
-            "attention: head_dim {} (max {MAX_HEAD_DIM}) or heads {}/{} unsupported",
+            "attention: head_dim {} (a multiple of 4, max {MAX_HEAD_DIM}) or heads {}/{} unsupported",
             s.d, s.nh, s.nkv
         )));
     }
