@@ -6,6 +6,7 @@ pub mod context;
 pub mod matrix;
 pub mod pipelines;
 pub mod recorder;
+pub mod row_part;
 
 pub use crate::quant::WeightFormat;
 pub use buffers::Activation;

@@ -3,10 +3,12 @@
 
 pub mod kv_cache;
 pub mod layer;
+pub mod spec;
 pub mod workspace;
 
 pub use kv_cache::KvCache;
-pub use layer::{Ffn, Layer, LayerSpec};
+pub use layer::{Ffn, Layer};
+pub use spec::LayerSpec;
 pub use workspace::Workspace;
 
 use crate::config::TextConfig;
