@@ -128,7 +128,7 @@ fn broken_gguf_files_are_clean_errors() {
     b[ty + 4..ty + 12].copy_from_slice(&(1u64 << 40).to_le_bytes());
     case("offset", &b, "past the end of the file");
     // well-formed files the model cannot use
-    case("q5_0", &modified(|g| g.tensors[2].ggml_type = 6), "Q5_0 (type 6) is not supported");
+    case("q2_k", &modified(|g| g.tensors[2].ggml_type = 10), "Q2_K (type 10) is not supported");
     case("missing", &modified(|g| g.tensors.retain(|t| t.name != "blk.1.ffn_down.weight")), "blk.1.ffn_down.weight");
     case(
         "arch",

@@ -69,11 +69,21 @@ struct W32 {
     a4: vec4<f32>, a5: vec4<f32>, a6: vec4<f32>, a7: vec4<f32>,
 }
 
-// Q4_0 / Q4_1 nibble layout: element l < 16 is the low nibble of byte l of `q`, l + 16 the high
-// one; weight = q * d + m.
-fn nibble_w(q: vec4<u32>, d: f32, m: f32) -> W32 {
-    return W32(vec4<f32>(nibbles4(q.x, false)) * d + m, vec4<f32>(nibbles4(q.y, false)) * d + m,
-        vec4<f32>(nibbles4(q.z, false)) * d + m, vec4<f32>(nibbles4(q.w, false)) * d + m,
-        vec4<f32>(nibbles4(q.x, true)) * d + m, vec4<f32>(nibbles4(q.y, true)) * d + m,
-        vec4<f32>(nibbles4(q.z, true)) * d + m, vec4<f32>(nibbles4(q.w, true)) * d + m);
+// Bit 4 of the codes of elements e0 .. e0 + 4: bits e0 .. e0 + 4 of `qh` (Q5_0 / Q5_1).
+fn high4(qh: u32, e0: u32) -> vec4<u32> {
+    return ((vec4<u32>(qh) >> (vec4<u32>(e0) + vec4<u32>(0u, 1u, 2u, 3u))) & vec4<u32>(1u)) << vec4<u32>(4u);
+}
+
+// Q4_0 / Q4_1 / Q5_0 / Q5_1 layout: element l < 16 is the low nibble of byte l of `q`, l + 16
+// the high one, and bit l of `qh` is its fifth bit (qh = 0 for the 4-bit formats);
+// weight = q * d + m.
+fn nibble_w(q: vec4<u32>, qh: u32, d: f32, m: f32) -> W32 {
+    return W32(vec4<f32>(nibbles4(q.x, false) | high4(qh, 0u)) * d + m,
+        vec4<f32>(nibbles4(q.y, false) | high4(qh, 4u)) * d + m,
+        vec4<f32>(nibbles4(q.z, false) | high4(qh, 8u)) * d + m,
+        vec4<f32>(nibbles4(q.w, false) | high4(qh, 12u)) * d + m,
+        vec4<f32>(nibbles4(q.x, true) | high4(qh, 16u)) * d + m,
+        vec4<f32>(nibbles4(q.y, true) | high4(qh, 20u)) * d + m,
+        vec4<f32>(nibbles4(q.z, true) | high4(qh, 24u)) * d + m,
+        vec4<f32>(nibbles4(q.w, true) | high4(qh, 28u)) * d + m);
 }

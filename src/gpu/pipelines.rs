@@ -90,6 +90,8 @@ fn include(name: &str) -> Option<&'static str> {
         "common/weights_q8_0.wgsl" => include_str!("../../shaders/common/weights_q8_0.wgsl"),
         "common/weights_q4_0.wgsl" => include_str!("../../shaders/common/weights_q4_0.wgsl"),
         "common/weights_q4_1.wgsl" => include_str!("../../shaders/common/weights_q4_1.wgsl"),
+        "common/weights_q5_0.wgsl" => include_str!("../../shaders/common/weights_q5_0.wgsl"),
+        "common/weights_q5_1.wgsl" => include_str!("../../shaders/common/weights_q5_1.wgsl"),
         "common/weights_q4_k.wgsl" => include_str!("../../shaders/common/weights_q4_k.wgsl"),
         "common/weights_q5_k.wgsl" => include_str!("../../shaders/common/weights_q5_k.wgsl"),
         "common/weights_q6_k.wgsl" => include_str!("../../shaders/common/weights_q6_k.wgsl"),

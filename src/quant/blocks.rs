@@ -27,6 +27,25 @@ pub struct BlockQ4_1 {
     pub qs: [u8; 16],
 }
 
+/// 32 weights: `(q - 16) * d`, q a 5-bit code: Q4_0's nibbles plus bit `l` of `qh` for element `l`.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct BlockQ5_0 {
+    pub d: u16,
+    pub qh: [u8; 4],
+    pub qs: [u8; 16],
+}
+
+/// 32 weights: `q * d + m`, q as in Q5_0.
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct BlockQ5_1 {
+    pub d: u16,
+    pub m: u16,
+    pub qh: [u8; 4],
+    pub qs: [u8; 16],
+}
+
 /// 32 weights: `q * d`, q a signed byte.
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
@@ -70,6 +89,8 @@ pub struct BlockQ6K {
 
 const _: () = assert!(std::mem::size_of::<BlockQ4_0>() == 18);
 const _: () = assert!(std::mem::size_of::<BlockQ4_1>() == 20);
+const _: () = assert!(std::mem::size_of::<BlockQ5_0>() == 22);
+const _: () = assert!(std::mem::size_of::<BlockQ5_1>() == 24);
 const _: () = assert!(std::mem::size_of::<BlockQ8_0>() == 34);
 const _: () = assert!(std::mem::size_of::<BlockQ4K>() == 144);
 const _: () = assert!(std::mem::size_of::<BlockQ5K>() == 176);
@@ -110,6 +131,33 @@ impl BlockQ4_1 {
         for (l, &q) in self.qs.iter().enumerate() {
             y[l] = (q & 0x0f) as f32 * d + m;
             y[l + 16] = (q >> 4) as f32 * d + m;
+        }
+    }
+}
+
+/// The 5-bit codes of a Q5_0 / Q5_1 block, in element order.
+fn codes5(qh: [u8; 4], qs: &[u8; 16]) -> [u8; 32] {
+    let qh = u32::from_le_bytes(qh);
+    std::array::from_fn(|l| {
+        let nibble = if l < 16 { qs[l] & 0x0f } else { qs[l - 16] >> 4 };
+        nibble | ((((qh >> l) & 1) as u8) << 4)
+    })
+}
+
+impl BlockQ5_0 {
+    pub fn dequantize(&self, y: &mut [f32]) {
+        let d = h(self.d);
+        for (y, q) in y.iter_mut().zip(codes5(self.qh, &self.qs)) {
+            *y = (q as i32 - 16) as f32 * d;
+        }
+    }
+}
+
+impl BlockQ5_1 {
+    pub fn dequantize(&self, y: &mut [f32]) {
+        let (d, m) = (h(self.d), h(self.m));
+        for (y, q) in y.iter_mut().zip(codes5(self.qh, &self.qs)) {
+            *y = q as f32 * d + m;
         }
     }
 }

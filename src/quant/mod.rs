@@ -21,19 +21,25 @@ pub enum WeightFormat {
     Q8_0,
     Q4_0,
     Q4_1,
+    /// 5-bit codes (what `llama-quantize` falls back to inside Q4_K_M files for rows that are
+    /// not whole 256-element blocks).
+    Q5_0,
+    Q5_1,
     Q4K,
     Q5K,
     Q6K,
 }
 
 impl WeightFormat {
-    pub const ALL: [WeightFormat; 9] = [
+    pub const ALL: [WeightFormat; 11] = [
         WeightFormat::F32,
         WeightFormat::F16,
         WeightFormat::Bf16,
         WeightFormat::Q8_0,
         WeightFormat::Q4_0,
         WeightFormat::Q4_1,
+        WeightFormat::Q5_0,
+        WeightFormat::Q5_1,
         WeightFormat::Q4K,
         WeightFormat::Q5K,
         WeightFormat::Q6K,
@@ -46,6 +52,8 @@ impl WeightFormat {
             1 => WeightFormat::F16,
             2 => WeightFormat::Q4_0,
             3 => WeightFormat::Q4_1,
+            6 => WeightFormat::Q5_0,
+            7 => WeightFormat::Q5_1,
             8 => WeightFormat::Q8_0,
             12 => WeightFormat::Q4K,
             13 => WeightFormat::Q5K,
@@ -112,6 +120,8 @@ impl WeightFormat {
             WeightFormat::Q8_0 => "q8_0",
             WeightFormat::Q4_0 => "q4_0",
             WeightFormat::Q4_1 => "q4_1",
+            WeightFormat::Q5_0 => "q5_0",
+            WeightFormat::Q5_1 => "q5_1",
             WeightFormat::Q4K => "q4_K",
             WeightFormat::Q5K => "q5_K",
             WeightFormat::Q6K => "q6_K",
@@ -131,7 +141,9 @@ impl WeightFormat {
     pub fn block_elems(self) -> usize {
         match self {
             WeightFormat::F32 | WeightFormat::F16 | WeightFormat::Bf16 => 1,
-            WeightFormat::Q8_0 | WeightFormat::Q4_0 | WeightFormat::Q4_1 => 32,
+            WeightFormat::Q8_0 | WeightFormat::Q4_0 | WeightFormat::Q4_1 | WeightFormat::Q5_0 | WeightFormat::Q5_1 => {
+                32
+            }
             WeightFormat::Q4K | WeightFormat::Q5K | WeightFormat::Q6K => 256,
         }
     }
@@ -145,6 +157,8 @@ impl WeightFormat {
             WeightFormat::Q8_0 => size_of::<BlockQ8_0>(),
             WeightFormat::Q4_0 => size_of::<BlockQ4_0>(),
             WeightFormat::Q4_1 => size_of::<BlockQ4_1>(),
+            WeightFormat::Q5_0 => size_of::<BlockQ5_0>(),
+            WeightFormat::Q5_1 => size_of::<BlockQ5_1>(),
             WeightFormat::Q4K => size_of::<BlockQ4K>(),
             WeightFormat::Q5K => size_of::<BlockQ5K>(),
             WeightFormat::Q6K => size_of::<BlockQ6K>(),
@@ -188,6 +202,8 @@ impl WeightFormat {
             WeightFormat::Q8_0 => "common/weights_q8_0.wgsl",
             WeightFormat::Q4_0 => "common/weights_q4_0.wgsl",
             WeightFormat::Q4_1 => "common/weights_q4_1.wgsl",
+            WeightFormat::Q5_0 => "common/weights_q5_0.wgsl",
+            WeightFormat::Q5_1 => "common/weights_q5_1.wgsl",
             WeightFormat::Q4K => "common/weights_q4_k.wgsl",
             WeightFormat::Q5K => "common/weights_q5_k.wgsl",
             WeightFormat::Q6K => "common/weights_q6_k.wgsl",
@@ -202,6 +218,8 @@ impl WeightFormat {
             WeightFormat::Q8_0 => "W_Q8_0",
             WeightFormat::Q4_0 => "W_Q4_0",
             WeightFormat::Q4_1 => "W_Q4_1",
+            WeightFormat::Q5_0 => "W_Q5_0",
+            WeightFormat::Q5_1 => "W_Q5_1",
             WeightFormat::Q4K => "W_Q4_K",
             WeightFormat::Q5K => "W_Q5_K",
             WeightFormat::Q6K => "W_Q6_K",
@@ -220,6 +238,8 @@ impl WeightFormat {
                 WeightFormat::Q8_0 => read::<BlockQ8_0>(b).dequantize(y),
                 WeightFormat::Q4_0 => read::<BlockQ4_0>(b).dequantize(y),
                 WeightFormat::Q4_1 => read::<BlockQ4_1>(b).dequantize(y),
+                WeightFormat::Q5_0 => read::<BlockQ5_0>(b).dequantize(y),
+                WeightFormat::Q5_1 => read::<BlockQ5_1>(b).dequantize(y),
                 WeightFormat::Q4K => read::<BlockQ4K>(b).dequantize(y),
                 WeightFormat::Q5K => read::<BlockQ5K>(b).dequantize(y),
                 WeightFormat::Q6K => read::<BlockQ6K>(b).dequantize(y),

@@ -91,15 +91,15 @@ impl GgufFile {
     }
 }
 
-/// A tiny 2-layer `llama` model (hidden 256 so every block format fits) whose weights use all nine
-/// formats, mixed inside q|k|v and gate|up; random but valid blocks with small scales.
+/// A tiny 2-layer `llama` model (hidden 256 so every block format fits) whose weights use every
+/// format, mixed inside q|k|v and gate|up; random but valid blocks with small scales.
 pub fn tiny_llama() -> GgufFile {
     use WeightFormat as W;
     tiny_llama_in(
         [W::Q8_0, W::Q6K],
         [
             [W::Q4K, W::Q5K, W::Q6K, W::Q4_1, W::Q4_0, W::Bf16, W::Q8_0],
-            [W::F16, W::F32, W::Q8_0, W::Q4K, W::Q6K, W::Q4_0, W::F16],
+            [W::F16, W::F32, W::Q5_1, W::Q4K, W::Q6K, W::Q5_0, W::F16],
         ],
     )
 }

@@ -65,8 +65,8 @@ pub fn random_blocks(f: llama4_wgpu::quant::WeightFormat, n: usize, seed: u32) -
         .collect();
     // byte offsets of the f16 scale fields inside one block
     let halves: &[usize] = match f {
-        W::Q8_0 | W::Q4_0 => &[0],
-        W::Q4_1 | W::Q4K | W::Q5K => &[0, 2],
+        W::Q8_0 | W::Q4_0 | W::Q5_0 => &[0],
+        W::Q4_1 | W::Q5_1 | W::Q4K | W::Q5K => &[0, 2],
         W::Q6K => &[208],
         _ => &[],
     };

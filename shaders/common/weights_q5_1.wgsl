@@ -1,0 +1,11 @@
+// ggml Q5_1: { f16 d; f16 m; u8 qh[4]; u8 qs[16] } (24 bytes, always word aligned). Q5_0's codes;
+// weight = q * d + m.
+const BLOCK_ELEMS: u32 = 32u;
+const BLOCK_BYTES: u32 = 24u;
+
+fn unit_w(b: u32, u: u32) -> W32 {
+    let i = b >> 2u;
+    let dm = w[i];
+    let q = vec4<u32>(w[i + 2u], w[i + 3u], w[i + 4u], w[i + 5u]);
+    return nibble_w(q, w[i + 1u], half_to_f32(dm & 0xffffu), half_to_f32(dm >> 16u));
+}
