@@ -147,3 +147,55 @@ fn no_adapter_for_the_backend() {
     let err = run_fails(&common::fixture("dense"), &["--adapter", "99"]);
     assert!(err.contains("--adapter 99"), "{err}");
 }
+
+#[test]
+fn max_tokens_that_overflow() {
+    let dir = common::fixture("dense");
+    let out = Command::new(env!("CARGO_BIN_EXE_llama4-wgpu"))
+        .args(["run", "--model", dir.to_str().unwrap(), "--prompt-ids", "1,2", "--max-tokens", "18446744073709551615"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("--max-tokens 18446744073709551615 is too large"), "{err}");
+}
+
+/// A kernel parameter that does not fit its 32-bit slot refuses the dispatch (it used to be
+/// saturated to u32::MAX silently).
+#[test]
+fn kernel_parameters_never_truncate() {
+    use llama4_wgpu::gpu::{recorder::Params, PipelineKey, Recorder, Shader, Variant};
+    let ctx = common::gpu();
+    let buf = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+        label: None,
+        size: 16,
+        usage: wgpu::BufferUsages::STORAGE,
+        mapped_at_creation: false,
+    });
+    let key = PipelineKey { variant: Variant::new(Shader::Swiglu), overrides: vec![] };
+    let mut rec = Recorder::new(ctx);
+    let err = rec.dispatch(&key, Params::new().u(3u32).u(1u64 << 33), &[&buf, &buf], [1, 1, 1]).unwrap_err();
+    assert!(err.to_string().contains("parameter 1 does not fit in 32 bits"), "{err}");
+    assert!(rec.is_empty());
+}
+
+/// Truncated or lying .npy files (the `--dump-logits` format the tests read) are errors, never a
+/// read past the end.
+#[test]
+fn truncated_npy_files() {
+    let good = std::fs::read(common::fixture("dense").join("prompt_logits.npy")).unwrap();
+    let path = std::env::temp_dir().join(format!("llama4-wgpu-bad-{}.npy", std::process::id()));
+    let mut v2 = good.clone();
+    v2[6] = 2; // version 2: a 4-byte header length
+    for bytes in (0..14).map(|n| good[..n].to_vec()).chain([
+        v2[..10].to_vec(),
+        v2[..11].to_vec(),
+        good[..good.len() - 1].to_vec(),
+    ]) {
+        std::fs::write(&path, &bytes).unwrap();
+        let err = llama4_wgpu::runtime::npy::read_f32(&path).unwrap_err();
+        assert!(err.to_string().contains("npy"), "{} bytes: {err}", bytes.len());
+    }
+    std::fs::write(&path, &good).unwrap();
+    assert!(llama4_wgpu::runtime::npy::read_f32(&path).is_ok());
+}

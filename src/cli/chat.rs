@@ -35,7 +35,7 @@ pub fn chat(a: ChatArgs) -> Result<()> {
     let stop = tok.stop_ids();
     let ctx = open_gpu(&a.gpu)?;
     let model = load_model(&ctx, &files, &a.gpu, false)?;
-    let max_context = a.max_context.min(files.cfg.max_position_embeddings.max(a.max_tokens + 1));
+    let max_context = a.max_context.min(files.cfg.max_position_embeddings.max(a.max_tokens.saturating_add(1)));
     let mut session = Session::new(&ctx, &model, max_context, sampler)?;
     let system: Vec<Message> = a.system.iter().map(|s| Message { role: "system".into(), content: s.clone() }).collect();
     let mut history = system.clone();
@@ -63,7 +63,7 @@ pub fn chat(a: ChatArgs) -> Result<()> {
         }
         history.push(Message { role: "user".into(), content: text.to_string() });
         let ids = tok.encode_prompt(&chat::render(template, bos, &history, true)?)?;
-        if ids.len() + a.max_tokens > max_context {
+        if ids.len().saturating_add(a.max_tokens) > max_context {
             history.pop();
             eprintln!("error: the conversation ({} tokens) + --max-tokens {} exceed the context of {max_context}; /reset to start over", ids.len(), a.max_tokens);
             continue;

@@ -249,10 +249,12 @@ fn run(a: RunArgs) -> Result<()> {
     if ids.is_empty() {
         bail!("the prompt is empty");
     }
+    let Some(need) = ids.len().checked_add(a.max_tokens) else {
+        bail!("--max-tokens {} is too large", a.max_tokens);
+    };
     // Default: room for this run, and at least min(max_position_embeddings, 4096) positions.
-    let max_context =
-        a.max_context.unwrap_or_else(|| cfg.max_position_embeddings.min(4096).max(ids.len() + a.max_tokens));
-    if ids.len() + a.max_tokens > max_context {
+    let max_context = a.max_context.unwrap_or_else(|| cfg.max_position_embeddings.min(4096).max(need));
+    if need > max_context {
         bail!(
             "prompt ({} tokens) + --max-tokens {} exceed the maximum context of {max_context} (raise --max-context)",
             ids.len(),

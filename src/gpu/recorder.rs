@@ -11,6 +11,8 @@ use std::sync::Arc;
 pub struct Params {
     words: [u32; 16],
     n: usize,
+    /// The first word whose value did not fit a u32 (the dispatch is refused, never truncated).
+    overflow: Option<usize>,
 }
 
 impl Params {
@@ -18,7 +20,10 @@ impl Params {
         Self::default()
     }
     pub fn u(mut self, v: impl TryInto<u32>) -> Self {
-        self.words[self.n] = v.try_into().unwrap_or(u32::MAX);
+        match v.try_into() {
+            Ok(v) => self.words[self.n] = v,
+            Err(_) => self.overflow = self.overflow.or(Some(self.n)),
+        }
         self.n += 1;
         self
     }
@@ -54,6 +59,12 @@ impl<'c> Recorder<'c> {
         buffers: &[&wgpu::Buffer],
         groups: [u32; 3],
     ) -> Result<()> {
+        if let Some(i) = params.overflow {
+            return Err(crate::Error::Input(format!(
+                "{}: parameter {i} does not fit in 32 bits (a size or position too large for the GPU kernels)",
+                key.variant.shader.file()
+            )));
+        }
         if groups.contains(&0) {
             return Ok(());
         }

@@ -26,11 +26,12 @@ pub fn read_f32(path: &Path) -> Result<(Vec<usize>, Vec<f32>)> {
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(bad("no magic"));
     }
-    let (hlen, start) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        _ => (u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize, 12),
+    let (hlen, start): (usize, usize) = match (bytes[6], bytes.get(8..12)) {
+        (1, _) => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
+        (_, Some(b)) => (u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize, 12),
+        (_, None) => return Err(bad("short header")),
     };
-    let header = std::str::from_utf8(bytes.get(start..start + hlen).ok_or_else(|| bad("short header"))?)
+    let header = std::str::from_utf8(bytes.get(start..start.saturating_add(hlen)).ok_or_else(|| bad("short header"))?)
         .map_err(|_| bad("header"))?;
     if !header.contains("'<f4'") || header.contains("'fortran_order': True") {
         return Err(bad("dtype must be <f4, C order"));
@@ -44,8 +45,8 @@ pub fn read_f32(path: &Path) -> Result<(Vec<usize>, Vec<f32>)> {
         .map(|x| x.parse().map_err(|_| bad("shape")))
         .collect::<Result<_>>()?;
     let data = &bytes[start + hlen..];
-    let n: usize = shape.iter().product();
-    if data.len() != 4 * n {
+    let n = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d)).and_then(|n| n.checked_mul(4));
+    if n != Some(data.len()) {
         return Err(bad("data size does not match the shape"));
     }
     Ok((shape, data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect()))
