@@ -40,3 +40,58 @@ fn preprocessor_selects_variants() {
     assert!(q4k.contains("fn scale_min_k4"), "nested include");
     assert!(Variant::new(Shader::Matmul).wgsl().is_err(), "a weight shader without a format must be refused");
 }
+
+/// What no adapter here can run is still compiled here: every variant translates to SPIR-V
+/// (Vulkan), MSL (Metal), HLSL (DX12) and GLSL ES 3.10 (GL), with the `override` constants set to
+/// the largest values the runtime uses.
+#[test]
+fn every_shader_variant_translates_for_every_backend() {
+    use naga::back::{glsl, hlsl, msl, spv};
+    use naga::valid::{Capabilities, ValidationFlags, Validator};
+    let mut failures = vec![];
+    let mut count = 0;
+    for v in Variant::all() {
+        let text = v.wgsl().unwrap();
+        let module = naga::front::wgsl::parse_str(&text).unwrap();
+        let info = Validator::new(ValidationFlags::all(), Capabilities::empty()).validate(&module).unwrap();
+        let mut constants = naga::back::PipelineConstants::default();
+        if module.overrides.iter().any(|(_, o)| o.name.as_deref() == Some("TT")) {
+            constants.insert("TT".into(), if v.flags.contains(&"EXPERT_ID") { 1.0 } else { 8.0 });
+        }
+        let ep = (naga::ShaderStage::Compute, "main".to_string());
+        let (module, info) =
+            naga::back::pipeline_constants::process_overrides(&module, &info, Some((ep.0, &ep.1)), &constants)
+                .unwrap();
+        let mut fail = |backend: &str, e: String| failures.push(format!("{v:?} -> {backend}: {e}"));
+        let spv_opts = spv::Options::default();
+        if let Err(e) = spv::write_vec(&module, &info, &spv_opts, None) {
+            fail("SPIR-V", e.to_string());
+        }
+        let msl_opts = msl::Options { lang_version: (2, 4), ..Default::default() };
+        let msl_pipe = msl::PipelineOptions { entry_point: Some(ep.clone()), ..Default::default() };
+        if let Err(e) = msl::write_string(&module, &info, &msl_opts, &msl_pipe) {
+            fail("MSL", e.to_string());
+        }
+        let hlsl_opts = hlsl::Options { shader_model: hlsl::ShaderModel::V5_1, ..Default::default() };
+        let hlsl_pipe = hlsl::PipelineOptions { entry_point: Some(ep.clone()) };
+        let mut out = String::new();
+        if let Err(e) = hlsl::Writer::new(&mut out, &hlsl_opts, &hlsl_pipe).write(&module, &info, None) {
+            fail("HLSL", e.to_string());
+        }
+        let glsl_opts = glsl::Options { version: glsl::Version::new_gles(310), ..Default::default() };
+        let glsl_pipe =
+            glsl::PipelineOptions { shader_stage: ep.0, entry_point: ep.1.clone(), multiview: None };
+        let mut out = String::new();
+        match glsl::Writer::new(&mut out, &module, &info, &glsl_opts, &glsl_pipe, Default::default()) {
+            Ok(mut w) => {
+                if let Err(e) = w.write() {
+                    fail("GLSL", e.to_string());
+                }
+            }
+            Err(e) => fail("GLSL", e.to_string()),
+        }
+        count += 1;
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert!(count > 40, "only {count} variants");
+}
