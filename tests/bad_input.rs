@@ -141,8 +141,15 @@ fn missing_model_dir() {
 
 #[test]
 fn no_adapter_for_the_backend() {
-    // This machine has no Metal: a clear error, not a panic.
-    let err = run_fails(&common::fixture("dense"), &["--backend", "metal"]);
+    // A backend this machine has no adapter for (no machine has both Metal and DX12): a clear
+    // error, not a panic.
+    let present: Vec<wgpu::Backend> =
+        pollster::block_on(llama4_wgpu::gpu::list_adapters(None)).iter().map(|(_, r)| r.info.backend).collect();
+    let absent = [("metal", wgpu::Backend::Metal), ("dx12", wgpu::Backend::Dx12), ("gl", wgpu::Backend::Gl)]
+        .into_iter()
+        .find(|(_, b)| !present.contains(b))
+        .expect("some backend without an adapter");
+    let err = run_fails(&common::fixture("dense"), &["--backend", absent.0]);
     assert!(err.contains("no GPU adapter"), "{err}");
     let err = run_fails(&common::fixture("dense"), &["--adapter", "99"]);
     assert!(err.contains("--adapter 99"), "{err}");

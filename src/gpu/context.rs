@@ -192,7 +192,8 @@ impl GpuContext {
         if !downlevel.flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS) {
             return Err(Error::Unsupported { adapter: info.name.clone(), what: "compute shaders".into() });
         }
-        let wanted = wgpu::Features::SHADER_F16;
+        // Every optional feature a kernel variant can use, where the adapter has it.
+        let wanted = wgpu::Features::SHADER_F16 | wgpu::Features::SUBGROUP | wgpu::Features::TIMESTAMP_QUERY;
         let features = adapter.features() & wanted;
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
