@@ -206,3 +206,15 @@ fn truncated_npy_files() {
     std::fs::write(&path, &good).unwrap();
     assert!(llama4_wgpu::runtime::npy::read_f32(&path).is_ok());
 }
+
+/// A head_dim the attention kernels cannot take is refused when the model loads.
+#[test]
+fn unsupported_head_dim() {
+    let d = scratch_copy("dense", "head_dim");
+    let p = d.join("config.json");
+    let mut c: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).unwrap()).unwrap();
+    c["head_dim"] = 6.into();
+    std::fs::write(&p, c.to_string()).unwrap();
+    let err = run_fails(&d, &[]);
+    assert!(err.contains("head_dim 6 is not supported"), "{err}");
+}

@@ -60,8 +60,7 @@ fn every_shader_variant_translates_for_every_backend() {
         }
         let ep = (naga::ShaderStage::Compute, "main".to_string());
         let (module, info) =
-            naga::back::pipeline_constants::process_overrides(&module, &info, Some((ep.0, &ep.1)), &constants)
-                .unwrap();
+            naga::back::pipeline_constants::process_overrides(&module, &info, Some((ep.0, &ep.1)), &constants).unwrap();
         let mut fail = |backend: &str, e: String| failures.push(format!("{v:?} -> {backend}: {e}"));
         let spv_opts = spv::Options::default();
         if let Err(e) = spv::write_vec(&module, &info, &spv_opts, None) {
@@ -79,8 +78,7 @@ fn every_shader_variant_translates_for_every_backend() {
             fail("HLSL", e.to_string());
         }
         let glsl_opts = glsl::Options { version: glsl::Version::new_gles(310), ..Default::default() };
-        let glsl_pipe =
-            glsl::PipelineOptions { shader_stage: ep.0, entry_point: ep.1.clone(), multiview: None };
+        let glsl_pipe = glsl::PipelineOptions { shader_stage: ep.0, entry_point: ep.1.clone(), multiview: None };
         let mut out = String::new();
         match glsl::Writer::new(&mut out, &module, &info, &glsl_opts, &glsl_pipe, Default::default()) {
             Ok(mut w) => {

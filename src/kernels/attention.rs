@@ -37,6 +37,21 @@ impl AttentionShape {
 
 pub const MAX_HEAD_DIM: usize = 256;
 
+/// What the attention kernels need of a model's shape, checked when a model loads (not at its
+/// first step): head_dim a multiple of 4 (K/V are read as vec4) up to 256, query heads a multiple
+/// of the key/value heads.
+pub fn check_shape(head_dim: usize, heads: usize, kv_heads: usize) -> Result<()> {
+    if head_dim == 0 || head_dim > MAX_HEAD_DIM || !head_dim.is_multiple_of(4) {
+        return Err(Error::Input(format!(
+            "head_dim {head_dim} is not supported by the attention kernels (a multiple of 4, at most {MAX_HEAD_DIM})"
+        )));
+    }
+    if kv_heads == 0 || !heads.is_multiple_of(kv_heads) {
+        return Err(Error::Input(format!("{heads} attention heads are not a multiple of {kv_heads} key/value heads")));
+    }
+    Ok(())
+}
+
 /// In place on qkv: RoPE (+ QK norm) or the NoPE temperature.
 #[allow(clippy::too_many_arguments)]
 pub fn qk_prep(
@@ -86,12 +101,7 @@ pub fn attention(
     step: &wgpu::Buffer,
     n_tokens: usize,
 ) -> Result<()> {
-    if s.d > MAX_HEAD_DIM || !s.d.is_multiple_of(4) || !s.nh.is_multiple_of(s.nkv) {
-        return Err(Error::Gpu(format!(
-            "attention: head_dim {} (a multiple of 4, max {MAX_HEAD_DIM}) or heads {}/{} unsupported",
-            s.d, s.nh, s.nkv
-        )));
-    }
+    check_shape(s.d, s.nh, s.nkv)?;
     rec.dispatch(
         &key(Variant::new(Shader::Attention)),
         s.params(),

@@ -102,6 +102,7 @@ impl TextModel {
         mut progress: impl FnMut(usize, usize),
     ) -> Result<Self> {
         opts.validate()?;
+        kernels::attention::check_shape(cfg.head_dim, cfg.num_attention_heads, cfg.num_key_value_heads)?;
         let names = WeightNames::new(cfg.architecture);
         let mut heads = head_specs(cfg, ck, &names)?.into_iter().map(|s| s.upload(ctx, None).map(Arc::new));
         let embed = heads.next().unwrap()?;
