@@ -5,8 +5,13 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// The operating system refused a file operation (the `std::io::Error` is kept as the source).
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+
+    /// A file that is not what it claims to be (bad header, truncated, wrong format).
     #[error("{path}: {reason}")]
-    Io { path: PathBuf, reason: String },
+    File { path: PathBuf, reason: String },
 
     #[error("{path}: bad config: {reason}")]
     Config { path: PathBuf, reason: String },
@@ -26,6 +31,11 @@ pub enum Error {
     #[error("GPU error: {0}")]
     Gpu(String),
 
+    /// Host-side sizes that do not fit together (buffers, rows, blocks): a caller's mistake caught
+    /// before anything reaches the GPU.
+    #[error("shape: {0}")]
+    Shape(String),
+
     #[error("invalid input: {0}")]
     Input(String),
 }
@@ -33,8 +43,11 @@ pub enum Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 impl Error {
-    pub fn io(path: impl Into<PathBuf>, err: impl std::fmt::Display) -> Self {
-        Error::Io { path: path.into(), reason: err.to_string() }
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io { path: path.into(), source }
+    }
+    pub fn file(path: impl Into<PathBuf>, reason: impl std::fmt::Display) -> Self {
+        Error::File { path: path.into(), reason: reason.to_string() }
     }
     pub fn config(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
         Error::Config { path: path.into(), reason: reason.into() }

@@ -218,3 +218,12 @@ fn unsupported_head_dim() {
     let err = run_fails(&d, &[]);
     assert!(err.contains("head_dim 6 is not supported"), "{err}");
 }
+
+/// An operating-system error keeps its `std::io::Error` as the source (callers can match on it).
+#[test]
+fn io_errors_keep_their_source() {
+    let err = llama4_wgpu::loader::Gguf::open(Path::new("/nonexistent/model.gguf")).err().expect("an error");
+    let io = std::error::Error::source(&err).and_then(|s| s.downcast_ref::<std::io::Error>()).expect("io source");
+    assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
+    assert!(err.to_string().contains("/nonexistent/model.gguf"), "{err}");
+}

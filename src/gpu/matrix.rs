@@ -137,7 +137,7 @@ impl<'a> MatrixSpec<'a> {
     /// not fit is an error.
     pub fn upload(&self, ctx: &GpuContext, quantize: Option<WeightFormat>) -> Result<Matrix> {
         let (name, experts, cols, parts) = (self.name.as_str(), self.experts, self.cols, &self.parts[..]);
-        let err = |what: String| Error::Gpu(format!("matrix `{name}`: {what}"));
+        let err = |what: String| Error::Shape(format!("matrix `{name}`: {what}"));
         let mut starts = vec![];
         let mut rows = 0;
         for p in parts {

@@ -29,7 +29,7 @@ pub fn rmsnorm(
     in_row0: usize,
 ) -> Result<()> {
     if weight.len != n || x.len < (in_row0 + rows) * n || out.len < rows * n {
-        return Err(Error::Gpu(format!("rmsnorm: bad sizes (n {n}, rows {rows})")));
+        return Err(Error::Shape(format!("rmsnorm: bad sizes (n {n}, rows {rows})")));
     }
     let p = Params::new().u(n).f(eps).u(in_row0);
     rec.dispatch(&key(Variant::new(Shader::RmsNorm)), p, &[&x.buffer, &weight.buffer, &out.buffer], [rows as u32, 1, 1])

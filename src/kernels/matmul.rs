@@ -43,10 +43,10 @@ impl MatmulArgs<'_> {
 pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, a: MatmulArgs) -> Result<()> {
     let in_rows = a.x_row0 + (a.n_tokens.max(1) - 1) / a.x_div + 1;
     if x.len < in_rows * w.cols || out.len < (a.n_tokens - 1) * a.out_stride + a.out_col0 + w.rows {
-        return Err(Error::Gpu(format!("matmul `{}`: buffers too small for {} rows", w.name, a.n_tokens)));
+        return Err(Error::Shape(format!("matmul `{}`: buffers too small for {} rows", w.name, a.n_tokens)));
     }
     if a.experts.is_none() && w.experts != 1 {
-        return Err(Error::Gpu(format!("matmul `{}`: expert matrix used without routing", w.name)));
+        return Err(Error::Shape(format!("matmul `{}`: expert matrix used without routing", w.name)));
     }
     let tt = if a.experts.is_some() || a.n_tokens == 1 { 1 } else { MAX_TT };
     let max_dim = rec.ctx.limits.max_compute_workgroups_per_dimension as usize;

@@ -108,7 +108,7 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn err(&self, what: impl std::fmt::Display) -> Error {
-        Error::io(self.path, format!("bad GGUF header at byte {}: {what}", self.pos))
+        Error::file(self.path, format!("bad GGUF header at byte {}: {what}", self.pos))
     }
     fn remaining(&self) -> usize {
         self.b.len() - self.pos
@@ -203,18 +203,18 @@ impl Gguf {
     pub fn parse(b: &[u8], path: &Path) -> Result<(u32, BTreeMap<String, Value>, BTreeMap<String, GgufTensor>)> {
         let mut r = Reader { b, pos: 0, path };
         if b.is_empty() {
-            return Err(Error::io(path, "empty file (not a GGUF model)"));
+            return Err(Error::file(path, "empty file (not a GGUF model)"));
         }
-        let magic = r.take(4, "the magic").map_err(|_| Error::io(path, "too short to be a GGUF file"))?;
+        let magic = r.take(4, "the magic").map_err(|_| Error::file(path, "too short to be a GGUF file"))?;
         if magic != b"GGUF" {
-            return Err(Error::io(
+            return Err(Error::file(
                 path,
                 format!("not a GGUF file (magic {:?}, expected \"GGUF\")", String::from_utf8_lossy(magic)),
             ));
         }
         let version = r.u32("the version")?;
         if !(2..=3).contains(&version) {
-            return Err(Error::io(path, format!("GGUF version {version} is not supported (2 and 3 are)")));
+            return Err(Error::file(path, format!("GGUF version {version} is not supported (2 and 3 are)")));
         }
         let n_tensors = r.count("the tensor count", 8 + 4 + 8 + 4 + 8)?;
         let n_kv = r.count("the metadata count", 8 + 4 + 1)?;
@@ -250,12 +250,12 @@ impl Gguf {
             None => 32,
             Some(v) => match v.as_u64() {
                 Some(a) if a.is_power_of_two() && a <= 1 << 20 => a as usize,
-                _ => return Err(Error::io(path, format!("general.alignment {v:?} is not a power of two"))),
+                _ => return Err(Error::file(path, format!("general.alignment {v:?} is not a power of two"))),
             },
         };
         let data_start = r.pos.next_multiple_of(align);
         if data_start > b.len() && n_tensors > 0 {
-            return Err(Error::io(path, "truncated: the file ends before its tensor data"));
+            return Err(Error::file(path, "truncated: the file ends before its tensor data"));
         }
         let data_len = b.len().saturating_sub(data_start);
         let mut tensors = BTreeMap::new();
@@ -308,7 +308,7 @@ impl Gguf {
         self.meta
             .get("general.architecture")
             .and_then(|v| v.as_str())
-            .ok_or_else(|| Error::io(&self.path, "no `general.architecture` in the GGUF metadata"))
+            .ok_or_else(|| Error::file(&self.path, "no `general.architecture` in the GGUF metadata"))
     }
 }
 

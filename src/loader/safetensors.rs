@@ -32,11 +32,11 @@ impl Checkpoint {
         let files: Vec<PathBuf> = if index.exists() {
             let text = std::fs::read_to_string(&index).map_err(|e| Error::io(&index, e))?;
             let v: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| Error::io(&index, format!("not valid JSON: {e}")))?;
+                serde_json::from_str(&text).map_err(|e| Error::file(&index, format!("not valid JSON: {e}")))?;
             let map = v
                 .get("weight_map")
                 .and_then(|m| m.as_object())
-                .ok_or_else(|| Error::io(&index, "no `weight_map` object"))?;
+                .ok_or_else(|| Error::file(&index, "no `weight_map` object"))?;
             let mut names: Vec<String> = map.values().filter_map(|f| f.as_str().map(String::from)).collect();
             names.sort();
             names.dedup();
@@ -44,7 +44,7 @@ impl Checkpoint {
         } else {
             let single = dir.join("model.safetensors");
             if !single.exists() {
-                return Err(Error::io(dir, "no model.safetensors or model.safetensors.index.json"));
+                return Err(Error::file(dir, "no model.safetensors or model.safetensors.index.json"));
             }
             vec![single]
         };
@@ -56,7 +56,7 @@ impl Checkpoint {
             // the file while we run would fault; that is the usual contract of memory-mapped model files.
             let mmap = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(&path, e))?;
             let st = SafeTensors::deserialize(&mmap)
-                .map_err(|e| Error::io(&path, format!("not a valid safetensors file: {e}")))?;
+                .map_err(|e| Error::file(&path, format!("not a valid safetensors file: {e}")))?;
             let base = mmap.as_ptr() as usize;
             for (name, view) in st.tensors() {
                 let dtype = match view.dtype() {

@@ -20,7 +20,7 @@ pub fn load_template(dir: &Path) -> Result<(String, String)> {
     let mut template = None;
     if let Ok(text) = std::fs::read_to_string(&cfg_path) {
         let v: serde_json::Value =
-            serde_json::from_str(&text).map_err(|e| Error::io(&cfg_path, format!("not valid JSON: {e}")))?;
+            serde_json::from_str(&text).map_err(|e| Error::file(&cfg_path, format!("not valid JSON: {e}")))?;
         if let Some(b) = v.get("bos_token").and_then(|b| {
             b.as_str().map(String::from).or_else(|| b.get("content").and_then(|c| c.as_str()).map(String::from))
         }) {

@@ -45,7 +45,7 @@ impl ModelFiles {
             });
         }
         if !path.exists() {
-            return Err(Error::io(path, "no such file or folder"));
+            return Err(Error::file(path, "no such file or folder"));
         }
         let g = Gguf::open(path)?;
         let cfg = TextConfig::from_gguf(&g)?;
