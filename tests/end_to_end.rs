@@ -163,3 +163,17 @@ fn long_prompt_matches_cpu_reference() {
         assert!(err <= TOL, "{name}: 300-token prompt rel err {err:.2e}");
     }
 }
+
+/// The browser's budget on any machine: WebGPU's default limits, shader-f16 and subgroups masked
+/// off. Every fixture gives transformers' numbers there too.
+#[test]
+fn every_fixture_under_webgpu_default_limits() {
+    let ctx = gpu_with(AdapterChoice { limits: llama4_wgpu::gpu::LimitsPreset::WebGpuDefault, ..Default::default() });
+    assert_eq!(ctx.limits.max_storage_buffer_binding_size, 128 << 20);
+    assert_eq!(ctx.limits.max_buffer_size, 256 << 20);
+    assert_eq!(ctx.limits.max_compute_workgroup_storage_size, 16384);
+    assert!(!ctx.features.intersects(wgpu::Features::SHADER_F16 | wgpu::Features::SUBGROUP));
+    for name in ["dense", "scout", "maverick", "top2_gqa_tied_f16", "hub_bf16_sharded", "vlm_text", "llama4_gguf"] {
+        check_fixture(name, &ctx);
+    }
+}

@@ -2,7 +2,7 @@
 //! generated text.
 
 use anyhow::Result;
-use llama4_wgpu::gpu::{parse_backend, AdapterChoice, GpuContext};
+use llama4_wgpu::gpu::{parse_backend, parse_limits, AdapterChoice, GpuContext, LimitsPreset};
 use llama4_wgpu::kernels::SamplerConfig;
 use llama4_wgpu::model::{LoadOptions, TextModel};
 use llama4_wgpu::quant::{quantize::TARGETS, WeightFormat};
@@ -19,10 +19,18 @@ pub struct GpuArgs {
     /// Adapter index from `llama4-wgpu adapters`.
     #[arg(long)]
     pub adapter: Option<usize>,
+    /// `webgpu-default`: run under the WebGPU spec's default limits with shader-f16 and subgroups
+    /// masked off (what a browser page gets), on any adapter. Default: the adapter's own.
+    #[arg(long, value_parser = parse_limits_arg)]
+    pub limits: Option<LimitsPreset>,
     /// Quantize float weights on load (q8_0, q4_0 or q4_k; ggml's bytes): attention, dense and
     /// expert matrices whose width is whole blocks. Norms, router and embeddings stay as stored.
     #[arg(long, value_parser = parse_quantize)]
     pub quantize: Option<WeightFormat>,
+}
+
+fn parse_limits_arg(s: &str) -> std::result::Result<LimitsPreset, String> {
+    parse_limits(s).map_err(|e| e.to_string())
 }
 
 pub fn parse_quantize(s: &str) -> std::result::Result<WeightFormat, String> {
@@ -54,7 +62,8 @@ impl SamplingArgs {
 
 pub fn open_gpu(a: &GpuArgs) -> Result<GpuContext> {
     let backend = a.backend.as_deref().map(parse_backend).transpose()?;
-    Ok(pollster::block_on(GpuContext::new(&AdapterChoice { backend, index: a.adapter, ..Default::default() }))?)
+    let limits = a.limits.unwrap_or_default();
+    Ok(pollster::block_on(GpuContext::new(&AdapterChoice { backend, index: a.adapter, limits, ..Default::default() }))?)
 }
 
 /// Uploads the weights; a progress bar when stderr is a terminal, a summary line unless `quiet`.

@@ -14,6 +14,28 @@ pub struct AdapterChoice {
     /// Force the matmul layout: one invocation per row group (`true`, the CPU-adapter layout) or
     /// split-k workgroups (`false`). Default: by device type.
     pub row_lane_matmul: Option<bool>,
+    /// The limits and optional features the device is created with.
+    pub limits: LimitsPreset,
+}
+
+/// Which limits and optional features a device asks for.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LimitsPreset {
+    /// Everything the adapter offers.
+    #[default]
+    Adapter,
+    /// The WebGPU spec's default limits (128 MiB storage bindings, 256 MiB buffers, 16 KiB of
+    /// workgroup memory, 256 invocations) with shader-f16 and subgroups masked off: what a
+    /// browser gives a page, on any machine.
+    WebGpuDefault,
+}
+
+pub fn parse_limits(name: &str) -> Result<LimitsPreset> {
+    match name.to_ascii_lowercase().as_str() {
+        "adapter" => Ok(LimitsPreset::Adapter),
+        "webgpu-default" | "webgpu" => Ok(LimitsPreset::WebGpuDefault),
+        other => Err(Error::Input(format!("unknown --limits `{other}` (adapter, webgpu-default)"))),
+    }
 }
 
 pub fn parse_backend(name: &str) -> Result<wgpu::Backends> {
@@ -187,13 +209,31 @@ impl GpuContext {
     async fn from_adapter(adapter: wgpu::Adapter, report: AdapterReport, choice: &AdapterChoice) -> Result<Self> {
         let max_binding_override = choice.max_binding_override;
         let info = report.info.clone();
-        let limits = adapter.limits();
+        let (limits, wanted) = match choice.limits {
+            // Every optional feature a kernel variant can use, where the adapter has it.
+            LimitsPreset::Adapter => (
+                adapter.limits(),
+                wgpu::Features::SHADER_F16 | wgpu::Features::SUBGROUP | wgpu::Features::TIMESTAMP_QUERY,
+            ),
+            LimitsPreset::WebGpuDefault => {
+                let webgpu = wgpu::Limits::default();
+                let mut short = vec![];
+                webgpu.check_limits_with_fail_fn(&adapter.limits(), false, |name, want, have| {
+                    short.push(format!("{name} {have} (WebGPU's default is {want})"))
+                });
+                if !short.is_empty() {
+                    return Err(Error::Unsupported {
+                        adapter: info.name.clone(),
+                        what: format!("the WebGPU default limits: {}", short.join(", ")),
+                    });
+                }
+                (webgpu, wgpu::Features::empty())
+            }
+        };
         let downlevel = adapter.get_downlevel_capabilities();
         if !downlevel.flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS) {
             return Err(Error::Unsupported { adapter: info.name.clone(), what: "compute shaders".into() });
         }
-        // Every optional feature a kernel variant can use, where the adapter has it.
-        let wanted = wgpu::Features::SHADER_F16 | wgpu::Features::SUBGROUP | wgpu::Features::TIMESTAMP_QUERY;
         let features = adapter.features() & wanted;
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {

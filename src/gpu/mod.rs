@@ -10,7 +10,10 @@ pub mod row_part;
 
 pub use crate::quant::WeightFormat;
 pub use buffers::Activation;
-pub use context::{list_adapters, parse_backend, quiet_headless_vulkan, AdapterChoice, AdapterReport, GpuContext};
+pub use context::{
+    list_adapters, parse_backend, parse_limits, quiet_headless_vulkan, AdapterChoice, AdapterReport, GpuContext,
+    LimitsPreset,
+};
 pub use matrix::{Matrix, MatrixSpec, RowPart, WeightChunk};
 pub use pipelines::{PipelineKey, Shader, Variant};
 pub use recorder::{Plan, Recorder};
