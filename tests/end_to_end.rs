@@ -177,3 +177,14 @@ fn every_fixture_under_webgpu_default_limits() {
         check_fixture(name, &ctx);
     }
 }
+
+/// The GL backend (llvmpipe through EGL in CI): no f16, no subgroups, its own shader translation.
+/// Every fixture gives transformers' numbers there too.
+#[test]
+fn every_fixture_on_gl() {
+    let ctx = gpu_with(AdapterChoice { backend: Some(wgpu::Backends::GL), ..Default::default() });
+    assert_eq!(ctx.info.backend, wgpu::Backend::Gl);
+    for name in ["dense", "scout", "maverick", "top2_gqa_tied_f16", "hub_bf16_sharded", "vlm_text", "llama4_gguf"] {
+        check_fixture(name, &ctx);
+    }
+}
