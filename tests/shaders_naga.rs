@@ -1,6 +1,6 @@
 //! Every shader variant parses and validates with naga, no GPU needed.
 
-use llama4_wgpu::gpu::Variant;
+use llama4_wgpu::gpu::{Flag, Variant};
 
 #[test]
 fn every_shader_variant_validates() {
@@ -30,7 +30,7 @@ fn every_shader_variant_validates() {
 fn preprocessor_selects_variants() {
     use llama4_wgpu::gpu::{Shader, WeightFormat};
     let plain = Variant::new(Shader::Matmul).weights(WeightFormat::Bf16).wgsl().unwrap();
-    let id = Variant::new(Shader::Matmul).weights(WeightFormat::Bf16).flag("EXPERT_ID", true).wgsl().unwrap();
+    let id = Variant::new(Shader::Matmul).weights(WeightFormat::Bf16).flag(Flag::ExpertId, true).wgsl().unwrap();
     assert!(!plain.contains("var<storage, read> ids"));
     assert!(id.contains("var<storage, read> ids"));
     assert!(plain.contains("lo & 0xffff0000u"), "bf16 include missing");
@@ -39,6 +39,8 @@ fn preprocessor_selects_variants() {
     let q4k = Variant::new(Shader::Embed).weights(WeightFormat::Q4K).wgsl().unwrap();
     assert!(q4k.contains("fn scale_min_k4"), "nested include");
     assert!(Variant::new(Shader::Matmul).wgsl().is_err(), "a weight shader without a format must be refused");
+    let err = Variant::new(Shader::Embed).weights(WeightFormat::F32).flag(Flag::RowLane, true).wgsl().unwrap_err();
+    assert!(err.to_string().contains("no ROW_LANE variant"), "{err}");
 }
 
 /// What no adapter here can run is still compiled here: every variant translates to SPIR-V
@@ -56,7 +58,7 @@ fn every_shader_variant_translates_for_every_backend() {
         let info = Validator::new(ValidationFlags::all(), Capabilities::empty()).validate(&module).unwrap();
         let mut constants = naga::back::PipelineConstants::default();
         if module.overrides.iter().any(|(_, o)| o.name.as_deref() == Some("TT")) {
-            constants.insert("TT".into(), if v.flags.contains(&"EXPERT_ID") { 1.0 } else { 8.0 });
+            constants.insert("TT".into(), if v.flags.contains(&Flag::ExpertId) { 1.0 } else { 8.0 });
         }
         let ep = (naga::ShaderStage::Compute, "main".to_string());
         let (module, info) =

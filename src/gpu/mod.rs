@@ -15,7 +15,7 @@ pub use context::{
     LimitsPreset,
 };
 pub use matrix::{Matrix, MatrixSpec, RowPart, WeightChunk};
-pub use pipelines::{PipelineKey, Shader, Variant};
+pub use pipelines::{Flag, PipelineKey, Shader, Variant};
 pub use recorder::{Plan, Recorder};
 
 /// Polls a future once. wgpu's native futures (error scopes, mapping after a blocking poll) are

@@ -72,10 +72,30 @@ impl Shader {
     }
 
     /// The structural flags the shader understands; every subset is a valid variant.
-    pub fn flags(self) -> &'static [&'static str] {
+    pub fn flags(self) -> &'static [Flag] {
         match self {
-            Shader::Matmul => &["EXPERT_ID", "ROW_LANE"],
+            Shader::Matmul => &[Flag::ExpertId, Flag::RowLane],
             _ => &[],
+        }
+    }
+}
+
+/// A structural variant switch, seen by the WGSL as `#if NAME`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Flag {
+    /// The matmul reads expert ids and scores (routed experts).
+    ExpertId,
+    /// The matmul runs one invocation per row group (the CPU-adapter layout).
+    RowLane,
+}
+
+impl Flag {
+    pub const ALL: [Flag; 2] = [Flag::ExpertId, Flag::RowLane];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Flag::ExpertId => "EXPERT_ID",
+            Flag::RowLane => "ROW_LANE",
         }
     }
 }
@@ -107,7 +127,7 @@ fn include(name: &str) -> Option<&'static str> {
 pub struct Variant {
     pub shader: Shader,
     pub weights: Option<WeightFormat>,
-    pub flags: Vec<&'static str>,
+    pub flags: Vec<Flag>,
 }
 
 impl Variant {
@@ -118,7 +138,7 @@ impl Variant {
         self.weights = Some(w);
         self
     }
-    pub fn flag(mut self, f: &'static str, on: bool) -> Self {
+    pub fn flag(mut self, f: Flag, on: bool) -> Self {
         if on {
             self.flags.push(f);
             self.flags.sort();
@@ -138,7 +158,7 @@ impl Variant {
                     let mut v = Variant::new(s);
                     v.weights = *w;
                     for (i, f) in flags.iter().enumerate() {
-                        v = v.flag(f, mask & (1 << i) != 0);
+                        v = v.flag(*f, mask & (1 << i) != 0);
                     }
                     out.push(v);
                 }
@@ -149,7 +169,10 @@ impl Variant {
 
     /// The WGSL text of this variant after preprocessing.
     pub fn wgsl(&self) -> Result<String> {
-        let mut defines: Vec<&str> = self.flags.clone();
+        if let Some(f) = self.flags.iter().find(|f| !self.shader.flags().contains(f)) {
+            return Err(Error::Gpu(format!("{} has no {} variant", self.shader.file(), f.name())));
+        }
+        let mut defines: Vec<&str> = self.flags.iter().map(|f| f.name()).collect();
         let weights_file = self.weights.map(|w| w.include_file());
         if self.shader.reads_weights() && weights_file.is_none() {
             return Err(Error::Gpu(format!("{} needs a weight format", self.shader.file())));
@@ -190,8 +213,13 @@ fn preprocess_into(
             preprocess_into(out, text, name, defines, weights, depth + 1)
         };
         if let Some(rest) = t.strip_prefix("#if ") {
+            // Only names the host can set: a typo would otherwise select a branch silently.
+            let name = rest.trim();
+            if !Flag::ALL.iter().any(|f| f.name() == name) && !WeightFormat::ALL.iter().any(|w| w.define() == name) {
+                return Err(err(&format!("#if {name}: not a variant flag or weight format")));
+            }
             let parent = active(&stack);
-            stack.push((defines.contains(&rest.trim()), parent));
+            stack.push((defines.contains(&name), parent));
         } else if t == "#else" {
             let top = stack.last_mut().ok_or_else(|| err("#else without #if"))?;
             top.0 = !top.0;
@@ -258,5 +286,15 @@ impl PipelineCache {
         let p = Arc::new(pipeline);
         self.map.lock().unwrap().insert(key.clone(), p.clone());
         Ok(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn an_unknown_if_name_is_an_error() {
+        let err = super::preprocess("#if EXPERTID\n#endif\n", "t.wgsl", &[], None).unwrap_err();
+        assert!(err.to_string().contains("#if EXPERTID: not a variant flag"), "{err}");
+        assert!(super::preprocess("#if ROW_LANE\n#endif\n", "t.wgsl", &[], None).is_ok());
     }
 }

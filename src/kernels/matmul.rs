@@ -3,7 +3,7 @@
 use super::div_ceil;
 use crate::error::{Error, Result};
 use crate::gpu::recorder::Params;
-use crate::gpu::{Activation, Matrix, PipelineKey, Recorder, Shader, Variant};
+use crate::gpu::{Activation, Flag, Matrix, PipelineKey, Recorder, Shader, Variant};
 
 /// Output rows per invocation (ROW_LANE) or per workgroup.
 const ROWS: usize = 4;
@@ -53,8 +53,8 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
     for c in &w.chunks {
         let variant = Variant::new(Shader::Matmul)
             .weights(c.format)
-            .flag("EXPERT_ID", a.experts.is_some())
-            .flag("ROW_LANE", rec.ctx.row_lane_matmul);
+            .flag(Flag::ExpertId, a.experts.is_some())
+            .flag(Flag::RowLane, rec.ctx.row_lane_matmul);
         let key = PipelineKey { variant, overrides: vec![("TT", tt as u32)] };
         let n = (c.rows.end - c.rows.start) as usize;
         let per_wg = if rec.ctx.row_lane_matmul { ROWS * WG } else { ROWS };
