@@ -200,3 +200,27 @@ fn thousands_of_mutated_headers_never_panic() {
         }
     }
 }
+
+/// A 295 MB f32 embedding and a 295 MB f32 head under WebGPU's default limits (128 MiB storage
+/// bindings, 256 MiB buffers): both are split into chunks that fit, and the logits match the CPU
+/// reference.
+#[test]
+fn embedding_and_head_beyond_webgpu_default_limits() {
+    use llama4_wgpu::gpu::{AdapterChoice, LimitsPreset};
+    use llama4_wgpu::quant::WeightFormat::F32;
+    let v = 288_000; // 288000 x 256 x 4 bytes = 295 MB each
+    let path = write("big-vocab", &common::gguf::tiny_llama_vocab(v, [F32, F32], [[F32; 7]; 2]).to_bytes());
+    let g = Gguf::open(&path).unwrap();
+    let cfg = TextConfig::from_gguf(&g).unwrap();
+    let ctx = gpu_with(AdapterChoice { limits: LimitsPreset::WebGpuDefault, ..Default::default() });
+    let model = TextModel::load(&ctx, &cfg, &g, |_, _| {}).unwrap();
+    assert!(model.embed.chunks.len() >= 3 && model.lm_head.chunks.len() >= 3, "not split");
+    assert!(model.embed.chunks.iter().all(|c| c.buffer.size() <= 128 << 20));
+    let ids: Vec<u32> = vec![5, 287_999, 144_000, 131_071, 131_072, 7];
+    let want = CpuModel::load(&cfg, &g).unwrap().forward(&ids);
+    let mut s = Session::new(&ctx, &model, 16, SamplerConfig::default()).unwrap();
+    let got = block_on(s.prefill(&ids, true)).unwrap().logits.unwrap();
+    let err = rel_err(&got, &want);
+    assert!(err < 1e-4, "logits rel err {err:.2e}");
+    std::fs::remove_file(&path).ok();
+}

@@ -107,8 +107,14 @@ pub fn tiny_llama() -> GgufFile {
 /// The tiny `llama` with token_embd|output in `heads` and each layer's q, k, v, output, gate, up,
 /// down in `layers[i]`.
 pub fn tiny_llama_in(heads: [WeightFormat; 2], layers: [[WeightFormat; 7]; 2]) -> GgufFile {
+    tiny_llama_vocab(64, heads, layers)
+}
+
+/// As [`tiny_llama_in`] with a vocabulary of `v` tokens (a large one makes big embedding and head
+/// tensors).
+pub fn tiny_llama_vocab(v: usize, heads: [WeightFormat; 2], layers: [[WeightFormat; 7]; 2]) -> GgufFile {
     use WeightFormat as W;
-    let (v, h, nh, nkv, d, ff) = (64usize, 256usize, 4usize, 2usize, 64usize, 128usize);
+    let (h, nh, nkv, d, ff) = (256usize, 4usize, 2usize, 64usize, 128usize);
     let mut seed = 7u32;
     let mut t = |name: &str, shape: Vec<usize>, f: W| {
         seed += 1;
