@@ -96,7 +96,7 @@ impl<'a> RoundTripped<'a> {
             let v = inner.get_any(name).unwrap();
             let mut x = v.to_f32();
             let shape = v.shape.to_vec();
-            if LINEAR.iter().any(|s| name.ends_with(s)) && !name.contains("router") {
+            if LINEAR.iter().any(|s| name.ends_with(s)) {
                 if v.cols() % format.block_elems() != 0 {
                     continue;
                 }

@@ -4,5 +4,6 @@ const BLOCK_ELEMS: u32 = 32u;
 const BLOCK_BYTES: u32 = 18u;
 
 fn unit_w(b: u32, u: u32) -> W32 {
-    return nibble_w(w_u32x4(b + 2u), 0u, w_f16(b), -8.0 * w_f16(b));
+    let d = w_f16(b);
+    return nibble_w(w_u32x4(b + 2u), 0u, d, -8.0 * d);
 }

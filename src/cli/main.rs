@@ -8,7 +8,6 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use generate::{load_model, open_gpu, stream, GpuArgs, SamplingArgs};
 use llama4_wgpu::config::{AttentionKind, FfnKind};
-use llama4_wgpu::gpu::MatrixSpec;
 use llama4_wgpu::gpu::{list_adapters, parse_backend};
 use llama4_wgpu::model::{matrix_specs, KvCache};
 use llama4_wgpu::quant::WeightFormat;
@@ -171,9 +170,7 @@ fn info(path: PathBuf, max_context: usize, quantize: Option<WeightFormat>) -> Re
     let mut by_format = std::collections::BTreeMap::<WeightFormat, u64>::new();
     for m in &specs {
         for p in &m.parts {
-            let f = m.gpu_format(p, quantize);
-            let spec = MatrixSpec { parts: vec![p.clone()], ..m.clone() };
-            *by_format.entry(f).or_default() += spec.gpu_bytes(quantize);
+            *by_format.entry(m.gpu_format(p, quantize)).or_default() += m.part_bytes(p, quantize);
         }
     }
     let norms = 4 * cfg.hidden_size as u64 * (2 * cfg.num_hidden_layers as u64 + 1);

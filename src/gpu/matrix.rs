@@ -94,10 +94,6 @@ impl<'a> MatrixSpec<'a> {
         MatrixSpec { quantizable: false, ..self }
     }
 
-    pub fn rows(&self) -> usize {
-        self.parts.iter().map(|p| p.rows()).sum()
-    }
-
     /// The format `part` has on the GPU when loading with `quantize`: the target for float rows
     /// whose width is whole blocks of it, else the stored format.
     pub fn gpu_format(&self, part: &RowPart, quantize: Option<WeightFormat>) -> WeightFormat {
@@ -112,7 +108,7 @@ impl<'a> MatrixSpec<'a> {
         let mut stored: Vec<_> = self.parts.iter().map(|p| p.format()).filter(|f| *f != quantize).collect();
         stored.sort();
         stored.dedup();
-        if stored.is_empty() || self.parts.iter().all(|p| self.gpu_format(p, Some(quantize)) == quantize) {
+        if self.parts.iter().all(|p| self.gpu_format(p, Some(quantize)) == quantize) {
             return None;
         }
         let names = stored.iter().map(|f| f.name()).collect::<Vec<_>>().join("/");
@@ -125,10 +121,10 @@ impl<'a> MatrixSpec<'a> {
         })
     }
 
-    /// GPU bytes of the weights when loading with `quantize`.
-    pub fn gpu_bytes(&self, quantize: Option<WeightFormat>) -> u64 {
-        let row = |p: &RowPart| self.gpu_format(p, quantize).gpu_row_bytes(self.cols).unwrap_or(0) as u64;
-        self.parts.iter().map(|p| (self.experts * p.rows()) as u64 * row(p)).sum()
+    /// GPU bytes of `part` (all experts) when loading with `quantize`.
+    pub fn part_bytes(&self, part: &RowPart, quantize: Option<WeightFormat>) -> u64 {
+        let row = self.gpu_format(part, quantize).gpu_row_bytes(self.cols).unwrap_or(0) as u64;
+        (self.experts * part.rows()) as u64 * row
     }
 
     /// Uploads the parts stacked along the rows, float rows quantized to `quantize` where it

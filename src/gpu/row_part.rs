@@ -20,7 +20,7 @@ pub enum RowPart<'a> {
 }
 
 impl RowPart<'_> {
-    pub(super) fn rows(&self) -> usize {
+    pub fn rows(&self) -> usize {
         match self {
             RowPart::Linear(v) => v.shape[0],
             RowPart::Stacked(v) => v.shape[1],
