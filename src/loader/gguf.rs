@@ -335,8 +335,9 @@ impl TensorSource for Gguf {
                 &self.path,
                 name,
                 format!(
-                    "tensor type {} is not supported (f32, f16, bf16, q8_0, q4_0, q4_1, q4_K, q5_K, q6_K)",
-                    WeightFormat::ggml_name(t.ggml_type)
+                    "tensor type {} is not supported ({})",
+                    WeightFormat::ggml_name(t.ggml_type),
+                    WeightFormat::ALL.map(|f| f.name()).join(", ")
                 ),
             )
         })?;
