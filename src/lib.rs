@@ -19,6 +19,7 @@
 //! ```
 
 pub mod config;
+pub mod conformance;
 pub mod error;
 pub mod gpu;
 pub mod kernels;

@@ -1,6 +1,8 @@
-//! The `llama4-wgpu` command line: `adapters`, `info`, `run`. Thin: parsing, files, printing.
+//! The `llama4-wgpu` command line: `adapters`, `info`, `run`, `chat`, `perplexity`, `doctor`.
+//! Thin: parsing, files, printing.
 
 mod chat;
+mod doctor;
 mod generate;
 mod perplexity;
 
@@ -47,6 +49,9 @@ enum Cmd {
     Chat(chat::ChatArgs),
     /// Perplexity of a text file, as llama-perplexity computes it.
     Perplexity(perplexity::PerplexityArgs),
+    /// Check every adapter: identity, features, limits, every kernel variant against the CPU
+    /// reference and a built-in tiny Llama 4 against transformers. Exits 1 on any failure.
+    Doctor(doctor::DoctorArgs),
 }
 
 #[derive(Args)]
@@ -93,6 +98,7 @@ fn main() {
         Cmd::Run(a) => run(a),
         Cmd::Chat(a) => chat::chat(a),
         Cmd::Perplexity(a) => perplexity::perplexity(a),
+        Cmd::Doctor(a) => doctor::doctor(a),
     };
     if let Err(e) = r {
         eprintln!("error: {e:#}");

@@ -93,7 +93,26 @@ pub struct Gguf {
     pub version: u32,
     pub meta: BTreeMap<String, Value>,
     pub tensors: BTreeMap<String, GgufTensor>,
-    mmap: Mmap,
+    bytes: Bytes,
+}
+
+/// The file image: memory-mapped from disk, or bytes already in memory (a model built into the
+/// binary, a browser download).
+enum Bytes {
+    Mapped(Mmap),
+    Static(&'static [u8]),
+    Owned(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Mapped(m) => m,
+            Bytes::Static(s) => s,
+            Bytes::Owned(v) => v,
+        }
+    }
 }
 
 /// Largest number of dimensions ggml has.
@@ -194,8 +213,22 @@ impl Gguf {
         // SAFETY: the map is read-only and lives as long as `Gguf`. Another process truncating the
         // file while we run would fault; that is the usual contract of memory-mapped model files.
         let mmap = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-        let (version, meta, tensors) = Self::parse(&mmap, path)?;
-        Ok(Gguf { path: path.to_path_buf(), version, meta, tensors, mmap })
+        Self::from_image(path, Bytes::Mapped(mmap))
+    }
+
+    /// A GGUF image built into the program; `name` stands for its path in errors.
+    pub fn from_static(name: &Path, bytes: &'static [u8]) -> Result<Self> {
+        Self::from_image(name, Bytes::Static(bytes))
+    }
+
+    /// A GGUF image already read into memory; `name` stands for its path in errors.
+    pub fn from_bytes(name: &Path, bytes: Vec<u8>) -> Result<Self> {
+        Self::from_image(name, Bytes::Owned(bytes))
+    }
+
+    fn from_image(path: &Path, bytes: Bytes) -> Result<Self> {
+        let (version, meta, tensors) = Self::parse(&bytes, path)?;
+        Ok(Gguf { path: path.to_path_buf(), version, meta, tensors, bytes })
     }
 
     /// Parses a whole GGUF image (header and the placement of every tensor).
@@ -341,6 +374,6 @@ impl TensorSource for Gguf {
                 ),
             )
         })?;
-        Ok(TensorView { name: key, path: &self.path, dtype, shape: &t.shape, bytes: &self.mmap[t.start..t.end] })
+        Ok(TensorView { name: key, path: &self.path, dtype, shape: &t.shape, bytes: &self.bytes[t.start..t.end] })
     }
 }

@@ -22,6 +22,11 @@ pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> Result<()> {
 /// Reads a little-endian float32 C-order array: (shape, data).
 pub fn read_f32(path: &Path) -> Result<(Vec<usize>, Vec<f32>)> {
     let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    parse_f32(&bytes, path)
+}
+
+/// [`read_f32`] of bytes in memory; `path` names them in errors.
+pub fn parse_f32(bytes: &[u8], path: &Path) -> Result<(Vec<usize>, Vec<f32>)> {
     let bad = |m: &str| Error::file(path, format!("not a float32 .npy file: {m}"));
     if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
         return Err(bad("no magic"));

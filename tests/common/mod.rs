@@ -39,45 +39,14 @@ pub fn reference(dir: &Path) -> Reference {
     Reference { prompt_ids: ids("prompt_ids"), greedy_tokens: ids("greedy_tokens"), prompt_logits, decode_logits }
 }
 
-/// max |a - b| / max |b|
+/// max |a - b| / max |b|, panicking on NaN or a length mismatch.
 pub fn rel_err(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "length mismatch");
-    let num = a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
-    let den = b.iter().map(|y| y.abs()).fold(0.0f32, f32::max);
-    assert!(a.iter().all(|x| x.is_finite()), "non-finite values");
-    num / den.max(1e-30)
+    let e = llama4_wgpu::conformance::data::rel_err(a, b);
+    assert!(e.is_finite(), "non-finite values");
+    e as f32
 }
 
-/// Deterministic pseudo-random values in [-1, 1).
-pub fn rand_vec(n: usize, seed: u32) -> Vec<f32> {
-    (0..n as u32)
-        .map(|i| (llama4_wgpu::reference::ops::pcg(i.wrapping_mul(2654435761) ^ seed) >> 8) as f32 / 8388608.0 - 1.0)
-        .collect()
-}
-
-/// `n` weights of a block format as random but valid blocks: random quant bits, and small
-/// random scales (the f16 fields) so values stay in a realistic range.
-pub fn random_blocks(f: llama4_wgpu::quant::WeightFormat, n: usize, seed: u32) -> Vec<u8> {
-    use llama4_wgpu::quant::WeightFormat as W;
-    let bytes = f.bytes_for(n).expect("whole blocks");
-    let mut out: Vec<u8> = (0..bytes as u32)
-        .map(|i| (llama4_wgpu::reference::ops::pcg(i.wrapping_mul(2654435761) ^ seed) >> 13) as u8)
-        .collect();
-    // byte offsets of the f16 scale fields inside one block
-    let halves: &[usize] = match f {
-        W::Q8_0 | W::Q4_0 | W::Q5_0 => &[0],
-        W::Q4_1 | W::Q5_1 | W::Q4K | W::Q5K => &[0, 2],
-        W::Q6K => &[208],
-        _ => &[],
-    };
-    for (b, block) in out.chunks_exact_mut(f.block_bytes()).enumerate() {
-        for (j, &o) in halves.iter().enumerate() {
-            let r = llama4_wgpu::reference::ops::pcg((b * 7 + j) as u32 ^ seed.rotate_left(7));
-            let v = (0.002 + (r % 1000) as f32 * 2e-5) * if r & 0x10000 != 0 { -1.0 } else { 1.0 };
-            block[o..o + 2].copy_from_slice(&half::f16::from_f32(v).to_le_bytes());
-        }
-    }
-    out
-}
+pub use llama4_wgpu::conformance::data::{rand_vec, random_blocks};
 
 pub mod gguf;

@@ -1,0 +1,161 @@
+//! The weight readers: dense matmul, the expert-indexed matmul and the embedding gather, in every
+//! weight format, on the context's layout and chunking.
+
+use super::data::{mismatches, rand_vec, rel_err, stored_weights};
+use super::{layout, submit, Checks};
+use crate::error::{Error, Result};
+use crate::gpu::buffers::read_f32;
+use crate::gpu::{Activation, GpuContext, Matrix, Recorder, RowPart, WeightFormat};
+use crate::kernels::{self, ExpertRouting, MatmulArgs};
+use crate::loader::TensorView;
+use crate::reference::ops;
+use std::path::Path;
+
+/// f32 accumulation over a few thousand terms, against the f64-free CPU loop.
+const TOL: f64 = 1e-5;
+
+fn view<'a>(bytes: &'a [u8], f: WeightFormat, shape: &'a [usize]) -> TensorView<'a> {
+    TensorView { name: "conformance", path: Path::new("conformance"), dtype: f, shape, bytes }
+}
+
+/// Column counts to test a format on: ragged for the float formats, and for the block formats
+/// one with fewer units than threads and one that loops.
+fn cols_for(f: WeightFormat) -> [usize; 2] {
+    match f.block_elems() {
+        1 => [131, 130],
+        32 => [96, 32 * 37],
+        _ => [256, 768],
+    }
+}
+
+fn variant(ctx: &GpuContext, f: WeightFormat, kind: &str) -> String {
+    format!("{} {kind}{}", f.name(), if chunked(ctx) { " chunked" } else { "" })
+}
+
+/// Whether the context splits weights below the adapter's binding limit (the `alt` context).
+fn chunked(ctx: &GpuContext) -> bool {
+    ctx.split_limit < ctx.max_binding
+}
+
+/// Uploads and, on a chunking context, makes sure the matrix really was split.
+fn upload(ctx: &GpuContext, experts: usize, cols: usize, part: RowPart) -> Result<Matrix> {
+    let m = Matrix::upload(ctx, "conformance", experts, cols, &[part])?;
+    if chunked(ctx) && m.chunks.len() < 2 {
+        return Err(Error::Shape(format!("expected the upload to split, got {} chunk(s)", m.chunks.len())));
+    }
+    Ok(m)
+}
+
+pub async fn dense(ctx: &GpuContext, checks: &mut Checks<'_>) {
+    for f in WeightFormat::ALL {
+        let [c0, c1] = cols_for(f);
+        // (rows, cols, tokens): decode, a ragged batch over two token tiles, and many row groups
+        // (where weights are not split into tiny chunks: there, many chunks)
+        let many = if chunked(ctx) { 0 } else { 1030 };
+        for (rows, cols, t) in [(67, c0, 1), (67, c1, 11), (many, c0, 3)].into_iter().filter(|c| c.0 > 0) {
+            let shape = format!("{rows}x{cols} T={t}");
+            let case = dense_case(ctx, f, rows, cols, t);
+            checks.run("matmul", variant(ctx, f, layout(ctx)), shape, TOL, case).await;
+        }
+    }
+}
+
+/// `out[:, 3..3+rows] += W x[2.., :]` on a wider output, against the CPU.
+async fn dense_case(ctx: &GpuContext, f: WeightFormat, rows: usize, cols: usize, t: usize) -> Result<f64> {
+    let (bytes, wr) = stored_weights(&rand_vec(rows * cols, 1), f);
+    let shape = [rows, cols];
+    let m = upload(ctx, 1, cols, RowPart::Linear(view(&bytes, f, &shape)))?;
+    let x = rand_vec((t + 2) * cols, 2);
+    let init = rand_vec(t * (rows + 3), 3);
+    let xa = Activation::from_f32(ctx, "x", &x)?;
+    let out = Activation::from_f32(ctx, "out", &init)?;
+    let mut rec = Recorder::new(ctx);
+    let args = MatmulArgs { x_row0: 2, out_col0: 3, accumulate: true, ..MatmulArgs::dense(t, rows + 3) };
+    kernels::matmul(&mut rec, &m, &xa, &out, args)?;
+    submit(ctx, rec)?;
+    let got = read_f32(ctx, &out, 0, out.len).await?;
+    let y = ops::matmul(&wr, rows, cols, &x[2 * cols..]);
+    let mut want = init;
+    for ti in 0..t {
+        for r in 0..rows {
+            want[ti * (rows + 3) + 3 + r] += y[ti * rows + r];
+        }
+    }
+    Ok(rel_err(&got, &want))
+}
+
+pub async fn experts(ctx: &GpuContext, checks: &mut Checks<'_>) {
+    for f in WeightFormat::ALL {
+        for stacked in [true, false] {
+            let cols = cols_for(f)[0];
+            let how = if stacked { "stacked" } else { "per-expert" };
+            let v = variant(ctx, f, &format!("{} expert-id {how}", layout(ctx)));
+            let case = experts_case(ctx, f, cols, stacked);
+            checks.run("matmul", v, format!("5x23x{cols} T=7 top-2"), TOL, case).await;
+        }
+    }
+}
+
+/// Routed experts (1, 2, 4 of 5) with the score scaling the input. Experts 0 and 3 are never
+/// routed to and their bytes are all 0xff (NaN in every format's float fields): a kernel that
+/// touches them, even with a zero weight, yields NaN and fails.
+async fn experts_case(ctx: &GpuContext, f: WeightFormat, cols: usize, stacked: bool) -> Result<f64> {
+    let (e, rows, t, k) = (5, 23, 7, 2);
+    let x = rand_vec(t * cols, 5);
+    let ids: Vec<u32> = (0..t * k).map(|a| [1, 2, 4][(a * 2 + 1) % 3]).collect();
+    let scores: Vec<f32> = (0..t * k).map(|a| 0.1 + 0.07 * a as f32).collect();
+    let (mut bytes, wr) = stored_weights(&rand_vec(e * rows * cols, 4), f);
+    let expert_bytes = bytes.len() / e;
+    for unrouted in [0, 3] {
+        bytes[unrouted * expert_bytes..(unrouted + 1) * expert_bytes].fill(0xff);
+    }
+    let (shape3, shape) = ([e, rows, cols], [rows, cols]);
+    let part = if stacked {
+        RowPart::Stacked(view(&bytes, f, &shape3))
+    } else {
+        RowPart::PerExpert(bytes.chunks(expert_bytes).map(|b| view(b, f, &shape)).collect())
+    };
+    let m = upload(ctx, e, cols, part)?;
+    let xa = Activation::from_f32(ctx, "x", &x)?;
+    let out = Activation::new(ctx, "out", t * k * rows)?;
+    let ida = Activation::from_u32(ctx, "ids", &ids)?;
+    let sa = Activation::from_f32(ctx, "scores", &scores)?;
+    let mut rec = Recorder::new(ctx);
+    let routing = ExpertRouting { ids: &ida, scores: &sa, scale_input: true };
+    let args = MatmulArgs { x_div: k, experts: Some(routing), ..MatmulArgs::dense(t * k, rows) };
+    kernels::matmul(&mut rec, &m, &xa, &out, args)?;
+    submit(ctx, rec)?;
+    let got = read_f32(ctx, &out, 0, out.len).await?;
+    let mut want = vec![];
+    for a in 0..t * k {
+        let ex = ids[a] as usize;
+        let xin: Vec<f32> = x[(a / k) * cols..(a / k + 1) * cols].iter().map(|v| v * scores[a]).collect();
+        want.extend(ops::matmul(&wr[ex * rows * cols..(ex + 1) * rows * cols], rows, cols, &xin));
+    }
+    Ok(rel_err(&got, &want))
+}
+
+pub async fn embed(ctx: &GpuContext, checks: &mut Checks<'_>) {
+    for f in WeightFormat::ALL {
+        let h = if f.is_float() { 70 } else { f.block_elems() * 2 };
+        let case = embed_case(ctx, f, h);
+        checks.run("embed", variant(ctx, f, "gather"), format!("50x{h} T=7"), 0.0, case).await;
+    }
+}
+
+/// Rows gathered by id (first, last, repeated) equal the CPU dequantization exactly.
+async fn embed_case(ctx: &GpuContext, f: WeightFormat, h: usize) -> Result<f64> {
+    let v = 50;
+    let ids: Vec<u32> = vec![0, 49, 17, 17, 3, 48, 25];
+    let (bytes, table) = stored_weights(&rand_vec(v * h, 8), f);
+    let shape = [v, h];
+    let m = upload(ctx, 1, h, RowPart::Linear(view(&bytes, f, &shape)))?;
+    let ida = Activation::from_u32(ctx, "ids", &ids)?;
+    let out = Activation::new(ctx, "out", ids.len() * h)?;
+    let mut rec = Recorder::new(ctx);
+    kernels::embed(&mut rec, &m, &ida, &out, ids.len())?;
+    submit(ctx, rec)?;
+    let got = read_f32(ctx, &out, 0, out.len).await?;
+    let want: Vec<f32> = ids.iter().flat_map(|&i| table[i as usize * h..(i as usize + 1) * h].to_vec()).collect();
+    Ok(mismatches(&got, &want))
+}

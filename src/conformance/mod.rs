@@ -1,0 +1,193 @@
+//! Conformance: every kernel variant the runtime can pick on an adapter, run against the plain f32
+//! CPU reference ([`crate::reference::ops`]) at ragged shapes and shapes that span many
+//! workgroups, then a tiny Llama 4 whose transformers logits are built into the library
+//! ([`e2e`]). `llama4-wgpu doctor` prints and stores the result ([`report`]); the kernel tests
+//! assert it. Everything here is async GPU work, so it runs wherever the library does.
+
+pub mod data;
+pub mod e2e;
+mod matmul;
+mod ops;
+pub mod report;
+
+use crate::error::Result;
+use crate::gpu::{GpuContext, Plan, Recorder};
+use serde::{Deserialize, Serialize};
+
+/// One conformance measurement.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Check {
+    /// The kernel (shader family), e.g. `matmul`.
+    pub kernel: String,
+    /// What was chosen: weight format, layout, flags, chunking.
+    pub variant: String,
+    /// The problem size, e.g. `67x1184 T=11`.
+    pub shape: String,
+    /// `max |gpu - cpu| / max |cpu|`, or the count of differing elements for exact checks;
+    /// infinite (JSON `null`) when the output held NaN or the case did not run.
+    #[serde(with = "inf_as_null")]
+    pub max_err: f64,
+    pub tol: f64,
+    /// Wall time of the case: upload, pipeline creation (first use), dispatch and readback.
+    pub ms: f64,
+    pub pass: bool,
+    /// Why the case could not run (a pipeline the driver rejected, a limit), when it could not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Check {
+    /// Identity across machines: what `doctor --compare` matches on.
+    pub fn id(&self) -> (String, String, String) {
+        (self.kernel.clone(), self.variant.clone(), self.shape.clone())
+    }
+}
+
+/// JSON has no infinity: `null` stands for it.
+mod inf_as_null {
+    use serde::{Deserialize, Deserializer, Serializer};
+    pub fn serialize<S: Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+        if v.is_finite() {
+            s.serialize_f64(*v)
+        } else {
+            s.serialize_none()
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+        Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::INFINITY))
+    }
+}
+
+/// The weight-chunk size of the `alt` context: small enough to split every matrix the checks use.
+pub const ALT_SPLIT: u64 = 1536;
+
+/// Collects checks, reporting each as it completes.
+pub struct Checks<'a> {
+    pub list: Vec<Check>,
+    on_check: Box<dyn FnMut(&Check) + 'a>,
+}
+
+impl<'a> Checks<'a> {
+    pub fn new(on_check: impl FnMut(&Check) + 'a) -> Self {
+        Checks { list: vec![], on_check: Box::new(on_check) }
+    }
+
+    /// Runs one case: `err` is its error measure, judged against `tol`. A case that fails to run
+    /// is a failed check carrying the error, never an abort of the whole run.
+    pub async fn run(
+        &mut self,
+        kernel: &str,
+        variant: impl Into<String>,
+        shape: impl Into<String>,
+        tol: f64,
+        case: impl std::future::Future<Output = Result<f64>>,
+    ) {
+        let t0 = web_time::Instant::now();
+        let result = case.await;
+        let ms = t0.elapsed().as_secs_f64() * 1e3;
+        self.run_timed(kernel, variant, shape, tol, ms, result);
+    }
+
+    /// Records a case that was run (and timed) elsewhere.
+    pub fn run_timed(
+        &mut self,
+        kernel: &str,
+        variant: impl Into<String>,
+        shape: impl Into<String>,
+        tol: f64,
+        ms: f64,
+        result: Result<f64>,
+    ) {
+        let (max_err, error) = match result {
+            Ok(e) => (e, None),
+            Err(e) => (f64::INFINITY, Some(e.to_string())),
+        };
+        let check = Check {
+            kernel: kernel.into(),
+            variant: variant.into(),
+            shape: shape.into(),
+            max_err,
+            tol,
+            ms,
+            pass: error.is_none() && max_err <= tol,
+            error,
+        };
+        (self.on_check)(&check);
+        self.list.push(check);
+    }
+
+    pub fn failed(&self) -> usize {
+        self.list.iter().filter(|c| !c.pass).count()
+    }
+}
+
+/// Every kernel on `ctx`. `alt` is a second device on the same adapter with the other matmul
+/// layout and weights split at [`ALT_SPLIT`] bytes, so chunking and both layouts are covered.
+pub async fn run_kernels(ctx: &GpuContext, alt: Option<&GpuContext>, checks: &mut Checks<'_>) {
+    for c in std::iter::once(ctx).chain(alt) {
+        matmul::dense(c, checks).await;
+        matmul::experts(c, checks).await;
+        matmul::embed(c, checks).await;
+    }
+    ops::elementwise(ctx, checks).await;
+    ops::qk_prep(ctx, checks).await;
+    ops::attention(ctx, checks).await;
+    ops::sampler(ctx, checks).await;
+}
+
+/// The built-in tiny Llama 4 on `ctx` (and on `alt`, chunked and with the other matmul layout).
+pub async fn run_model(ctx: &GpuContext, alt: Option<&GpuContext>, checks: &mut Checks<'_>) {
+    e2e::run(ctx, layout(ctx), checks).await;
+    if let Some(a) = alt {
+        e2e::run(a, &format!("{} chunked", layout(a)), checks).await;
+    }
+}
+
+/// Submits a recorded plan (the checks' one way to the GPU).
+pub(crate) fn submit(ctx: &GpuContext, rec: Recorder) -> Result<()> {
+    let plan: Plan = rec.finish();
+    let mut enc = ctx.device.create_command_encoder(&Default::default());
+    plan.encode(&mut enc);
+    ctx.queue.submit([enc.finish()]);
+    ctx.check_errors("a conformance case")
+}
+
+/// How the context lays out the matmul, for variant names.
+pub(crate) fn layout(ctx: &GpuContext) -> &'static str {
+    if ctx.row_lane_matmul {
+        "row-lane"
+    } else {
+        "split-k"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_check_fails_on_error_above_tolerance_or_when_the_case_cannot_run() {
+        let mut seen = 0;
+        let mut checks = Checks::new(|_| seen += 1);
+        pollster::block_on(async {
+            checks.run("k", "v", "s", 1e-5, async { Ok(2e-6) }).await;
+            checks.run("k", "v", "s", 1e-5, async { Ok(2e-5) }).await;
+            checks.run("k", "v", "s", 0.0, async { Ok(f64::INFINITY) }).await;
+            checks.run("k", "v", "s", 1.0, async { Err(crate::Error::Gpu("pipeline rejected".into())) }).await;
+        });
+        let pass: Vec<bool> = checks.list.iter().map(|c| c.pass).collect();
+        assert_eq!(pass, [true, false, false, false]);
+        assert_eq!(checks.list[3].error.as_deref(), Some("GPU error: pipeline rejected"));
+        assert_eq!(checks.failed(), 3);
+        drop(checks);
+        assert_eq!(seen, 4);
+    }
+
+    #[test]
+    fn error_measures_catch_nan_and_length_mismatch() {
+        assert_eq!(data::rel_err(&[1.0, f32::NAN], &[1.0, 2.0]), f64::INFINITY);
+        assert_eq!(data::rel_err(&[1.0], &[1.0, 2.0]), f64::INFINITY);
+        assert!((data::rel_err(&[1.0, 2.5], &[1.0, 2.0]) - 0.25).abs() < 1e-12);
+        assert_eq!(data::mismatches(&[1u32, 2, 3], &[1, 5, 3]), 1.0);
+    }
+}

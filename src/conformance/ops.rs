@@ -1,0 +1,260 @@
+//! The kernels around the matmuls: norms, SwiGLU, the MoE router and combine, Q/K preparation,
+//! attention with its KV cache, and the sampler.
+
+use super::data::{mismatches, rand_vec, rel_err};
+use super::{submit, Checks};
+use crate::error::Result;
+use crate::gpu::buffers::{read_f32, read_words};
+use crate::gpu::{Activation, GpuContext, Recorder};
+use crate::kernels::{self, AttentionShape, SamplerConfig};
+use crate::reference::ops;
+
+const TOL: f64 = 1e-5;
+
+async fn read(ctx: &GpuContext, a: &Activation) -> Result<Vec<f32>> {
+    read_f32(ctx, a, 0, a.len).await
+}
+
+fn step_buffer(ctx: &GpuContext, past: u32, n: u32, counter: u32) -> wgpu::Buffer {
+    use wgpu::util::DeviceExt;
+    ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
+        label: Some("conformance step"),
+        contents: bytemuck::cast_slice(&[past, n, counter, 0]),
+        usage: wgpu::BufferUsages::UNIFORM,
+    })
+}
+
+pub async fn elementwise(ctx: &GpuContext, checks: &mut Checks<'_>) {
+    checks.run("rmsnorm", "weighted", "300 x rows 2..5", TOL, rmsnorm(ctx)).await;
+    checks.run("swiglu", "f32", "3x150", TOL, swiglu(ctx)).await;
+    checks.run("moe_combine", "top-2", "4x130", 1e-6, combine(ctx)).await;
+    checks.run("router", "top-3 ids", "70x13", 0.0, router(ctx, true)).await;
+    checks.run("router", "top-3 scores", "70x13", 1e-6, router(ctx, false)).await;
+}
+
+/// 300 columns (more than the 256 threads), rows 2..5 of 5.
+async fn rmsnorm(ctx: &GpuContext) -> Result<f64> {
+    let (n, rows) = (300, 5);
+    let (x, w) = (rand_vec(rows * n, 9), rand_vec(n, 10));
+    let (xa, wa) = (Activation::from_f32(ctx, "x", &x)?, Activation::from_f32(ctx, "w", &w)?);
+    let out = Activation::new(ctx, "out", 3 * n)?;
+    let mut rec = Recorder::new(ctx);
+    kernels::rmsnorm(&mut rec, &xa, &wa, &out, 3, n, 1e-5, 2)?;
+    submit(ctx, rec)?;
+    Ok(rel_err(&read(ctx, &out).await?, &ops::rmsnorm(&x[2 * n..], Some(&w), n, 1e-5)))
+}
+
+async fn swiglu(ctx: &GpuContext) -> Result<f64> {
+    let gu = rand_vec(3 * 300, 11);
+    let (gua, act) = (Activation::from_f32(ctx, "gu", &gu)?, Activation::new(ctx, "act", 3 * 150)?);
+    let mut rec = Recorder::new(ctx);
+    kernels::swiglu(&mut rec, &gua, &act, 3, 150)?;
+    submit(ctx, rec)?;
+    Ok(rel_err(&read(ctx, &act).await?, &ops::swiglu(&gu, 150)))
+}
+
+/// h += the sum of its k = 2 expert rows.
+async fn combine(ctx: &GpuContext) -> Result<f64> {
+    let (hv, y) = (rand_vec(4 * 130, 12), rand_vec(8 * 130, 13));
+    let (ha, ya) = (Activation::from_f32(ctx, "h", &hv)?, Activation::from_f32(ctx, "y", &y)?);
+    let mut rec = Recorder::new(ctx);
+    kernels::moe_combine(&mut rec, &ya, &ha, 4, 130, 2)?;
+    submit(ctx, rec)?;
+    let want: Vec<f32> =
+        (0..4 * 130).map(|i| hv[i] + y[(i / 130) * 260 + i % 130] + y[(i / 130) * 260 + 130 + i % 130]).collect();
+    Ok(rel_err(&read(ctx, &ha).await?, &want))
+}
+
+/// 70 tokens (two workgroups), 13 experts, top-3: the ids exactly, or the sigmoid scores.
+async fn router(ctx: &GpuContext, want_ids: bool) -> Result<f64> {
+    let logits = rand_vec(70 * 13, 14);
+    let la = Activation::from_f32(ctx, "logits", &logits)?;
+    let (ids, sc) = (Activation::new(ctx, "ids", 210)?, Activation::new(ctx, "scores", 210)?);
+    let mut rec = Recorder::new(ctx);
+    kernels::router_topk(&mut rec, &la, &ids, &sc, 70, 13, 3)?;
+    submit(ctx, rec)?;
+    let (ref_ids, ref_scores) = ops::router_topk(&logits, 13, 3);
+    Ok(if want_ids {
+        mismatches(&read_words(ctx, &ids.buffer, 0, 210).await?, &ref_ids)
+    } else {
+        rel_err(&read(ctx, &sc).await?, &ref_scores)
+    })
+}
+
+pub async fn qk_prep(ctx: &GpuContext, checks: &mut Checks<'_>) {
+    // (tokens, q heads, kv heads, head_dim): small; 80 pairs, more than the 64 lanes
+    for (t, nh, nkv, d) in [(4, 3, 2, 20), (3, 2, 1, 160)] {
+        for (rope, norm, temp) in [(true, true, false), (true, false, false), (false, false, true)] {
+            let v = match (rope, norm) {
+                (true, true) => "rope + qk-norm",
+                (true, false) => "rope",
+                _ => "nope + temperature",
+            };
+            let shape = format!("T={t} heads {nh}/{nkv} d={d}");
+            checks.run("qk_prep", v, shape, TOL, qk_case(ctx, t, nh, nkv, d, rope, norm, temp)).await;
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn qk_case(
+    ctx: &GpuContext,
+    t: usize,
+    nh: usize,
+    nkv: usize,
+    d: usize,
+    rope: bool,
+    norm: bool,
+    temp: bool,
+) -> Result<f64> {
+    let s = AttentionShape { nh, nkv, d, cap: 8, chunk: 8 };
+    let width = s.width();
+    let qkv = rand_vec(t * width, 15);
+    let inv_freq: Vec<f32> = (0..d / 2).map(|j| 1.0 / 10000f32.powf(2.0 * j as f32 / d as f32)).collect();
+    let past = 5;
+    let table: Vec<f32> = (0..t).flat_map(|i| ops::rope_table(&inv_freq, past + i)).collect();
+    let temps: Vec<f32> = (0..t).map(|i| 1.0 + 0.1 * i as f32).collect();
+    let a = Activation::from_f32(ctx, "qkv", &qkv)?;
+    let (ta, tm) = (Activation::from_f32(ctx, "table", &table)?, Activation::from_f32(ctx, "temps", &temps)?);
+    let mut rec = Recorder::new(ctx);
+    kernels::qk_prep(&mut rec, s, &a, &ta, &tm, t, rope, norm, temp, 1e-5)?;
+    submit(ctx, rec)?;
+    let mut want = qkv.clone();
+    for ti in 0..t {
+        for head in 0..nh + nkv {
+            let v = &mut want[ti * width + head * d..ti * width + (head + 1) * d];
+            if rope {
+                ops::rope_interleaved(v, &table[ti * d..(ti + 1) * d]);
+                if norm {
+                    let n = ops::rmsnorm(v, None, d, 1e-5);
+                    v.copy_from_slice(&n);
+                }
+            } else if head < nh {
+                v.iter_mut().for_each(|x| *x *= temps[ti]);
+            }
+        }
+    }
+    Ok(rel_err(&read(ctx, &a).await?, &want))
+}
+
+pub async fn attention(ctx: &GpuContext, checks: &mut Checks<'_>) {
+    // small heads with several chunks in one batch; then head_dim 136 (three dims per lane, the
+    // last ragged) with more than one 64-key tile per query
+    for (nh, nkv, d, past, t, chunk) in
+        [(6, 2, 20, 7, 9, 5), (6, 2, 20, 7, 9, 0), (4, 4, 136, 70, 5, 50), (4, 4, 136, 70, 5, 0)]
+    {
+        let v = if chunk > 0 { format!("chunked {chunk}") } else { "global".into() };
+        let shape = format!("past {past} + T={t} heads {nh}/{nkv} d={d}");
+        let (out, cache) = attention_case(ctx, nh, nkv, d, past, t, chunk)
+            .await
+            .map_or_else(|e| (Err(e), None), |(o, c)| (Ok(o), Some(c)));
+        checks.run("attention", v.clone(), shape.clone(), TOL, async { out }).await;
+        let cache = cache.ok_or_else(|| crate::Error::Gpu("the attention case did not run".into()));
+        checks.run("kv_store", v, shape, 0.0, async { cache }).await;
+    }
+}
+
+/// One attention step with `past` cached positions and `t` new ones (GQA), then the KV store:
+/// (the attention output's error, the cache slots that differ from what later steps need).
+async fn attention_case(
+    ctx: &GpuContext,
+    nh: usize,
+    nkv: usize,
+    d: usize,
+    past: usize,
+    t: usize,
+    chunk: usize,
+) -> Result<(f64, f64)> {
+    let total = past + t;
+    let (k_all, v_all, q) = (rand_vec(total * nkv * d, 16), rand_vec(total * nkv * d, 17), rand_vec(t * nh * d, 18));
+    let cap = if chunk > 0 { chunk } else { total + 3 };
+    let s = AttentionShape { nh, nkv, d, cap, chunk };
+    let (width, row) = (s.width(), nkv * d);
+    let mut qkv = vec![0.0; t * width];
+    for i in 0..t {
+        let (p, r) = ((past + i) * row, i * width);
+        qkv[r..r + nh * d].copy_from_slice(&q[i * nh * d..(i + 1) * nh * d]);
+        qkv[r + nh * d..r + nh * d + row].copy_from_slice(&k_all[p..p + row]);
+        qkv[r + nh * d + row..r + width].copy_from_slice(&v_all[p..p + row]);
+    }
+    // The cache as earlier steps left it (chunked layers keep only the chunk of past - 1); NaN
+    // elsewhere, so reading a stale slot fails.
+    let (mut kc, mut vc) = (vec![f32::NAN; cap * row], vec![f32::NAN; cap * row]);
+    let keep_from = |n: usize| (n - 1).checked_div(chunk).map_or(0, |c| c * chunk);
+    for p in keep_from(past)..past {
+        kc[(p % cap) * row..(p % cap + 1) * row].copy_from_slice(&k_all[p * row..(p + 1) * row]);
+        vc[(p % cap) * row..(p % cap + 1) * row].copy_from_slice(&v_all[p * row..(p + 1) * row]);
+    }
+    let qa = Activation::from_f32(ctx, "qkv", &qkv)?;
+    let (ka, va) = (Activation::from_f32(ctx, "k", &kc)?, Activation::from_f32(ctx, "v", &vc)?);
+    let out = Activation::new(ctx, "out", t * nh * d)?;
+    let step = step_buffer(ctx, past as u32, t as u32, 0);
+    let mut rec = Recorder::new(ctx);
+    kernels::attention(&mut rec, s, &qa, &ka, &va, &out, &step, t)?;
+    kernels::kv_store(&mut rec, s, &qa, &ka, &va, &step, t)?;
+    submit(ctx, rec)?;
+    let want = ops::attention(&q, &k_all, &v_all, nh, nkv, d, past, chunk);
+    let err = rel_err(&read(ctx, &out).await?, &want);
+    let (kg, vg) = (read(ctx, &ka).await?, read(ctx, &va).await?);
+    let mut bad = 0.0;
+    for p in keep_from(total)..total {
+        let slot = (p % cap) * row..(p % cap + 1) * row;
+        bad += mismatches(&kg[slot.clone()], &k_all[p * row..(p + 1) * row]);
+        bad += mismatches(&vg[slot], &v_all[p * row..(p + 1) * row]);
+    }
+    Ok((err, bad))
+}
+
+pub async fn sampler(ctx: &GpuContext, checks: &mut Checks<'_>) {
+    let cases = [
+        SamplerConfig { temperature: 0.0, ..Default::default() },
+        SamplerConfig { temperature: 0.8, top_k: 0, top_p: 1.0, seed: 1 },
+        SamplerConfig { temperature: 1.3, top_k: 40, top_p: 1.0, seed: 2 },
+        SamplerConfig { temperature: 0.7, top_k: 0, top_p: 0.8, seed: 3 },
+        SamplerConfig { temperature: 1.0, top_k: 25, top_p: 0.5, seed: 4 },
+    ];
+    for cfg in cases {
+        let v = if cfg.greedy() {
+            "greedy".to_string()
+        } else {
+            format!("temp {} top-k {} top-p {}", cfg.temperature, cfg.top_k, cfg.top_p)
+        };
+        checks.run("sample", v, "vocab 1000, 32 draws", 0.0, sample_case(ctx, cfg)).await;
+    }
+}
+
+/// 32 draws with the CPU reference's random stream: the count of draws where the GPU picked a
+/// token the shared uniform draw does not select. A draw may land on the neighbouring token only
+/// within rounding (1e-5 of the total mass) of the boundary between their CDF intervals.
+async fn sample_case(ctx: &GpuContext, cfg: SamplerConfig) -> Result<f64> {
+    let vocab = 1000;
+    let logits: Vec<f32> = rand_vec(vocab, 19).iter().map(|v| v * 6.0).collect();
+    let la = Activation::from_f32(ctx, "logits", &logits)?;
+    let mut bad = 0.0;
+    for counter in 0..32u32 {
+        let out = Activation::new(ctx, "token", 1)?;
+        let step = step_buffer(ctx, 0, 1, counter);
+        let mut rec = Recorder::new(ctx);
+        kernels::sample(&mut rec, &cfg, &la, 0, vocab, &out, &step)?;
+        submit(ctx, rec)?;
+        let got = read_words(ctx, &out.buffer, 0, 1).await?[0];
+        let (want, kept) = ops::sample(&logits, cfg.temperature, cfg.top_k, cfg.top_p, cfg.seed32(), counter);
+        if got == want {
+            continue;
+        }
+        if cfg.greedy() || !kept.contains(&got) {
+            bad += 1.0;
+            continue;
+        }
+        let m = logits.iter().cloned().fold(f32::MIN, f32::max);
+        let w = |i: u32| (((logits[i as usize] - m) / cfg.temperature) as f64).exp();
+        let total: f64 = kept.iter().map(|&i| w(i)).sum();
+        let before: f64 = kept.iter().take_while(|&&i| i != got).map(|&i| w(i)).sum();
+        let u = (ops::pcg(cfg.seed32() ^ ops::pcg(counter)) >> 8) as f64 / 16777216.0;
+        let (target, slack) = (u * total, 1e-5 * total);
+        if target < before - slack || target > before + w(got) + slack {
+            bad += 1.0;
+        }
+    }
+    Ok(bad)
+}
