@@ -28,19 +28,15 @@ fn view<'a>(bytes: &'a [u8], dtype: DType, shape: &'a [usize]) -> TensorView<'a>
     TensorView { name: "test", path: Path::new("test"), dtype, shape, bytes }
 }
 
-/// The suite on the default adapter and on a second device with the other matmul layout and
-/// weights split at ALT_SPLIT bytes.
+/// The suite on the devices that cover every variant of the default adapter.
 fn conformance_run() -> Vec<Check> {
-    let ctx = gpu();
-    let alt = gpu_with(AdapterChoice {
-        row_lane_matmul: Some(!ctx.row_lane_matmul),
-        max_binding_override: Some(ALT_SPLIT),
-        ..Default::default()
-    });
+    quiet_vulkan();
+    let devices = block_on(conformance::devices(&AdapterChoice::default())).expect("GPU tests need an adapter");
+    assert_eq!(devices.len(), 2 + devices[0].1.subgroups as usize);
     let mut checks = Checks::new(|c| eprintln!("{}", conformance::report::row(c)));
     block_on(async {
-        conformance::run_kernels(ctx, Some(&alt), &mut checks).await;
-        conformance::run_model(ctx, Some(&alt), &mut checks).await;
+        conformance::run_kernels(&devices, &mut checks).await;
+        conformance::run_model(&devices, &mut checks).await;
     });
     checks.list
 }
@@ -52,8 +48,11 @@ fn every_conformance_check_passes() {
     assert!(failed.is_empty(), "{} of {} checks failed:\n{}", failed.len(), checks.len(), failed.join("\n"));
     // What the suite must cover: every format in both layouts (dense and expert-indexed), split
     // and unsplit; every other kernel; the model end to end in both layouts.
+    let subgroups = gpu().subgroups;
+    let layouts: &[&str] =
+        if subgroups { &["row-lane", "split-k", "split-k subgroup"] } else { &["row-lane", "split-k"] };
     for f in WeightFormat::ALL {
-        for layout in ["row-lane", "split-k"] {
+        for layout in layouts {
             for kind in ["", " expert-id stacked", " expert-id per-expert"] {
                 let v = format!("{} {layout}{kind}", f.name());
                 let n = checks.iter().filter(|c| c.kernel == "matmul" && c.variant.starts_with(&v)).count();

@@ -28,7 +28,8 @@ var<workgroup> red: array<f32, WG>;
 #include "common/reduce.wgsl"
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
+    let lid = lane.index;
     let t = wid.x;
     let head = wid.y;
     let base = t * p.width + head * p.d;
@@ -53,7 +54,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         ss += a * a + b * b;
     }
     if (p.rope != 0u && p.qk_norm != 0u) {
-        let scale = inverseSqrt(workgroup_sum(lid, ss) / f32(p.d) + p.eps);
+        let scale = inverseSqrt(workgroup_sum(lane, ss) / f32(p.d) + p.eps);
         for (var j = lid; j < half; j += WG) {
             qkv[base + 2u * j] *= scale;
             qkv[base + 2u * j + 1u] *= scale;

@@ -5,7 +5,7 @@
 //
 // Two layouts of the same work:
 // - default (GPUs): a workgroup computes ROWS rows; its threads stride over the units of the row
-//   and a shared-memory sum combines them.
+//   and a shared-memory sum combines them (SUBGROUP: subgroup sums first, one partial each).
 // - ROW_LANE (CPU adapters such as lavapipe, where every load is a per-lane gather and barriers
 //   are costly): each invocation owns ROWS whole rows, no shared memory, no barrier.
 //
@@ -151,10 +151,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
 }
 #else
+#include "common/lane.wgsl"
+
 var<workgroup> red: array<vec4<f32>, 512>; // WG * max TT partial sums of the ROWS rows
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
+    let lid = lane.index;
     let r0 = (wid.x + wid.z * p.wg_x) * ROWS;
     let t0 = wid.y * TT;
     let row_bytes = p.row_blocks * BLOCK_BYTES;
@@ -166,13 +169,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var unit = lid; unit < units; unit += WG) {
         add_unit(&acc, rb, unit, t0, rt.scale);
     }
+#if SUBGROUP
+    // one partial per subgroup and token
+    for (var tt = 0u; tt < TT; tt++) {
+        let s = subgroupAdd(acc[tt]);
+        if (lane.sg_lane == 0u) {
+            red[tt * WG + lane.sg] = s;
+        }
+    }
+    let parts = lane.n_sg;
+#else
     for (var tt = 0u; tt < TT; tt++) {
         red[tt * WG + lid] = acc[tt];
     }
+    let parts = WG;
+#endif
     workgroupBarrier();
     if (live && lid < TT) {
         var sum = vec4<f32>(0.0);
-        for (var j = 0u; j < WG; j++) {
+        for (var j = 0u; j < parts; j++) {
             sum += red[lid * WG + j];
         }
         store4(t0 + lid, r0, sum);

@@ -18,7 +18,8 @@ var<workgroup> red: array<f32, WG>;
 #include "common/reduce.wgsl"
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
+    let lid = lane.index;
     let src = (wid.x + p.in_row0) * p.n;
     let dst = wid.x * p.n;
     var ss = 0.0;
@@ -26,7 +27,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         let v = x[src + i];
         ss += v * v;
     }
-    let scale = inverseSqrt(workgroup_sum(lid, ss) / f32(p.n) + p.eps);
+    let scale = inverseSqrt(workgroup_sum(lane, ss) / f32(p.n) + p.eps);
     for (var i = lid; i < p.n; i += WG) {
         out[dst + i] = (x[src + i] * scale) * weight[i];
     }

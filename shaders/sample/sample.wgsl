@@ -69,7 +69,8 @@ fn lane_mass(lid: u32, thr: u32, m: f32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_index) lid: u32) {
+fn main(lane: Lane) {
+    let lid = lane.index;
     // 1. argmax.
     var best = NEG;
     var best_i = 0xffffffffu;
@@ -121,11 +122,11 @@ fn main(@builtin(local_invocation_index) lid: u32) {
 
     // 3. top-p: the largest key with mass(key >= it, among the top-k) >= top_p * total.
     if (p.top_p < 1.0) {
-        let goal = p.top_p * workgroup_sum(lid, lane_mass(lid, thr, m));
+        let goal = p.top_p * workgroup_sum(lane, lane_mass(lid, thr, m));
         var tp = 0u;
         for (var bit = 31i; bit >= 0i; bit--) {
             let cand = tp | (1u << u32(bit));
-            if (workgroup_sum(lid, lane_mass(lid, max(cand, thr), m)) >= goal) {
+            if (workgroup_sum(lane, lane_mass(lid, max(cand, thr), m)) >= goal) {
                 tp = cand;
             }
         }

@@ -4,8 +4,8 @@
 
 use anyhow::{bail, Context, Result};
 use llama4_wgpu::conformance::report::{self, AdapterRun, Report};
-use llama4_wgpu::conformance::{run_kernels, run_model, Checks, ALT_SPLIT};
-use llama4_wgpu::gpu::{list_adapters, parse_backend, parse_limits, AdapterChoice, GpuContext, LimitsPreset};
+use llama4_wgpu::conformance::{devices, run_kernels, run_model, Checks};
+use llama4_wgpu::gpu::{list_adapters, parse_backend, parse_limits, AdapterChoice, LimitsPreset};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -60,8 +60,9 @@ pub fn doctor(a: DoctorArgs) -> Result<()> {
     Ok(())
 }
 
-/// Opens the adapter twice (its own matmul layout, and the other layout with weights split into
-/// small chunks) and runs every check; prints as it goes (to stderr with --json).
+/// Opens the adapter as the devices that cover every variant (its own choices; the other matmul
+/// layout with weights split into small chunks; no subgroups where it has them) and runs every
+/// check; prints as it goes (to stderr with --json).
 fn check_adapter(
     index: usize,
     info: &wgpu::AdapterInfo,
@@ -84,21 +85,15 @@ fn check_adapter(
     };
     say(&format!("\n{}\n    driver: {} {}", run.title(), run.driver, run.driver_info));
     let choice = AdapterChoice { backend, index: Some(index), limits: preset, ..Default::default() };
-    let ctx = match pollster::block_on(GpuContext::new(&choice)) {
-        Ok(c) => c,
+    let devices = match pollster::block_on(devices(&choice)) {
+        Ok(d) => d,
         Err(e) => {
             say(&format!("    cannot open: {e}"));
             run.error = Some(e.to_string());
             return run;
         }
     };
-    let alt_choice = AdapterChoice {
-        row_lane_matmul: Some(!ctx.row_lane_matmul),
-        max_binding_override: Some(ALT_SPLIT),
-        ..choice.clone()
-    };
-    let alt = pollster::block_on(GpuContext::new(&alt_choice));
-    run.describe_device(&ctx);
+    run.describe_device(&devices[0].1);
     say(&format!(
         "    features: {}",
         if run.features.is_empty() {
@@ -111,13 +106,9 @@ fn check_adapter(
     say(&format!("    limits: {}", limits.join(", ")));
     say(&report::header());
     let mut checks = Checks::new(|c| say(&report::row(c)));
-    if let Err(e) = &alt {
-        checks.run_timed("device", "chunked, other layout", "-", 0.0, 0.0, Err(llama4_wgpu::Error::Gpu(e.to_string())));
-    }
-    let alt = alt.as_ref().ok();
     pollster::block_on(async {
-        run_kernels(&ctx, alt, &mut checks).await;
-        run_model(&ctx, alt, &mut checks).await;
+        run_kernels(&devices, &mut checks).await;
+        run_model(&devices, &mut checks).await;
     });
     let failed = checks.failed();
     run.checks = checks.list;

@@ -11,7 +11,7 @@ mod ops;
 pub mod report;
 
 use crate::error::Result;
-use crate::gpu::{GpuContext, Plan, Recorder};
+use crate::gpu::{AdapterChoice, GpuContext, Plan, Recorder};
 use serde::{Deserialize, Serialize};
 
 /// One conformance measurement.
@@ -121,25 +121,60 @@ impl<'a> Checks<'a> {
     }
 }
 
-/// Every kernel on `ctx`. `alt` is a second device on the same adapter with the other matmul
-/// layout and weights split at [`ALT_SPLIT`] bytes, so chunking and both layouts are covered.
-pub async fn run_kernels(ctx: &GpuContext, alt: Option<&GpuContext>, checks: &mut Checks<'_>) {
-    for c in std::iter::once(ctx).chain(alt) {
-        matmul::dense(c, checks).await;
-        matmul::experts(c, checks).await;
-        matmul::embed(c, checks).await;
-    }
-    ops::elementwise(ctx, checks).await;
-    ops::qk_prep(ctx, checks).await;
-    ops::attention(ctx, checks).await;
-    ops::sampler(ctx, checks).await;
+/// What a device of [`devices`] is there to cover.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The adapter as the runtime picks it: every kernel.
+    Main,
+    /// The other matmul layout with weights split at [`ALT_SPLIT`] bytes: the weight readers and
+    /// the model, chunked.
+    Split,
+    /// Workgroup-memory reductions on an adapter that has subgroups (split-k matmul): the
+    /// reducing kernels and the model without subgroups.
+    Plain,
 }
 
-/// The built-in tiny Llama 4 on `ctx` (and on `alt`, chunked and with the other matmul layout).
-pub async fn run_model(ctx: &GpuContext, alt: Option<&GpuContext>, checks: &mut Checks<'_>) {
-    e2e::run(ctx, layout(ctx), checks).await;
-    if let Some(a) = alt {
-        e2e::run(a, &format!("{} chunked", layout(a)), checks).await;
+/// The devices that together cover every variant the runtime can choose on the adapter of
+/// `choice`: [`Role::Main`], [`Role::Split`], and [`Role::Plain`] where the adapter has subgroups.
+pub async fn devices(choice: &AdapterChoice) -> Result<Vec<(Role, GpuContext)>> {
+    let main = GpuContext::new(choice).await?;
+    let split = AdapterChoice {
+        row_lane_matmul: Some(!main.row_lane_matmul),
+        max_binding_override: Some(ALT_SPLIT),
+        ..choice.clone()
+    };
+    let mut out = vec![(Role::Split, GpuContext::new(&split).await?)];
+    if main.subgroups {
+        let plain = AdapterChoice { row_lane_matmul: Some(false), subgroups: Some(false), ..choice.clone() };
+        out.push((Role::Plain, GpuContext::new(&plain).await?));
+    }
+    out.insert(0, (Role::Main, main));
+    Ok(out)
+}
+
+/// Every kernel check on the devices of [`devices`].
+pub async fn run_kernels(devices: &[(Role, GpuContext)], checks: &mut Checks<'_>) {
+    for (role, c) in devices {
+        matmul::dense(c, checks).await;
+        matmul::experts(c, checks).await;
+        if *role != Role::Plain {
+            matmul::embed(c, checks).await;
+        }
+        if *role != Role::Split {
+            ops::reductions(c, checks).await;
+        }
+        if *role == Role::Main {
+            ops::elementwise(c, checks).await;
+            ops::attention(c, checks).await;
+        }
+    }
+}
+
+/// The built-in tiny Llama 4 on every device of [`devices`].
+pub async fn run_model(devices: &[(Role, GpuContext)], checks: &mut Checks<'_>) {
+    for (_, c) in devices {
+        let chunked = if c.split_limit < c.max_binding { " chunked" } else { "" };
+        e2e::run(c, &format!("{}{chunked}", layout(c)), checks).await;
     }
 }
 
@@ -154,10 +189,19 @@ pub(crate) fn submit(ctx: &GpuContext, rec: Recorder) -> Result<()> {
 
 /// How the context lays out the matmul, for variant names.
 pub(crate) fn layout(ctx: &GpuContext) -> &'static str {
-    if ctx.row_lane_matmul {
-        "row-lane"
+    match (ctx.row_lane_matmul, ctx.subgroups) {
+        (true, _) => "row-lane",
+        (false, true) => "split-k subgroup",
+        (false, false) => "split-k",
+    }
+}
+
+/// How the context reduces across a workgroup, for variant names.
+pub(crate) fn reduction(ctx: &GpuContext) -> &'static str {
+    if ctx.subgroups {
+        "subgroup"
     } else {
-        "split-k"
+        "workgroup"
     }
 }
 

@@ -2,7 +2,7 @@
 //! attention with its KV cache, and the sampler.
 
 use super::data::{mismatches, rand_vec, rel_err};
-use super::{submit, Checks};
+use super::{reduction, submit, Checks};
 use crate::error::Result;
 use crate::gpu::buffers::{read_f32, read_words};
 use crate::gpu::{Activation, GpuContext, Recorder};
@@ -24,8 +24,15 @@ fn step_buffer(ctx: &GpuContext, past: u32, n: u32, counter: u32) -> wgpu::Buffe
     })
 }
 
+/// The kernels that sum across a workgroup (subgroup or workgroup-memory variants).
+pub async fn reductions(ctx: &GpuContext, checks: &mut Checks<'_>) {
+    let r = reduction(ctx);
+    checks.run("rmsnorm", format!("weighted, {r}"), "300 x rows 2..5", TOL, rmsnorm(ctx)).await;
+    qk_prep(ctx, checks).await;
+    sampler(ctx, checks).await;
+}
+
 pub async fn elementwise(ctx: &GpuContext, checks: &mut Checks<'_>) {
-    checks.run("rmsnorm", "weighted", "300 x rows 2..5", TOL, rmsnorm(ctx)).await;
     checks.run("swiglu", "f32", "3x150", TOL, swiglu(ctx)).await;
     checks.run("moe_combine", "top-2", "4x130", 1e-6, combine(ctx)).await;
     checks.run("router", "top-3 ids", "70x13", 0.0, router(ctx, true)).await;
@@ -81,7 +88,7 @@ async fn router(ctx: &GpuContext, want_ids: bool) -> Result<f64> {
     })
 }
 
-pub async fn qk_prep(ctx: &GpuContext, checks: &mut Checks<'_>) {
+async fn qk_prep(ctx: &GpuContext, checks: &mut Checks<'_>) {
     // (tokens, q heads, kv heads, head_dim): small; 80 pairs, more than the 64 lanes
     for (t, nh, nkv, d) in [(4, 3, 2, 20), (3, 2, 1, 160)] {
         for (rope, norm, temp) in [(true, true, false), (true, false, false), (false, false, true)] {
@@ -91,6 +98,7 @@ pub async fn qk_prep(ctx: &GpuContext, checks: &mut Checks<'_>) {
                 _ => "nope + temperature",
             };
             let shape = format!("T={t} heads {nh}/{nkv} d={d}");
+            let v = format!("{v}, {}", reduction(ctx));
             checks.run("qk_prep", v, shape, TOL, qk_case(ctx, t, nh, nkv, d, rope, norm, temp)).await;
         }
     }
@@ -205,7 +213,7 @@ async fn attention_case(
     Ok((err, bad))
 }
 
-pub async fn sampler(ctx: &GpuContext, checks: &mut Checks<'_>) {
+async fn sampler(ctx: &GpuContext, checks: &mut Checks<'_>) {
     let cases = [
         SamplerConfig { temperature: 0.0, ..Default::default() },
         SamplerConfig { temperature: 0.8, top_k: 0, top_p: 1.0, seed: 1 },
@@ -219,6 +227,7 @@ pub async fn sampler(ctx: &GpuContext, checks: &mut Checks<'_>) {
         } else {
             format!("temp {} top-k {} top-p {}", cfg.temperature, cfg.top_k, cfg.top_p)
         };
+        let v = format!("{v}, {}", reduction(ctx));
         checks.run("sample", v, "vocab 1000, 32 draws", 0.0, sample_case(ctx, cfg)).await;
     }
 }

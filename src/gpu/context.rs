@@ -14,6 +14,9 @@ pub struct AdapterChoice {
     /// Force the matmul layout: one invocation per row group (`true`, the CPU-adapter layout) or
     /// split-k workgroups (`false`). Default: by device type.
     pub row_lane_matmul: Option<bool>,
+    /// `Some(false)`: workgroup-memory reductions even where the adapter has subgroups (tests and
+    /// `doctor` check both variants on one adapter). Default: subgroups where available.
+    pub subgroups: Option<bool>,
     /// The limits and optional features the device is created with.
     pub limits: LimitsPreset,
 }
@@ -152,6 +155,8 @@ pub struct GpuContext {
     pub pipelines: PipelineCache,
     /// Matmul layout: whole rows per invocation (CPU adapters) instead of split-k workgroups.
     pub row_lane_matmul: bool,
+    /// Reductions use subgroup operations (the device has the feature and it was not turned off).
+    pub subgroups: bool,
     /// The first GPU error no error scope caught (wgpu's default handler would panic).
     uncaptured: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
@@ -258,8 +263,10 @@ impl GpuContext {
             }
         }));
         let row_lane_matmul = choice.row_lane_matmul.unwrap_or(info.device_type == wgpu::DeviceType::Cpu);
+        let subgroups = features.contains(wgpu::Features::SUBGROUP) && choice.subgroups != Some(false);
         Ok(GpuContext {
             row_lane_matmul,
+            subgroups,
             uncaptured,
             pipelines: PipelineCache::default(),
             device,

@@ -74,7 +74,8 @@ impl Shader {
     /// The structural flags the shader understands; every subset is a valid variant.
     pub fn flags(self) -> &'static [Flag] {
         match self {
-            Shader::Matmul => &[Flag::ExpertId, Flag::RowLane],
+            Shader::Matmul => &[Flag::ExpertId, Flag::RowLane, Flag::Subgroup],
+            Shader::RmsNorm | Shader::QkPrep | Shader::Sample => &[Flag::Subgroup],
             _ => &[],
         }
     }
@@ -87,15 +88,36 @@ pub enum Flag {
     ExpertId,
     /// The matmul runs one invocation per row group (the CPU-adapter layout).
     RowLane,
+    /// Reductions sum within subgroups first (adapters with the subgroups feature).
+    Subgroup,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 2] = [Flag::ExpertId, Flag::RowLane];
+    pub const ALL: [Flag; 3] = [Flag::ExpertId, Flag::RowLane, Flag::Subgroup];
 
     pub fn name(self) -> &'static str {
         match self {
             Flag::ExpertId => "EXPERT_ID",
             Flag::RowLane => "ROW_LANE",
+            Flag::Subgroup => "SUBGROUP",
+        }
+    }
+
+    /// The device feature a variant with this flag needs.
+    pub fn feature(self) -> Option<wgpu::Features> {
+        match self {
+            Flag::Subgroup => Some(wgpu::Features::SUBGROUP),
+            _ => None,
+        }
+    }
+
+    /// The WGSL `enable` directive the flag needs. Browsers require `enable subgroups;`; naga
+    /// (wgpu's native shader translator, version 30) rejects it and takes subgroup builtins
+    /// without it, so natively there is none.
+    pub fn enable(self) -> Option<&'static str> {
+        match self {
+            Flag::Subgroup if cfg!(target_arch = "wasm32") => Some("subgroups"),
+            _ => None,
         }
     }
 }
@@ -117,6 +139,7 @@ fn include(name: &str) -> Option<&'static str> {
         "common/weights_q6_k.wgsl" => include_str!("../../shaders/common/weights_q6_k.wgsl"),
         "common/step.wgsl" => include_str!("../../shaders/common/step.wgsl"),
         "common/reduce.wgsl" => include_str!("../../shaders/common/reduce.wgsl"),
+        "common/lane.wgsl" => include_str!("../../shaders/common/lane.wgsl"),
         "common/attention_shape.wgsl" => include_str!("../../shaders/common/attention_shape.wgsl"),
         _ => return None,
     })
@@ -180,7 +203,15 @@ impl Variant {
         if let Some(w) = self.weights {
             defines.push(w.define());
         }
-        preprocess(self.shader.source(), self.shader.file(), &defines, weights_file)
+        // WGSL `enable` directives come before anything else in a module.
+        let mut text: String = self.flags.iter().filter_map(|f| f.enable()).map(|e| format!("enable {e};\n")).collect();
+        text += &preprocess(self.shader.source(), self.shader.file(), &defines, weights_file)?;
+        Ok(text)
+    }
+
+    /// The device features this variant needs.
+    pub fn features(&self) -> wgpu::Features {
+        self.flags.iter().filter_map(|f| f.feature()).fold(wgpu::Features::empty(), |a, f| a | f)
     }
 }
 
@@ -260,6 +291,14 @@ impl PipelineCache {
     pub fn get(&self, device: &wgpu::Device, key: &PipelineKey) -> Result<Arc<wgpu::ComputePipeline>> {
         if let Some(p) = self.map.lock().unwrap().get(key) {
             return Ok(p.clone());
+        }
+        let missing = key.variant.features() - device.features();
+        if !missing.is_empty() {
+            return Err(Error::Gpu(format!(
+                "{} variant {:?} needs device features {missing:?}",
+                key.variant.shader.file(),
+                key.variant.flags
+            )));
         }
         let text = key.variant.wgsl()?;
         let label = format!("{}{:?}{:?}", key.variant.shader.file(), key.variant.weights, key.variant.flags);

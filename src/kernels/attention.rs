@@ -1,6 +1,6 @@
 //! q/k preparation (RoPE, QK norm, temperature), causal chunked/global attention, KV append.
 
-use super::key;
+use super::{key, reducing};
 use crate::error::{Error, Result};
 use crate::gpu::recorder::Params;
 use crate::gpu::{Activation, Recorder, Shader, Variant};
@@ -83,7 +83,7 @@ pub fn qk_prep(
         .u(temperature as u32)
         .f(eps);
     rec.dispatch(
-        &key(Variant::new(Shader::QkPrep)),
+        &key(reducing(rec.ctx, Shader::QkPrep)),
         p,
         &[&qkv.buffer, &table.buffer, &temps.buffer],
         [n_tokens as u32, heads as u32, 1],

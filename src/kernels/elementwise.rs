@@ -1,6 +1,6 @@
 //! Embedding, RMSNorm, SwiGLU, router top-k and the MoE combine: the small kernels.
 
-use super::{div_ceil, key};
+use super::{div_ceil, key, reducing};
 use crate::error::{Error, Result};
 use crate::gpu::recorder::Params;
 use crate::gpu::{Activation, Matrix, Recorder, Shader, Variant};
@@ -32,7 +32,12 @@ pub fn rmsnorm(
         return Err(Error::Shape(format!("rmsnorm: bad sizes (n {n}, rows {rows})")));
     }
     let p = Params::new().u(n).f(eps).u(in_row0);
-    rec.dispatch(&key(Variant::new(Shader::RmsNorm)), p, &[&x.buffer, &weight.buffer, &out.buffer], [rows as u32, 1, 1])
+    rec.dispatch(
+        &key(reducing(rec.ctx, Shader::RmsNorm)),
+        p,
+        &[&x.buffer, &weight.buffer, &out.buffer],
+        [rows as u32, 1, 1],
+    )
 }
 
 /// `out[r, :] = silu(gu[r, :width]) * gu[r, width:]`.

@@ -54,7 +54,8 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
         let variant = Variant::new(Shader::Matmul)
             .weights(c.format)
             .flag(Flag::ExpertId, a.experts.is_some())
-            .flag(Flag::RowLane, rec.ctx.row_lane_matmul);
+            .flag(Flag::RowLane, rec.ctx.row_lane_matmul)
+            .flag(Flag::Subgroup, rec.ctx.subgroups && !rec.ctx.row_lane_matmul);
         let key = PipelineKey { variant, overrides: vec![("TT", tt as u32)] };
         let n = (c.rows.end - c.rows.start) as usize;
         let per_wg = if rec.ctx.row_lane_matmul { ROWS * WG } else { ROWS };

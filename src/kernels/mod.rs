@@ -12,10 +12,15 @@ pub use elementwise::{embed, moe_combine, rmsnorm, router_topk, swiglu};
 pub use matmul::{matmul, ExpertRouting, MatmulArgs};
 pub use sample::{sample, SamplerConfig};
 
-use crate::gpu::{PipelineKey, Variant};
+use crate::gpu::{Flag, GpuContext, PipelineKey, Shader, Variant};
 
 pub(crate) fn key(v: Variant) -> PipelineKey {
     PipelineKey { variant: v, overrides: vec![] }
+}
+
+/// A shader that reduces across its workgroup: the subgroup variant where the device has it.
+pub(crate) fn reducing(ctx: &GpuContext, s: Shader) -> Variant {
+    Variant::new(s).flag(Flag::Subgroup, ctx.subgroups)
 }
 
 pub(crate) fn div_ceil(a: usize, b: usize) -> u32 {

@@ -1,9 +1,9 @@
 //! Token selection on the GPU.
 
-use super::key;
+use super::{key, reducing};
 use crate::error::{Error, Result};
 use crate::gpu::recorder::Params;
-use crate::gpu::{Activation, Recorder, Shader, Variant};
+use crate::gpu::{Activation, Recorder, Shader};
 
 /// How the next token is chosen. `temperature <= 0` is greedy.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -59,5 +59,5 @@ pub fn sample(
         .f(cfg.top_p)
         .f(if cfg.greedy() { 1.0 } else { 1.0 / cfg.temperature })
         .u(cfg.seed32());
-    rec.dispatch(&key(Variant::new(Shader::Sample)), p, &[&logits.buffer, &out.buffer, step], [1, 1, 1])
+    rec.dispatch(&key(reducing(rec.ctx, Shader::Sample)), p, &[&logits.buffer, &out.buffer, step], [1, 1, 1])
 }

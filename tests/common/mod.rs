@@ -10,9 +10,14 @@ pub fn gpu() -> &'static GpuContext {
     CTX.get_or_init(|| gpu_with(AdapterChoice::default()))
 }
 
-pub fn gpu_with(choice: AdapterChoice) -> GpuContext {
+/// Switches off Mesa's device-select layer on headless machines, once, before any GPU call.
+pub fn quiet_vulkan() {
     static QUIET: std::sync::Once = std::sync::Once::new();
     QUIET.call_once(llama4_wgpu::gpu::quiet_headless_vulkan);
+}
+
+pub fn gpu_with(choice: AdapterChoice) -> GpuContext {
+    quiet_vulkan();
     match pollster::block_on(GpuContext::new(&choice)) {
         Ok(c) => c,
         Err(e) => panic!("GPU tests need an adapter (install mesa-vulkan-drivers for lavapipe): {e}"),
