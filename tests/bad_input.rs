@@ -171,18 +171,17 @@ fn max_tokens_that_overflow() {
 /// saturated to u32::MAX silently).
 #[test]
 fn kernel_parameters_never_truncate() {
-    use llama4_wgpu::gpu::{recorder::Params, PipelineKey, Recorder, Shader, Variant};
+    use llama4_wgpu::gpu::{Activation, PipelineKey, Recorder, Shader, Variant};
+    use llama4_wgpu::kernels::params::SwigluParams;
     let ctx = common::gpu();
-    let buf = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-        label: None,
-        size: 16,
-        usage: wgpu::BufferUsages::STORAGE,
-        mapped_at_creation: false,
-    });
-    let key = PipelineKey { variant: Variant::new(Shader::Swiglu), overrides: vec![] };
+    let a = Activation::new(ctx, "a", 4).unwrap();
     let mut rec = Recorder::new(ctx);
-    let err = rec.dispatch(&key, Params::new().u(3u32).u(1u64 << 33), &[&buf, &buf], [1, 1, 1]).unwrap_err();
-    assert!(err.to_string().contains("parameter 1 does not fit in 32 bits"), "{err}");
+    let err = llama4_wgpu::kernels::swiglu(&mut rec, &a, &a, 1 << 33, 2).unwrap_err();
+    assert!(err.to_string().contains("8589934592 does not fit in 32 bits"), "{err}");
+    // A parameter struct handed to a shader it does not belong to is refused too.
+    let key = PipelineKey { variant: Variant::new(Shader::RmsNorm), overrides: vec![] };
+    let err = rec.dispatch(&key, &SwigluParams { width: 2, rows: 1 }, &[&a.buffer, &a.buffer], [1, 1, 1]).unwrap_err();
+    assert!(err.to_string().contains("norm/rmsnorm.wgsl does not take"), "{err}");
     assert!(rec.is_empty());
 }
 

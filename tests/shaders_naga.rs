@@ -109,3 +109,50 @@ fn every_shader_variant_translates_for_every_backend() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     assert!(count > 40, "only {count} variants");
 }
+
+/// Each kernel's typed `#[repr(C)]` parameter struct has the fields of its shader's `struct
+/// Params` (bound at group 0, binding 0) as naga reflects them: same names, order, byte offsets
+/// and scalar types, and the same size. Every shader has one.
+#[test]
+fn kernel_params_structs_match_the_wgsl() {
+    use llama4_wgpu::gpu::Shader;
+    use llama4_wgpu::kernels::params;
+    let mut covered = vec![];
+    for (shaders, fields) in params::all() {
+        for &s in shaders {
+            covered.push(s);
+            let v = Variant::all().into_iter().find(|v| v.shader == s).unwrap();
+            let module = naga::front::wgsl::parse_str(&v.wgsl().unwrap()).unwrap();
+            let (_, var) = module
+                .global_variables
+                .iter()
+                .find(|(_, g)| g.binding.as_ref().is_some_and(|b| b.group == 0 && b.binding == 0))
+                .unwrap_or_else(|| panic!("{s:?}: no binding 0"));
+            let ty = &module.types[var.ty];
+            let naga::TypeInner::Struct { members, span } = &ty.inner else {
+                panic!("{s:?}: binding 0 is not a struct")
+            };
+            let wgsl: Vec<(String, usize, bool)> = members
+                .iter()
+                .map(|m| {
+                    let float = match module.types[m.ty].inner {
+                        naga::TypeInner::Scalar(sc) => match sc.kind {
+                            naga::ScalarKind::Float if sc.width == 4 => true,
+                            naga::ScalarKind::Uint if sc.width == 4 => false,
+                            _ => panic!("{s:?}.{:?}: not u32 or f32", m.name),
+                        },
+                        ref other => panic!("{s:?}.{:?}: not a scalar: {other:?}", m.name),
+                    };
+                    (m.name.clone().unwrap(), m.offset as usize, float)
+                })
+                .collect();
+            let rust: Vec<(String, usize, bool)> =
+                fields.iter().map(|f| (f.name.to_string(), f.offset, f.float)).collect();
+            assert_eq!(rust, wgsl, "{s:?}: the Rust parameter struct differs from the WGSL `struct Params`");
+            let last = fields.last().unwrap();
+            assert_eq!(last.offset + 4, *span as usize, "{s:?}: size");
+        }
+    }
+    covered.sort();
+    assert_eq!(covered, Shader::ALL.to_vec(), "every shader has a parameter struct");
+}

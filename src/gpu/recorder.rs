@@ -4,39 +4,12 @@
 
 use crate::error::Result;
 use crate::gpu::{GpuContext, PipelineKey};
+use crate::kernels::params::KernelParams;
 use std::sync::Arc;
-
-/// Up to 16 words of per-dispatch parameters (`struct Params` in each shader; f32 fields are bit-cast).
-#[derive(Clone, Copy, Default)]
-pub struct Params {
-    words: [u32; 16],
-    n: usize,
-    /// The first word whose value did not fit a u32 (the dispatch is refused, never truncated).
-    overflow: Option<usize>,
-}
-
-impl Params {
-    pub fn new() -> Self {
-        Self::default()
-    }
-    pub fn u(mut self, v: impl TryInto<u32>) -> Self {
-        match v.try_into() {
-            Ok(v) => self.words[self.n] = v,
-            Err(_) => self.overflow = self.overflow.or(Some(self.n)),
-        }
-        self.n += 1;
-        self
-    }
-    pub fn f(mut self, v: f32) -> Self {
-        self.words[self.n] = v.to_bits();
-        self.n += 1;
-        self
-    }
-}
 
 struct Pending {
     pipeline: Arc<wgpu::ComputePipeline>,
-    params: Params,
+    params: [u32; 16],
     buffers: Vec<wgpu::Buffer>,
     groups: [u32; 3],
 }
@@ -51,20 +24,25 @@ impl<'c> Recorder<'c> {
         Recorder { ctx, items: vec![] }
     }
 
-    /// Appends one dispatch. Binding 0 of the shader is `params`, bindings 1.. are `buffers` in order.
-    pub fn dispatch(
+    /// Appends one dispatch. Binding 0 of the shader is `params` (the shader's `struct Params`),
+    /// bindings 1.. are `buffers` in order.
+    pub fn dispatch<P: KernelParams>(
         &mut self,
         key: &PipelineKey,
-        params: Params,
+        params: &P,
         buffers: &[&wgpu::Buffer],
         groups: [u32; 3],
     ) -> Result<()> {
-        if let Some(i) = params.overflow {
-            return Err(crate::Error::Input(format!(
-                "{}: parameter {i} does not fit in 32 bits (a size or position too large for the GPU kernels)",
-                key.variant.shader.file()
+        if !P::SHADERS.contains(&key.variant.shader) {
+            return Err(crate::Error::Gpu(format!(
+                "{} does not take {}",
+                key.variant.shader.file(),
+                std::any::type_name::<P>()
             )));
         }
+        let mut words = [0u32; 16];
+        bytemuck::cast_slice_mut::<u32, u8>(&mut words)[..std::mem::size_of::<P>()]
+            .copy_from_slice(bytemuck::bytes_of(params));
         if groups.contains(&0) {
             return Ok(());
         }
@@ -79,7 +57,12 @@ impl<'c> Recorder<'c> {
             });
         }
         let pipeline = self.ctx.pipelines.get(&self.ctx.device, key)?;
-        self.items.push(Pending { pipeline, params, buffers: buffers.iter().map(|&b| b.clone()).collect(), groups });
+        self.items.push(Pending {
+            pipeline,
+            params: words,
+            buffers: buffers.iter().map(|&b| b.clone()).collect(),
+            groups,
+        });
         Ok(())
     }
 
@@ -96,7 +79,7 @@ impl<'c> Recorder<'c> {
         let stride = (ctx.limits.min_uniform_buffer_offset_alignment as usize).max(64);
         let mut bytes = vec![0u8; stride * self.items.len().max(1)];
         for (i, it) in self.items.iter().enumerate() {
-            bytes[i * stride..i * stride + 64].copy_from_slice(bytemuck::cast_slice(&it.params.words));
+            bytes[i * stride..i * stride + 64].copy_from_slice(bytemuck::cast_slice(&it.params));
         }
         use wgpu::util::DeviceExt;
         let params = ctx.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {

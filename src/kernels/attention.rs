@@ -1,8 +1,8 @@
 //! q/k preparation (RoPE, QK norm, temperature), causal chunked/global attention, KV append.
 
+use super::params::{fit, AttentionParams, QkPrepParams};
 use super::{key, reducing};
 use crate::error::{Error, Result};
-use crate::gpu::recorder::Params;
 use crate::gpu::{Activation, Recorder, Shader, Variant};
 
 /// Attention geometry of one layer.
@@ -22,16 +22,16 @@ impl AttentionShape {
         (self.nh + 2 * self.nkv) * self.d
     }
 
-    /// `struct Params` of shaders/common/attention_shape.wgsl.
-    fn params(&self) -> Params {
-        Params::new()
-            .u(self.nh)
-            .u(self.nkv)
-            .u(self.d)
-            .u(self.width())
-            .u(self.cap)
-            .u(self.chunk)
-            .f((self.d as f32).powf(-0.5))
+    fn params(&self) -> Result<AttentionParams> {
+        Ok(AttentionParams {
+            nh: fit(self.nh)?,
+            nkv: fit(self.nkv)?,
+            d: fit(self.d)?,
+            width: fit(self.width())?,
+            cap: fit(self.cap)?,
+            chunk: fit(self.chunk)?,
+            scale: (self.d as f32).powf(-0.5),
+        })
     }
 }
 
@@ -73,18 +73,19 @@ pub fn qk_prep(
     } else {
         return Ok(());
     };
-    let p = Params::new()
-        .u(s.nh)
-        .u(s.nkv)
-        .u(s.d)
-        .u(s.width())
-        .u(rope as u32)
-        .u(qk_norm as u32)
-        .u(temperature as u32)
-        .f(eps);
+    let p = QkPrepParams {
+        nh: fit(s.nh)?,
+        nkv: fit(s.nkv)?,
+        d: fit(s.d)?,
+        width: fit(s.width())?,
+        rope: rope as u32,
+        qk_norm: qk_norm as u32,
+        temperature: temperature as u32,
+        eps,
+    };
     rec.dispatch(
         &key(reducing(rec.ctx, Shader::QkPrep)),
-        p,
+        &p,
         &[&qkv.buffer, &table.buffer, &temps.buffer],
         [n_tokens as u32, heads as u32, 1],
     )
@@ -104,7 +105,7 @@ pub fn attention(
     check_shape(s.d, s.nh, s.nkv)?;
     rec.dispatch(
         &key(Variant::new(Shader::Attention)),
-        s.params(),
+        &s.params()?,
         &[&qkv.buffer, &k_cache.buffer, &v_cache.buffer, &out.buffer, step],
         [n_tokens as u32, s.nh as u32, 1],
     )
@@ -121,7 +122,7 @@ pub fn kv_store(
 ) -> Result<()> {
     rec.dispatch(
         &key(Variant::new(Shader::KvStore)),
-        s.params(),
+        &s.params()?,
         &[&qkv.buffer, &k_cache.buffer, &v_cache.buffer, step],
         [super::div_ceil(s.nkv * s.d, 64), n_tokens as u32, 1],
     )

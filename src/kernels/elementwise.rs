@@ -1,8 +1,8 @@
 //! Embedding, RMSNorm, SwiGLU, router top-k and the MoE combine: the small kernels.
 
+use super::params::{fit, CombineParams, EmbedParams, RmsNormParams, RouterParams, SwigluParams};
 use super::{div_ceil, key, reducing};
 use crate::error::{Error, Result};
-use crate::gpu::recorder::Params;
 use crate::gpu::{Activation, Matrix, Recorder, Shader, Variant};
 
 /// `out[t, :] = table[ids[t], :]`, one dispatch per table chunk.
@@ -11,8 +11,14 @@ pub fn embed(rec: &mut Recorder, table: &Matrix, ids: &Activation, out: &Activat
     for c in &table.chunks {
         let k = key(Variant::new(Shader::Embed).weights(c.format));
         let units = c.row_blocks as usize * c.format.gpu_block_elems() / 32;
-        let p = Params::new().u(h).u(n_tokens).u(c.rows.start).u(c.rows.end - c.rows.start).u(c.row_blocks);
-        rec.dispatch(&k, p, &[&ids.buffer, &c.buffer, &out.buffer], [div_ceil(units, 64), n_tokens as u32, 1])?;
+        let p = EmbedParams {
+            hidden: fit(h)?,
+            n_tokens: fit(n_tokens)?,
+            row0: c.rows.start,
+            rows: c.rows.end - c.rows.start,
+            row_blocks: c.row_blocks,
+        };
+        rec.dispatch(&k, &p, &[&ids.buffer, &c.buffer, &out.buffer], [div_ceil(units, 64), n_tokens as u32, 1])?;
     }
     Ok(())
 }
@@ -31,10 +37,10 @@ pub fn rmsnorm(
     if weight.len != n || x.len < (in_row0 + rows) * n || out.len < rows * n {
         return Err(Error::Shape(format!("rmsnorm: bad sizes (n {n}, rows {rows})")));
     }
-    let p = Params::new().u(n).f(eps).u(in_row0);
+    let p = RmsNormParams { n: fit(n)?, eps, in_row0: fit(in_row0)? };
     rec.dispatch(
         &key(reducing(rec.ctx, Shader::RmsNorm)),
-        p,
+        &p,
         &[&x.buffer, &weight.buffer, &out.buffer],
         [rows as u32, 1, 1],
     )
@@ -42,10 +48,10 @@ pub fn rmsnorm(
 
 /// `out[r, :] = silu(gu[r, :width]) * gu[r, width:]`.
 pub fn swiglu(rec: &mut Recorder, gu: &Activation, out: &Activation, rows: usize, width: usize) -> Result<()> {
-    let p = Params::new().u(width).u(rows);
+    let p = SwigluParams { width: fit(width)?, rows: fit(rows)? };
     rec.dispatch(
         &key(Variant::new(Shader::Swiglu)),
-        p,
+        &p,
         &[&gu.buffer, &out.buffer],
         [div_ceil(width, 64), rows as u32, 1],
     )
@@ -61,10 +67,10 @@ pub fn router_topk(
     n_experts: usize,
     k: usize,
 ) -> Result<()> {
-    let p = Params::new().u(n_experts).u(k).u(n_tokens);
+    let p = RouterParams { n_experts: fit(n_experts)?, k: fit(k)?, n_tokens: fit(n_tokens)? };
     rec.dispatch(
         &key(Variant::new(Shader::Router)),
-        p,
+        &p,
         &[&logits.buffer, &ids.buffer, &scores.buffer],
         [div_ceil(n_tokens, 64), 1, 1],
     )
@@ -79,10 +85,10 @@ pub fn moe_combine(
     hidden: usize,
     k: usize,
 ) -> Result<()> {
-    let p = Params::new().u(hidden).u(k).u(n_tokens);
+    let p = CombineParams { hidden: fit(hidden)?, k: fit(k)?, n_tokens: fit(n_tokens)? };
     rec.dispatch(
         &key(Variant::new(Shader::MoeCombine)),
-        p,
+        &p,
         &[&y.buffer, &h.buffer],
         [div_ceil(hidden, 64), n_tokens as u32, 1],
     )

@@ -1,8 +1,8 @@
 //! `y = W x` for [`Matrix`] weights, dense or expert-indexed (the MoE `mul_mat_id`).
 
 use super::div_ceil;
+use super::params::{fit, MatmulParams};
 use crate::error::{Error, Result};
-use crate::gpu::recorder::Params;
 use crate::gpu::{Activation, Flag, Matrix, PipelineKey, Recorder, Shader, Variant};
 
 /// Output rows per invocation (ROW_LANE) or per workgroup.
@@ -61,27 +61,28 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
         let per_wg = if rec.ctx.row_lane_matmul { ROWS * WG } else { ROWS };
         let blocks = n.div_ceil(per_wg);
         let wg_x = blocks.min(max_dim);
-        let params = Params::new()
-            .u(w.cols)
-            .u(n)
-            .u(a.n_tokens)
-            .u(a.out_stride)
-            .u(a.out_col0 + c.rows.start as usize)
-            .u(a.accumulate as u32)
-            .u(w.cols)
-            .u(a.x_row0)
-            .u(wg_x)
-            .u(c.experts.start)
-            .u(c.experts.end)
-            .u(a.x_div)
-            .u(a.experts.as_ref().map(|e| e.scale_input as u32).unwrap_or(0))
-            .u(c.row_blocks);
+        let params = MatmulParams {
+            k: fit(w.cols)?,
+            n: fit(n)?,
+            n_tokens: fit(a.n_tokens)?,
+            out_stride: fit(a.out_stride)?,
+            out_col0: fit(a.out_col0 + c.rows.start as usize)?,
+            accumulate: a.accumulate as u32,
+            x_stride: fit(w.cols)?,
+            x_row0: fit(a.x_row0)?,
+            wg_x: fit(wg_x)?,
+            e0: c.experts.start,
+            e1: c.experts.end,
+            x_div: fit(a.x_div)?,
+            scale_input: a.experts.as_ref().map(|e| e.scale_input as u32).unwrap_or(0),
+            row_blocks: c.row_blocks,
+        };
         let groups = [wg_x as u32, div_ceil(a.n_tokens, tt), div_ceil(blocks, wg_x)];
         match &a.experts {
-            None => rec.dispatch(&key, params, &[&x.buffer, &c.buffer, &out.buffer], groups)?,
+            None => rec.dispatch(&key, &params, &[&x.buffer, &c.buffer, &out.buffer], groups)?,
             Some(r) => rec.dispatch(
                 &key,
-                params,
+                &params,
                 &[&x.buffer, &c.buffer, &out.buffer, &r.ids.buffer, &r.scores.buffer],
                 groups,
             )?,

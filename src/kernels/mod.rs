@@ -5,6 +5,7 @@
 pub mod attention;
 pub mod elementwise;
 pub mod matmul;
+pub mod params;
 pub mod sample;
 
 pub use attention::{attention, kv_store, qk_prep, AttentionShape};

@@ -1,8 +1,8 @@
 //! Token selection on the GPU.
 
+use super::params::{fit, SampleParams};
 use super::{key, reducing};
 use crate::error::{Error, Result};
-use crate::gpu::recorder::Params;
 use crate::gpu::{Activation, Recorder, Shader};
 
 /// How the next token is chosen. `temperature <= 0` is greedy.
@@ -51,13 +51,14 @@ pub fn sample(
     out: &Activation,
     step: &wgpu::Buffer,
 ) -> Result<()> {
-    let p = Params::new()
-        .u(vocab)
-        .u(row * vocab)
-        .u(cfg.greedy() as u32)
-        .u(cfg.top_k)
-        .f(cfg.top_p)
-        .f(if cfg.greedy() { 1.0 } else { 1.0 / cfg.temperature })
-        .u(cfg.seed32());
-    rec.dispatch(&key(reducing(rec.ctx, Shader::Sample)), p, &[&logits.buffer, &out.buffer, step], [1, 1, 1])
+    let p = SampleParams {
+        vocab: fit(vocab)?,
+        row0: fit(row * vocab)?,
+        greedy: cfg.greedy() as u32,
+        top_k: fit(cfg.top_k)?,
+        top_p: cfg.top_p,
+        inv_temp: if cfg.greedy() { 1.0 } else { 1.0 / cfg.temperature },
+        seed: cfg.seed32(),
+    };
+    rec.dispatch(&key(reducing(rec.ctx, Shader::Sample)), &p, &[&logits.buffer, &out.buffer, step], [1, 1, 1])
 }

@@ -1,0 +1,121 @@
+//! Each kernel's uniform parameters as one typed `#[repr(C)]` struct, the twin of `struct Params`
+//! in its WGSL file. `FIELDS` (names, byte offsets, scalar kinds) is what a test compares with
+//! the WGSL struct as naga reflects it, so the two cannot drift apart silently.
+
+use crate::error::{Error, Result};
+use crate::gpu::Shader;
+
+/// A field of a parameter struct.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Field {
+    pub name: &'static str,
+    pub offset: usize,
+    /// `f32` (else `u32`).
+    pub float: bool,
+}
+
+/// A kernel's `struct Params`: plain old data of at most 64 bytes (one uniform slot).
+pub trait KernelParams: bytemuck::Pod {
+    /// The shaders whose `struct Params` this is.
+    const SHADERS: &'static [Shader];
+    const FIELDS: &'static [Field];
+}
+
+/// `u32` or `f32`, the scalar types a parameter struct holds.
+pub trait Scalar {
+    const FLOAT: bool;
+}
+impl Scalar for u32 {
+    const FLOAT: bool = false;
+}
+impl Scalar for f32 {
+    const FLOAT: bool = true;
+}
+
+macro_rules! kernel_params {
+    ($(#[$doc:meta])* $name:ident for [$($shader:ident),+] { $($field:ident: $ty:ty),+ $(,)? }) => {
+        $(#[$doc])*
+        #[repr(C)]
+        #[derive(Clone, Copy, Debug, Default, bytemuck::Pod, bytemuck::Zeroable)]
+        pub struct $name {
+            $(pub $field: $ty),+
+        }
+        impl KernelParams for $name {
+            const SHADERS: &'static [Shader] = &[$(Shader::$shader),+];
+            const FIELDS: &'static [Field] = &[$(Field {
+                name: stringify!($field),
+                offset: std::mem::offset_of!($name, $field),
+                float: <$ty as Scalar>::FLOAT,
+            }),+];
+        }
+        const _: () = assert!(std::mem::size_of::<$name>() <= 64, "one uniform slot is 64 bytes");
+    };
+}
+
+kernel_params!(
+    /// shaders/matmul/matmul.wgsl
+    MatmulParams for [Matmul] {
+        k: u32, n: u32, n_tokens: u32, out_stride: u32, out_col0: u32, accumulate: u32, x_stride: u32,
+        x_row0: u32, wg_x: u32, e0: u32, e1: u32, x_div: u32, scale_input: u32, row_blocks: u32,
+    }
+);
+kernel_params!(
+    /// shaders/embed/embed.wgsl
+    EmbedParams for [Embed] { hidden: u32, n_tokens: u32, row0: u32, rows: u32, row_blocks: u32 }
+);
+kernel_params!(
+    /// shaders/norm/rmsnorm.wgsl
+    RmsNormParams for [RmsNorm] { n: u32, eps: f32, in_row0: u32 }
+);
+kernel_params!(
+    /// shaders/ffn/swiglu.wgsl
+    SwigluParams for [Swiglu] { width: u32, rows: u32 }
+);
+kernel_params!(
+    /// shaders/moe/router.wgsl
+    RouterParams for [Router] { n_experts: u32, k: u32, n_tokens: u32 }
+);
+kernel_params!(
+    /// shaders/moe/combine.wgsl
+    CombineParams for [MoeCombine] { hidden: u32, k: u32, n_tokens: u32 }
+);
+kernel_params!(
+    /// shaders/attention/qk_prep.wgsl
+    QkPrepParams for [QkPrep] {
+        nh: u32, nkv: u32, d: u32, width: u32, rope: u32, qk_norm: u32, temperature: u32, eps: f32,
+    }
+);
+kernel_params!(
+    /// shaders/common/attention_shape.wgsl (attention and the KV store)
+    AttentionParams for [Attention, KvStore] { nh: u32, nkv: u32, d: u32, width: u32, cap: u32, chunk: u32, scale: f32 }
+);
+kernel_params!(
+    /// shaders/sample/sample.wgsl
+    SampleParams for [Sample] { vocab: u32, row0: u32, greedy: u32, top_k: u32, top_p: f32, inv_temp: f32, seed: u32 }
+);
+
+/// Every parameter struct's shaders and fields (what the reflection test walks).
+pub fn all() -> Vec<(&'static [Shader], &'static [Field])> {
+    fn e<P: KernelParams>() -> (&'static [Shader], &'static [Field]) {
+        (P::SHADERS, P::FIELDS)
+    }
+    vec![
+        e::<MatmulParams>(),
+        e::<EmbedParams>(),
+        e::<RmsNormParams>(),
+        e::<SwigluParams>(),
+        e::<RouterParams>(),
+        e::<CombineParams>(),
+        e::<QkPrepParams>(),
+        e::<AttentionParams>(),
+        e::<SampleParams>(),
+    ]
+}
+
+/// A size, count or position as a 32-bit kernel parameter: values that do not fit are an error,
+/// never truncated or saturated.
+pub fn fit(v: impl TryInto<u32> + Copy + std::fmt::Display) -> Result<u32> {
+    v.try_into().map_err(|_| {
+        Error::Input(format!("{v} does not fit in 32 bits (a size or position too large for the GPU kernels)"))
+    })
+}
