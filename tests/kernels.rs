@@ -5,7 +5,7 @@
 
 mod common;
 use common::*;
-use llama4_wgpu::conformance::{self, Check, Checks, ALT_SPLIT};
+use llama4_wgpu::conformance::{self, Check, Checks};
 use llama4_wgpu::gpu::buffers::read_f32;
 use llama4_wgpu::gpu::{Activation, AdapterChoice, GpuContext, Matrix, Recorder, RowPart, WeightFormat};
 use llama4_wgpu::kernels::{self, ExpertRouting, MatmulArgs};
