@@ -226,3 +226,23 @@ fn io_errors_keep_their_source() {
     assert_eq!(io.kind(), std::io::ErrorKind::NotFound);
     assert!(err.to_string().contains("/nonexistent/model.gguf"), "{err}");
 }
+
+/// `--dtype` takes f32 or f16; `info --dtype f16` sizes the KV cache at half the f32 bytes.
+#[test]
+fn dtype_is_checked_and_f16_halves_the_cache() {
+    let dir = common::fixture("scout");
+    let err = run_fails(&dir, &["--dtype", "f17"]);
+    assert!(err.contains("unknown dtype `f17` (f32, f16)"), "{err}");
+    let kv = |dtype: &str| -> f64 {
+        let out = Command::new(env!("CARGO_BIN_EXE_llama4-wgpu"))
+            .args(["info", "--model", dir.to_str().unwrap(), "--max-context", "1000000", "--dtype", dtype])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(out.status.success() && text.contains(&format!("positions ({dtype})")), "{text}");
+        let mib = text.split("KV cache ").nth(1).unwrap().split(" MiB").next().unwrap();
+        mib.parse().unwrap()
+    };
+    let (a, b) = (kv("f32"), kv("f16"));
+    assert!(a > 0.0 && (b * 2.0 - a).abs() <= 0.1, "f32 cache {a} MiB, f16 {b} MiB");
+}

@@ -25,13 +25,22 @@ fn every_shader_variant_validates() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// What the device must offer for the variant: subgroup operations for SUBGROUP.
+/// What the device must offer for the variant: subgroup operations for SUBGROUP, f16 for F16,
+/// the f16 pack builtins for KV_HALF (`GpuContext::f16_in_f32`).
 fn capabilities(v: &Variant) -> naga::valid::Capabilities {
-    if v.features().contains(wgpu::Features::SUBGROUP) {
-        naga::valid::Capabilities::SUBGROUP
-    } else {
-        naga::valid::Capabilities::empty()
+    use naga::valid::Capabilities as C;
+    let f = v.features();
+    let mut c = C::empty();
+    if f.contains(wgpu::Features::SUBGROUP) {
+        c |= C::SUBGROUP;
     }
+    if f.contains(wgpu::Features::SHADER_F16) {
+        c |= C::SHADER_FLOAT16;
+    }
+    if v.flags.contains(&Flag::KvHalf) {
+        c |= C::SHADER_FLOAT16_IN_FLOAT32; // pack2x16float / unpack2x16float
+    }
+    c
 }
 
 #[test]
@@ -52,8 +61,8 @@ fn preprocessor_selects_variants() {
 }
 
 /// What no adapter here can run is still compiled here: every variant translates to SPIR-V
-/// (Vulkan), MSL (Metal), HLSL (DX12) and GLSL ES 3.10 (GL; not the subgroup variants, which GL
-/// never runs), with the `override` constants set to the largest values the runtime uses.
+/// (Vulkan), MSL (Metal), HLSL (DX12) and GLSL ES 3.10 (GL; not the subgroup and f16 variants,
+/// which GL never runs), with the `override` constants set to the largest values the runtime uses.
 #[test]
 fn every_shader_variant_translates_for_every_backend() {
     use naga::back::{glsl, hlsl, msl, spv};
@@ -65,6 +74,7 @@ fn every_shader_variant_translates_for_every_backend() {
         let module = naga::front::wgsl::parse_str(&text).unwrap();
         let info = Validator::new(ValidationFlags::all(), capabilities(&v)).validate(&module).unwrap();
         let subgroups = capabilities(&v).contains(Capabilities::SUBGROUP);
+        let f16 = capabilities(&v).contains(Capabilities::SHADER_FLOAT16);
         let mut constants = naga::back::PipelineConstants::default();
         if module.overrides.iter().any(|(_, o)| o.name.as_deref() == Some("TT")) {
             constants.insert("TT".into(), if v.flags.contains(&Flag::ExpertId) { 1.0 } else { 8.0 });
@@ -82,8 +92,12 @@ fn every_shader_variant_translates_for_every_backend() {
         if let Err(e) = msl::write_string(&module, &info, &msl_opts, &msl_pipe) {
             fail("MSL", e.to_string());
         }
-        // wave intrinsics need shader model 6.0 (wgpu's DX12 backend compiles with DXC)
-        let shader_model = if subgroups { hlsl::ShaderModel::V6_0 } else { hlsl::ShaderModel::V5_1 };
+        // wave intrinsics need shader model 6.0, f16 6.2 (wgpu's DX12 backend compiles with DXC)
+        let shader_model = match (subgroups, f16) {
+            (_, true) => hlsl::ShaderModel::V6_2,
+            (true, false) => hlsl::ShaderModel::V6_0,
+            _ => hlsl::ShaderModel::V5_1,
+        };
         let hlsl_opts = hlsl::Options { shader_model, ..Default::default() };
         let hlsl_pipe = hlsl::PipelineOptions { entry_point: Some(ep.clone()) };
         let mut out = String::new();
@@ -91,8 +105,8 @@ fn every_shader_variant_translates_for_every_backend() {
             fail("HLSL", e.to_string());
         }
         count += 1;
-        if subgroups {
-            continue; // GL has no subgroups: the runtime never picks these variants there
+        if subgroups || f16 {
+            continue; // GL has neither subgroups nor f16: the runtime never picks these variants there
         }
         let glsl_opts = glsl::Options { version: glsl::Version::new_gles(310), ..Default::default() };
         let glsl_pipe = glsl::PipelineOptions { shader_stage: ep.0, entry_point: ep.1.clone(), multiview: None };

@@ -89,3 +89,46 @@ fn perplexity_within_half_a_percent_of_llama_cpp() {
     assert!((ppl / want - 1.0).abs() < 0.005, "perplexity {ppl} vs llama.cpp {want}");
     assert!(String::from_utf8_lossy(&out.stderr).is_empty(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// `--dtype f16` on a trained model: the KV cache in f16 (read with f16 math on lavapipe, which
+/// has shader-f16; unpacked to f32 math without it), fed the f32 path's tokens. Every decode
+/// step's logits stay within 1% (relative to the largest logit) of the f32 path's over 48 steps
+/// of each prompt, and the greedy continuations agree.
+#[test]
+fn f16_kv_cache_tracks_the_f32_path() {
+    use llama4_wgpu::gpu::AdapterChoice;
+    use llama4_wgpu::model::{Dtype, LoadOptions};
+    let files = ModelFiles::open(&model_path()).unwrap();
+    let tok = files.tokenizer.as_ref().unwrap();
+    let packed = gpu_with(AdapterChoice { shader_f16: Some(false), ..Default::default() });
+    let n = 48;
+    for ctx in [gpu(), &packed] {
+        let load = |dtype| {
+            let opts = LoadOptions { dtype, ..Default::default() };
+            TextModel::load_with(ctx, &files.cfg, files.tensors.as_ref(), &opts, |_, _| {}).unwrap()
+        };
+        let (m32, m16) = (load(Dtype::F32), load(Dtype::F16));
+        let mut worst = 0.0f32;
+        for prompt in ["The three primary colors are", "In 1969, astronauts"] {
+            let ids = tok.encode_prompt(prompt).unwrap();
+            let mut a = Session::new(ctx, &m32, ids.len() + n, SamplerConfig::default()).unwrap();
+            let mut b = Session::new(ctx, &m16, ids.len() + n, SamplerConfig::default()).unwrap();
+            let (mut ta, mut tb) = (
+                vec![block_on(a.prefill(&ids, false)).unwrap().token],
+                vec![block_on(b.prefill(&ids, false)).unwrap().token],
+            );
+            for _ in 0..n {
+                let next = *ta.last().unwrap();
+                let oa = block_on(a.decode(None, true)).unwrap();
+                let ob = block_on(b.decode(Some(next), true)).unwrap();
+                worst = worst.max(rel_err(ob.logits.as_ref().unwrap(), oa.logits.as_ref().unwrap()));
+                ta.push(oa.token);
+                tb.push(ob.token);
+            }
+            assert_eq!(tok.decode(&tb).unwrap(), tok.decode(&ta).unwrap(), "shader_f16 {}: {prompt:?}", ctx.shader_f16);
+        }
+        eprintln!("f16 KV cache (f16 math: {}): worst decode-logit error {worst:.2e}", ctx.shader_f16);
+        assert!(worst < 1e-2, "f16 KV cache: decode logits off by {worst:.2e} relative");
+        assert!(worst > 0.0, "the f16 cache changed nothing: is it used?");
+    }
+}

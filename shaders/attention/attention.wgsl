@@ -6,6 +6,10 @@
 // Softmax runs online over tiles of WG keys (running max and sum), all in float32. Lane j scores
 // key j of a tile and turns its score into a probability once; every lane then reads the tile's
 // probabilities from workgroup memory for the dims it owns (on CPU adapters the exp is the cost).
+//
+// KV_HALF: the cache holds f16 (packed two per word, read with unpack2x16float). F16 (adapters
+// with shader-f16): the cache is read as vec4<f16>, and q.k and p.v products are f16 math on
+// 4-element groups, summed in f32.
 
 #include "common/attention_shape.wgsl"
 
@@ -14,8 +18,33 @@
 @group(0) @binding(0) var<uniform> p: Params;
 // Read as vec4 (head_dim is a multiple of 4): a key is d/4 loads per lane, not d.
 @group(0) @binding(1) var<storage, read> qkv: array<vec4<f32>>;
+#if F16
+alias kv = f16;
+#else
+alias kv = f32;
+#endif
+alias kv4 = vec4<kv>;
+#if KV_HALF
+#if F16
+@group(0) @binding(2) var<storage, read> k_cache: array<vec4<f16>>;
+@group(0) @binding(3) var<storage, read> v_cache: array<vec4<f16>>;
+fn kv_load(c: vec4<f16>) -> kv4 {
+    return c;
+}
+#else
+@group(0) @binding(2) var<storage, read> k_cache: array<vec2<u32>>; // four halves
+@group(0) @binding(3) var<storage, read> v_cache: array<vec2<u32>>;
+fn kv_load(c: vec2<u32>) -> kv4 {
+    return kv4(unpack2x16float(c.x), unpack2x16float(c.y));
+}
+#endif
+#else
 @group(0) @binding(2) var<storage, read> k_cache: array<vec4<f32>>;
 @group(0) @binding(3) var<storage, read> v_cache: array<vec4<f32>>;
+fn kv_load(c: vec4<f32>) -> kv4 {
+    return kv4(c);
+}
+#endif
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<uniform> step: Step;
 
@@ -23,24 +52,24 @@ const WG: u32 = 64u;
 const MAX_D: u32 = 256u;
 const NEG: f32 = -3.0e38;
 
-var<workgroup> q: array<vec4<f32>, MAX_D / 4u>;
+var<workgroup> q: array<kv4, MAX_D / 4u>;
 var<workgroup> sc: array<f32, WG>; // this tile's scores
 var<workgroup> pr: array<f32, WG>; // and probabilities against the running max
 
 // Elements 4 i4 .. 4 i4 + 4 of key s.
-fn key4(s: u32, kvh: u32, i4: u32) -> vec4<f32> {
+fn key4(s: u32, kvh: u32, i4: u32) -> kv4 {
     if (s < step.past) {
-        return k_cache[(((s % p.cap) * p.nkv + kvh) * p.d) / 4u + i4];
+        return kv_load(k_cache[(((s % p.cap) * p.nkv + kvh) * p.d) / 4u + i4]);
     }
-    return qkv[((s - step.past) * p.width + (p.nh + kvh) * p.d) / 4u + i4];
+    return kv4(qkv[((s - step.past) * p.width + (p.nh + kvh) * p.d) / 4u + i4]);
 }
 
 // Elements 4 i4 .. 4 i4 + 4 of value s.
-fn value4(s: u32, kvh: u32, i4: u32) -> vec4<f32> {
+fn value4(s: u32, kvh: u32, i4: u32) -> kv4 {
     if (s < step.past) {
-        return v_cache[(((s % p.cap) * p.nkv + kvh) * p.d) / 4u + i4];
+        return kv_load(v_cache[(((s % p.cap) * p.nkv + kvh) * p.d) / 4u + i4]);
     }
-    return qkv[((s - step.past) * p.width + (p.nh + p.nkv + kvh) * p.d) / 4u + i4];
+    return kv4(qkv[((s - step.past) * p.width + (p.nh + p.nkv + kvh) * p.d) / 4u + i4]);
 }
 
 @compute @workgroup_size(WG)
@@ -54,7 +83,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         lo = (pos / p.chunk) * p.chunk;
     }
     for (var i = lid; i < p.d / 4u; i += WG) {
-        q[i] = qkv[(t * p.width + h * p.d) / 4u + i];
+        q[i] = kv4(qkv[(t * p.width + h * p.d) / 4u + i]);
     }
     workgroupBarrier();
 
@@ -70,7 +99,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
         if (s <= pos) {
             var qk = 0.0;
             for (var i = 0u; i < p.d / 4u; i++) {
-                qk += dot(q[i], key4(s, kvh, i));
+                qk += f32(dot(q[i], key4(s, kvh, i)));
             }
             score = qk * p.scale;
         }
@@ -93,7 +122,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             for (var j = 0u; j < n; j++) {
                 let pj = pr[j];
                 l += pj;
-                acc += pj * value4(s0 + j, kvh, lid);
+                acc += vec4<f32>(kv(pj) * value4(s0 + j, kvh, lid));
             }
         }
         m = m_new;

@@ -4,7 +4,7 @@
 use anyhow::Result;
 use llama4_wgpu::gpu::{parse_backend, parse_limits, AdapterChoice, GpuContext, LimitsPreset};
 use llama4_wgpu::kernels::SamplerConfig;
-use llama4_wgpu::model::{LoadOptions, TextModel};
+use llama4_wgpu::model::{Dtype, LoadOptions, TextModel};
 use llama4_wgpu::quant::{quantize::TARGETS, WeightFormat};
 use llama4_wgpu::runtime::tokenizer::StreamDecoder;
 use llama4_wgpu::runtime::{ModelFiles, Session, Tokenizer};
@@ -27,6 +27,14 @@ pub struct GpuArgs {
     /// expert matrices whose width is whole blocks. Norms, router and embeddings stay as stored.
     #[arg(long, value_parser = parse_quantize)]
     pub quantize: Option<WeightFormat>,
+    /// `f16`: keep the KV cache in f16 (half the memory), read with f16 math where the adapter
+    /// has shader-f16. Default `f32`.
+    #[arg(long, value_parser = parse_dtype, default_value = "f32")]
+    pub dtype: Dtype,
+}
+
+pub fn parse_dtype(s: &str) -> std::result::Result<Dtype, String> {
+    Dtype::parse(s).map_err(|e| e.to_string())
 }
 
 fn parse_limits_arg(s: &str) -> std::result::Result<LimitsPreset, String> {
@@ -75,7 +83,7 @@ pub fn load_model(ctx: &GpuContext, files: &ModelFiles, gpu: &GpuArgs, quiet: bo
             indicatif::ProgressStyle::with_template("loading {bar:30} layer {pos}/{len} {elapsed}").unwrap(),
         )
     });
-    let opts = LoadOptions { quantize: gpu.quantize };
+    let opts = LoadOptions { quantize: gpu.quantize, dtype: gpu.dtype };
     let model = TextModel::load_with(ctx, cfg, files.tensors.as_ref(), &opts, |i, _| {
         if let Some(b) = &bar {
             b.set_position(i as u64);

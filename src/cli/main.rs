@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 use generate::{load_model, open_gpu, stream, GpuArgs, SamplingArgs};
 use llama4_wgpu::config::{AttentionKind, FfnKind};
 use llama4_wgpu::gpu::{list_adapters, parse_backend};
-use llama4_wgpu::model::{matrix_specs, KvCache};
+use llama4_wgpu::model::{matrix_specs, Dtype, KvCache};
 use llama4_wgpu::quant::WeightFormat;
 use llama4_wgpu::runtime::chat::{render as render_chat, Message};
 use llama4_wgpu::runtime::{npy, ModelFiles, Session};
@@ -42,6 +42,9 @@ enum Cmd {
         /// Size the GPU weights as `run --quantize` would load them.
         #[arg(long, value_parser = generate::parse_quantize)]
         quantize: Option<WeightFormat>,
+        /// Size the KV cache as `run --dtype` would hold it.
+        #[arg(long, value_parser = generate::parse_dtype, default_value = "f32")]
+        dtype: Dtype,
     },
     /// Generate text.
     Run(RunArgs),
@@ -79,9 +82,6 @@ struct RunArgs {
     /// Write the logits at every prompt position as float32 .npy [prompt_len, vocab].
     #[arg(long)]
     dump_logits: Option<PathBuf>,
-    /// Compute dtype (f32 only for now).
-    #[arg(long, default_value = "f32")]
-    dtype: String,
     /// Context length the KV cache is sized for (default: min(max_position_embeddings, 4096, prompt + max_tokens)).
     #[arg(long)]
     max_context: Option<usize>,
@@ -94,7 +94,7 @@ fn main() {
     let cli = Cli::parse();
     let r = match cli.cmd {
         Cmd::Adapters { backend } => adapters(backend),
-        Cmd::Info { model, max_context, quantize } => info(model, max_context, quantize),
+        Cmd::Info { model, max_context, quantize, dtype } => info(model, max_context, quantize, dtype),
         Cmd::Run(a) => run(a),
         Cmd::Chat(a) => chat::chat(a),
         Cmd::Perplexity(a) => perplexity::perplexity(a),
@@ -118,7 +118,7 @@ fn adapters(backend: Option<String>) -> Result<()> {
     Ok(())
 }
 
-fn info(path: PathBuf, max_context: usize, quantize: Option<WeightFormat>) -> Result<()> {
+fn info(path: PathBuf, max_context: usize, quantize: Option<WeightFormat>, dtype: Dtype) -> Result<()> {
     let files = ModelFiles::open_with(&path, false)?;
     let cfg = &files.cfg;
     let ck = &files.tensors;
@@ -200,20 +200,18 @@ fn info(path: PathBuf, max_context: usize, quantize: Option<WeightFormat>) -> Re
             println!("  kept as stored: {}{more}: {reason}", names[0]);
         }
     }
-    let kv = KvCache::bytes(cfg, max_context);
+    let kv = KvCache::bytes(cfg, max_context, dtype);
     println!(
-        "GPU memory: weights {:.1} MiB (norms f32) + KV cache {:.1} MiB for {max_context} positions (f32) = {:.1} MiB, plus activations",
+        "GPU memory: weights {:.1} MiB (norms f32) + KV cache {:.1} MiB for {max_context} positions ({}) = {:.1} MiB, plus activations",
         weights as f64 / 1048576.0,
         kv as f64 / 1048576.0,
+        if dtype == Dtype::F16 { "f16" } else { "f32" },
         (weights + kv) as f64 / 1048576.0
     );
     Ok(())
 }
 
 fn run(a: RunArgs) -> Result<()> {
-    if a.dtype != "f32" {
-        bail!("--dtype {} is not supported yet (f32)", a.dtype);
-    }
     let sampler = a.sampling.config()?;
     // --prompt and --chat need the tokenizer; streamed text uses it when there is one.
     let required = a.prompt.is_some() || a.chat;

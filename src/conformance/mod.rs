@@ -129,13 +129,14 @@ pub enum Role {
     /// The other matmul layout with weights split at [`ALT_SPLIT`] bytes: the weight readers and
     /// the model, chunked.
     Split,
-    /// Workgroup-memory reductions on an adapter that has subgroups (split-k matmul): the
-    /// reducing kernels and the model without subgroups.
+    /// No optional feature on an adapter that has some (subgroups, shader-f16): workgroup-memory
+    /// reductions (split-k matmul), the f16 cache unpacked to f32 math, the model.
     Plain,
 }
 
 /// The devices that together cover every variant the runtime can choose on the adapter of
-/// `choice`: [`Role::Main`], [`Role::Split`], and [`Role::Plain`] where the adapter has subgroups.
+/// `choice`: [`Role::Main`], [`Role::Split`], and [`Role::Plain`] where the adapter has subgroups
+/// or shader-f16.
 pub async fn devices(choice: &AdapterChoice) -> Result<Vec<(Role, GpuContext)>> {
     let main = GpuContext::new(choice).await?;
     let split = AdapterChoice {
@@ -144,8 +145,13 @@ pub async fn devices(choice: &AdapterChoice) -> Result<Vec<(Role, GpuContext)>> 
         ..choice.clone()
     };
     let mut out = vec![(Role::Split, GpuContext::new(&split).await?)];
-    if main.subgroups {
-        let plain = AdapterChoice { row_lane_matmul: Some(false), subgroups: Some(false), ..choice.clone() };
+    if main.subgroups || main.shader_f16 {
+        let plain = AdapterChoice {
+            row_lane_matmul: Some(false),
+            subgroups: Some(false),
+            shader_f16: Some(false),
+            ..choice.clone()
+        };
         out.push((Role::Plain, GpuContext::new(&plain).await?));
     }
     out.insert(0, (Role::Main, main));
@@ -163,9 +169,14 @@ pub async fn run_kernels(devices: &[(Role, GpuContext)], checks: &mut Checks<'_>
         if *role != Role::Split {
             ops::reductions(c, checks).await;
         }
-        if *role == Role::Main {
-            ops::elementwise(c, checks).await;
-            ops::attention(c, checks).await;
+        match role {
+            Role::Main => {
+                ops::elementwise(c, checks).await;
+                // an f16 cache where the adapter can pack f16 (else `--dtype f16` is refused)
+                ops::attention(c, if c.f16_in_f32 { &[false, true] } else { &[false] }, checks).await;
+            }
+            Role::Plain if devices[0].1.shader_f16 => ops::attention(c, &[true], checks).await,
+            _ => {}
         }
     }
 }

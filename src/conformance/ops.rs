@@ -115,7 +115,7 @@ async fn qk_case(
     norm: bool,
     temp: bool,
 ) -> Result<f64> {
-    let s = AttentionShape { nh, nkv, d, cap: 8, chunk: 8 };
+    let s = AttentionShape { nh, nkv, d, cap: 8, chunk: 8, kv_f16: false };
     let width = s.width();
     let qkv = rand_vec(t * width, 15);
     let inv_freq: Vec<f32> = (0..d / 2).map(|j| 1.0 / 10000f32.powf(2.0 * j as f32 / d as f32)).collect();
@@ -145,38 +145,59 @@ async fn qk_case(
     Ok(rel_err(&read(ctx, &a).await?, &want))
 }
 
-pub async fn attention(ctx: &GpuContext, checks: &mut Checks<'_>) {
+/// Attention with its KV store, with the cache in f32 and/or f16 (`kv_f16`).
+pub async fn attention(ctx: &GpuContext, kv_f16: &[bool], checks: &mut Checks<'_>) {
     // small heads with several chunks in one batch; then head_dim 136 (three dims per lane, the
     // last ragged) with more than one 64-key tile per query
-    for (nh, nkv, d, past, t, chunk) in
-        [(6, 2, 20, 7, 9, 5), (6, 2, 20, 7, 9, 0), (4, 4, 136, 70, 5, 50), (4, 4, 136, 70, 5, 0)]
-    {
-        let v = if chunk > 0 { format!("chunked {chunk}") } else { "global".into() };
-        let shape = format!("past {past} + T={t} heads {nh}/{nkv} d={d}");
-        let (out, cache) = attention_case(ctx, nh, nkv, d, past, t, chunk)
-            .await
-            .map_or_else(|e| (Err(e), None), |(o, c)| (Ok(o), Some(c)));
-        checks.run("attention", v.clone(), shape.clone(), TOL, async { out }).await;
-        let cache = cache.ok_or_else(|| crate::Error::Gpu("the attention case did not run".into()));
-        checks.run("kv_store", v, shape, 0.0, async { cache }).await;
+    let cases = [(6, 2, 20, 7, 9, 5), (6, 2, 20, 7, 9, 0), (4, 4, 136, 70, 5, 50), (4, 4, 136, 70, 5, 0)];
+    for &half in kv_f16 {
+        for (nh, nkv, d, past, t, chunk) in cases {
+            let s =
+                AttentionShape { nh, nkv, d, cap: if chunk > 0 { chunk } else { past + t + 3 }, chunk, kv_f16: half };
+            let mut v = if chunk > 0 { format!("chunked {chunk}") } else { "global".into() };
+            let tol = match (half, ctx.shader_f16) {
+                (false, _) => TOL,
+                (true, false) => {
+                    v += ", f16 cache";
+                    TOL
+                }
+                (true, true) => {
+                    v += ", f16 cache, f16 math";
+                    F16_MATH_TOL
+                }
+            };
+            let shape = format!("past {past} + T={t} heads {nh}/{nkv} d={d}");
+            let (out, cache) =
+                attention_case(ctx, s, past, t).await.map_or_else(|e| (Err(e), None), |(o, c)| (Ok(o), Some(c)));
+            checks.run("attention", v.clone(), shape.clone(), tol, async { out }).await;
+            let cache = cache.ok_or_else(|| crate::Error::Gpu("the attention case did not run".into()));
+            checks.run("kv_store", v, shape, 0.0, async { cache }).await;
+        }
     }
+}
+
+/// Attention with f16 products (q, k and v rounded to f16; sums in f32) against the f32 CPU
+/// reference on the same f16 cache: measured at 3e-4 to 4e-4 on lavapipe.
+pub const F16_MATH_TOL: f64 = 2e-3;
+
+/// The values an f16 cache holds for `x`.
+fn to_f16(x: &[f32]) -> Vec<f32> {
+    x.iter().map(|&v| half::f16::from_f32(v).to_f32()).collect()
+}
+
+/// f32 values as an f16 cache buffer's words (two halves per word).
+fn pack_f16(x: &[f32]) -> Vec<u32> {
+    x.chunks(2)
+        .map(|p| half::f16::from_f32(p[0]).to_bits() as u32 | (half::f16::from_f32(p[1]).to_bits() as u32) << 16)
+        .collect()
 }
 
 /// One attention step with `past` cached positions and `t` new ones (GQA), then the KV store:
 /// (the attention output's error, the cache slots that differ from what later steps need).
-async fn attention_case(
-    ctx: &GpuContext,
-    nh: usize,
-    nkv: usize,
-    d: usize,
-    past: usize,
-    t: usize,
-    chunk: usize,
-) -> Result<(f64, f64)> {
+async fn attention_case(ctx: &GpuContext, s: AttentionShape, past: usize, t: usize) -> Result<(f64, f64)> {
+    let AttentionShape { nh, nkv, d, cap, chunk, kv_f16 } = s;
     let total = past + t;
     let (k_all, v_all, q) = (rand_vec(total * nkv * d, 16), rand_vec(total * nkv * d, 17), rand_vec(t * nh * d, 18));
-    let cap = if chunk > 0 { chunk } else { total + 3 };
-    let s = AttentionShape { nh, nkv, d, cap, chunk };
     let (width, row) = (s.width(), nkv * d);
     let mut qkv = vec![0.0; t * width];
     for i in 0..t {
@@ -194,21 +215,43 @@ async fn attention_case(
         vc[(p % cap) * row..(p % cap + 1) * row].copy_from_slice(&v_all[p * row..(p + 1) * row]);
     }
     let qa = Activation::from_f32(ctx, "qkv", &qkv)?;
-    let (ka, va) = (Activation::from_f32(ctx, "k", &kc)?, Activation::from_f32(ctx, "v", &vc)?);
+    let (ka, va) = if kv_f16 {
+        (Activation::from_u32(ctx, "k", &pack_f16(&kc))?, Activation::from_u32(ctx, "v", &pack_f16(&vc))?)
+    } else {
+        (Activation::from_f32(ctx, "k", &kc)?, Activation::from_f32(ctx, "v", &vc)?)
+    };
     let out = Activation::new(ctx, "out", t * nh * d)?;
     let step = step_buffer(ctx, past as u32, t as u32, 0);
     let mut rec = Recorder::new(ctx);
     kernels::attention(&mut rec, s, &qa, &ka, &va, &out, &step, t)?;
     kernels::kv_store(&mut rec, s, &qa, &ka, &va, &step, t)?;
     submit(ctx, rec)?;
-    let want = ops::attention(&q, &k_all, &v_all, nh, nkv, d, past, chunk);
+    // What the cache holds: cached positions as f16 when the cache is f16; new ones as computed.
+    let stored = |x: &[f32]| if kv_f16 { to_f16(x) } else { x.to_vec() };
+    let (mut k_ref, mut v_ref) = (k_all.clone(), v_all.clone());
+    k_ref[..past * row].copy_from_slice(&stored(&k_all[..past * row]));
+    v_ref[..past * row].copy_from_slice(&stored(&v_all[..past * row]));
+    let want = ops::attention(&q, &k_ref, &v_ref, nh, nkv, d, past, chunk);
     let err = rel_err(&read(ctx, &out).await?, &want);
-    let (kg, vg) = (read(ctx, &ka).await?, read(ctx, &va).await?);
+    let cache = |a: Activation| async move {
+        let words = read_words(ctx, &a.buffer, 0, a.len).await?;
+        Ok::<_, crate::Error>(if kv_f16 {
+            words
+                .iter()
+                .flat_map(|w| [*w as u16, (*w >> 16) as u16])
+                .map(|h| half::f16::from_bits(h).to_f32())
+                .collect()
+        } else {
+            words.into_iter().map(f32::from_bits).collect::<Vec<f32>>()
+        })
+    };
+    let (kg, vg) = (cache(ka).await?, cache(va).await?);
+    let (k_want, v_want) = (stored(&k_all), stored(&v_all));
     let mut bad = 0.0;
     for p in keep_from(total)..total {
         let slot = (p % cap) * row..(p % cap + 1) * row;
-        bad += mismatches(&kg[slot.clone()], &k_all[p * row..(p + 1) * row]);
-        bad += mismatches(&vg[slot], &v_all[p * row..(p + 1) * row]);
+        bad += mismatches(&kg[slot.clone()], &k_want[p * row..(p + 1) * row]);
+        bad += mismatches(&vg[slot], &v_want[p * row..(p + 1) * row]);
     }
     Ok((err, bad))
 }

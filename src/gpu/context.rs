@@ -17,6 +17,9 @@ pub struct AdapterChoice {
     /// `Some(false)`: workgroup-memory reductions even where the adapter has subgroups (tests and
     /// `doctor` check both variants on one adapter). Default: subgroups where available.
     pub subgroups: Option<bool>,
+    /// `Some(false)`: no native f16 even where the adapter has shader-f16 (f16 data is then
+    /// unpacked to f32 math). Default: shader-f16 where available.
+    pub shader_f16: Option<bool>,
     /// The limits and optional features the device is created with.
     pub limits: LimitsPreset,
 }
@@ -157,6 +160,11 @@ pub struct GpuContext {
     pub row_lane_matmul: bool,
     /// Reductions use subgroup operations (the device has the feature and it was not turned off).
     pub subgroups: bool,
+    /// f16 data is read and computed as native f16 (the device has shader-f16, not turned off).
+    pub shader_f16: bool,
+    /// `pack2x16float` / `unpack2x16float` work (wgpu's downlevel SHADER_F16_IN_F32: everywhere
+    /// but Mesa's lavapipe without shader-f16): what an f16 KV cache needs.
+    pub f16_in_f32: bool,
     /// The first GPU error no error scope caught (wgpu's default handler would panic).
     uncaptured: std::sync::Arc<std::sync::Mutex<Option<String>>>,
 }
@@ -264,9 +272,13 @@ impl GpuContext {
         }));
         let row_lane_matmul = choice.row_lane_matmul.unwrap_or(info.device_type == wgpu::DeviceType::Cpu);
         let subgroups = features.contains(wgpu::Features::SUBGROUP) && choice.subgroups != Some(false);
+        let shader_f16 = features.contains(wgpu::Features::SHADER_F16) && choice.shader_f16 != Some(false);
+        let f16_in_f32 = downlevel.flags.contains(wgpu::DownlevelFlags::SHADER_F16_IN_F32);
         Ok(GpuContext {
             row_lane_matmul,
             subgroups,
+            shader_f16,
+            f16_in_f32,
             uncaptured,
             pipelines: PipelineCache::default(),
             device,

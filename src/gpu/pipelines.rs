@@ -76,6 +76,8 @@ impl Shader {
         match self {
             Shader::Matmul => &[Flag::ExpertId, Flag::RowLane, Flag::Subgroup],
             Shader::RmsNorm | Shader::QkPrep | Shader::Sample => &[Flag::Subgroup],
+            Shader::Attention => &[Flag::KvHalf, Flag::F16],
+            Shader::KvStore => &[Flag::KvHalf],
             _ => &[],
         }
     }
@@ -90,16 +92,22 @@ pub enum Flag {
     RowLane,
     /// Reductions sum within subgroups first (adapters with the subgroups feature).
     Subgroup,
+    /// The KV cache holds f16 (`--dtype f16`), packed two per word.
+    KvHalf,
+    /// Native f16 types and f16 math (adapters with shader-f16).
+    F16,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 3] = [Flag::ExpertId, Flag::RowLane, Flag::Subgroup];
+    pub const ALL: [Flag; 5] = [Flag::ExpertId, Flag::RowLane, Flag::Subgroup, Flag::KvHalf, Flag::F16];
 
     pub fn name(self) -> &'static str {
         match self {
             Flag::ExpertId => "EXPERT_ID",
             Flag::RowLane => "ROW_LANE",
             Flag::Subgroup => "SUBGROUP",
+            Flag::KvHalf => "KV_HALF",
+            Flag::F16 => "F16",
         }
     }
 
@@ -107,16 +115,18 @@ impl Flag {
     pub fn feature(self) -> Option<wgpu::Features> {
         match self {
             Flag::Subgroup => Some(wgpu::Features::SUBGROUP),
+            Flag::F16 => Some(wgpu::Features::SHADER_F16),
             _ => None,
         }
     }
 
-    /// The WGSL `enable` directive the flag needs. Browsers require `enable subgroups;`; naga
-    /// (wgpu's native shader translator, version 30) rejects it and takes subgroup builtins
-    /// without it, so natively there is none.
+    /// The WGSL `enable` directive the flag needs: `f16` everywhere; `subgroups` only in browsers,
+    /// which require it, while naga (wgpu's native shader translator, version 30) rejects it and
+    /// takes subgroup builtins without it.
     pub fn enable(self) -> Option<&'static str> {
         match self {
             Flag::Subgroup if cfg!(target_arch = "wasm32") => Some("subgroups"),
+            Flag::F16 => Some("f16"),
             _ => None,
         }
     }

@@ -3,7 +3,7 @@
 use super::params::{fit, AttentionParams, QkPrepParams};
 use super::{key, reducing};
 use crate::error::{Error, Result};
-use crate::gpu::{Activation, Recorder, Shader, Variant};
+use crate::gpu::{Activation, Flag, Recorder, Shader, Variant};
 
 /// Attention geometry of one layer.
 #[derive(Clone, Copy, Debug)]
@@ -15,11 +15,34 @@ pub struct AttentionShape {
     pub cap: usize,
     /// Chunk size for chunked layers, 0 for global layers.
     pub chunk: usize,
+    /// The cache holds f16 (two per word) instead of f32.
+    pub kv_f16: bool,
 }
 
 impl AttentionShape {
     pub fn width(&self) -> usize {
         (self.nh + 2 * self.nkv) * self.d
+    }
+
+    /// Words of one K (or V) cache buffer.
+    pub fn cache_words(&self) -> usize {
+        let n = self.cap * self.nkv * self.d;
+        if self.kv_f16 {
+            n / 2
+        } else {
+            n
+        }
+    }
+
+    fn check_cache(&self, k: &Activation, v: &Activation) -> Result<()> {
+        if k.len < self.cache_words() || v.len < self.cache_words() {
+            return Err(Error::Shape(format!(
+                "attention: KV cache buffers of {} words, {} needed",
+                k.len.min(v.len),
+                self.cache_words()
+            )));
+        }
+        Ok(())
     }
 
     fn params(&self) -> Result<AttentionParams> {
@@ -103,8 +126,12 @@ pub fn attention(
     n_tokens: usize,
 ) -> Result<()> {
     check_shape(s.d, s.nh, s.nkv)?;
+    s.check_cache(k_cache, v_cache)?;
+    // f16 math only where the cache is f16 (`--dtype f16`) and the adapter has shader-f16
+    let v =
+        Variant::new(Shader::Attention).flag(Flag::KvHalf, s.kv_f16).flag(Flag::F16, s.kv_f16 && rec.ctx.shader_f16);
     rec.dispatch(
-        &key(Variant::new(Shader::Attention)),
+        &key(v),
         &s.params()?,
         &[&qkv.buffer, &k_cache.buffer, &v_cache.buffer, &out.buffer, step],
         [n_tokens as u32, s.nh as u32, 1],
@@ -120,10 +147,11 @@ pub fn kv_store(
     step: &wgpu::Buffer,
     n_tokens: usize,
 ) -> Result<()> {
+    s.check_cache(k_cache, v_cache)?;
     rec.dispatch(
-        &key(Variant::new(Shader::KvStore)),
+        &key(Variant::new(Shader::KvStore).flag(Flag::KvHalf, s.kv_f16)),
         &s.params()?,
         &[&qkv.buffer, &k_cache.buffer, &v_cache.buffer, step],
-        [super::div_ceil(s.nkv * s.d, 64), n_tokens as u32, 1],
+        [super::div_ceil(s.nkv * s.d / 2, 64), n_tokens as u32, 1],
     )
 }

@@ -27,14 +27,38 @@ pub struct TextModel {
     pub norm: Activation,
     pub layers: Vec<Layer>,
     pub inv_freq: Vec<f32>,
+    /// The KV cache precision sessions on this model use.
+    pub dtype: Dtype,
 }
 
-/// How weights go up to the GPU.
+/// The precision of activations the runtime keeps between steps.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Dtype {
+    /// f32 everywhere (matches transformers' f32 to ~1e-6).
+    #[default]
+    F32,
+    /// The KV cache in f16 (half the memory); attention reads it with f16 math where the adapter
+    /// has shader-f16, and unpacks it to f32 math where it does not.
+    F16,
+}
+
+impl Dtype {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "f32" | "float32" => Ok(Dtype::F32),
+            "f16" | "float16" | "half" => Ok(Dtype::F16),
+            other => Err(Error::Input(format!("unknown dtype `{other}` (f32, f16)"))),
+        }
+    }
+}
+
+/// How weights go up to the GPU, and the model's activation precision.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LoadOptions {
     /// Quantize-on-load: float attention, dense and expert weights become this format (one of
     /// [`crate::quant::quantize::TARGETS`]) where their width is whole blocks of it.
     pub quantize: Option<WeightFormat>,
+    pub dtype: Dtype,
 }
 
 impl LoadOptions {
@@ -102,6 +126,12 @@ impl TextModel {
         mut progress: impl FnMut(usize, usize),
     ) -> Result<Self> {
         opts.validate()?;
+        if opts.dtype == Dtype::F16 && !ctx.f16_in_f32 {
+            return Err(Error::Unsupported {
+                adapter: ctx.info.name.clone(),
+                what: "pack2x16float / unpack2x16float (wgpu's SHADER_F16_IN_F32), which an f16 KV cache needs".into(),
+            });
+        }
         kernels::attention::check_shape(cfg.head_dim, cfg.num_attention_heads, cfg.num_key_value_heads)?;
         let names = WeightNames::new(cfg.architecture);
         let mut heads = head_specs(cfg, ck, &names)?.into_iter().map(|s| s.upload(ctx, None).map(Arc::new));
@@ -115,7 +145,15 @@ impl TextModel {
             progress(i + 1, n);
         }
         ctx.check_errors("uploading the weights")?;
-        Ok(TextModel { cfg: cfg.clone(), embed, lm_head, norm, layers, inv_freq: cfg.rope_inv_freq() })
+        Ok(TextModel {
+            cfg: cfg.clone(),
+            embed,
+            lm_head,
+            norm,
+            layers,
+            inv_freq: cfg.rope_inv_freq(),
+            dtype: opts.dtype,
+        })
     }
 
     pub fn weight_bytes(&self) -> u64 {

@@ -38,7 +38,7 @@ pub struct StepOut {
 impl<'a> Session<'a> {
     pub fn new(ctx: &'a GpuContext, model: &'a TextModel, max_context: usize, sampler: SamplerConfig) -> Result<Self> {
         sampler.validate()?;
-        let cache = KvCache::new(ctx, &model.cfg, max_context)?;
+        let cache = KvCache::new(ctx, &model.cfg, max_context, model.dtype)?;
         let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("token readback"),
             size: 4,
