@@ -53,7 +53,7 @@ fn main() {
         }
     }
     let (nh, nkv, d) = (8, 2, 32);
-    let s = AttentionShape { nh, nkv, d, cap: 64, chunk: 0 };
+    let s = AttentionShape { nh, nkv, d, cap: 64, chunk: 0, kv_f16: false };
     let qkv = Activation::new(&ctx, "qkv", 64 * s.width()).unwrap();
     let kc = Activation::new(&ctx, "k", 64 * nkv * d).unwrap();
     let vc = Activation::new(&ctx, "v", 64 * nkv * d).unwrap();
