@@ -170,3 +170,52 @@ fn kernel_params_structs_match_the_wgsl() {
     covered.sort();
     assert_eq!(covered, Shader::ALL.to_vec(), "every shader has a parameter struct");
 }
+
+/// What the variants need of a device (workgroup size, workgroup memory, buffers bound) stays
+/// within `gpu::REQUIRED`, which device creation checks against the adapter's limits, and
+/// `REQUIRED` is tight: some variant needs each of its numbers.
+#[test]
+fn every_variant_fits_the_declared_requirements() {
+    use llama4_wgpu::gpu::{Requirements, REQUIRED};
+    let mut max = Requirements {
+        invocations_per_workgroup: 0,
+        workgroup_size_x: 0,
+        workgroup_storage_bytes: 0,
+        storage_buffers_per_stage: 0,
+        uniform_buffers_per_stage: 0,
+    };
+    for v in Variant::all() {
+        let module = naga::front::wgsl::parse_str(&v.wgsl().unwrap()).unwrap();
+        let mut layouter = naga::proc::Layouter::default();
+        layouter.update(module.to_ctx()).unwrap();
+        let ep = module.entry_points.iter().find(|e| e.name == "main").unwrap();
+        let size = ep.workgroup_size;
+        let space = |s: naga::AddressSpace| module.global_variables.iter().filter(move |(_, g)| g.space == s);
+        let storage: u32 = space(naga::AddressSpace::WorkGroup).map(|(_, g)| layouter[g.ty].size).sum();
+        let n_storage = module
+            .global_variables
+            .iter()
+            .filter(|(_, g)| matches!(g.space, naga::AddressSpace::Storage { .. }))
+            .count();
+        let n_uniform = space(naga::AddressSpace::Uniform).count();
+        let need = Requirements {
+            invocations_per_workgroup: size.iter().product(),
+            workgroup_size_x: size[0],
+            workgroup_storage_bytes: storage,
+            storage_buffers_per_stage: n_storage as u32,
+            uniform_buffers_per_stage: n_uniform as u32,
+        };
+        let fits = need.invocations_per_workgroup <= REQUIRED.invocations_per_workgroup
+            && need.workgroup_size_x <= REQUIRED.workgroup_size_x
+            && need.workgroup_storage_bytes <= REQUIRED.workgroup_storage_bytes
+            && need.storage_buffers_per_stage <= REQUIRED.storage_buffers_per_stage
+            && need.uniform_buffers_per_stage <= REQUIRED.uniform_buffers_per_stage;
+        assert!(fits, "{v:?} needs {need:?}, more than gpu::REQUIRED {REQUIRED:?}");
+        max.invocations_per_workgroup = max.invocations_per_workgroup.max(need.invocations_per_workgroup);
+        max.workgroup_size_x = max.workgroup_size_x.max(need.workgroup_size_x);
+        max.workgroup_storage_bytes = max.workgroup_storage_bytes.max(need.workgroup_storage_bytes);
+        max.storage_buffers_per_stage = max.storage_buffers_per_stage.max(need.storage_buffers_per_stage);
+        max.uniform_buffers_per_stage = max.uniform_buffers_per_stage.max(need.uniform_buffers_per_stage);
+    }
+    assert_eq!(max, REQUIRED, "gpu::REQUIRED is not tight");
+}

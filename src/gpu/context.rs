@@ -56,6 +56,56 @@ pub fn parse_backend(name: &str) -> Result<wgpu::Backends> {
     })
 }
 
+/// What the kernels need of a device, whatever variants it gets: the largest workgroup, the most
+/// workgroup memory one variant declares, the most storage and uniform buffers one binds. All are
+/// within WebGPU's default limits, so every conformant adapter qualifies; the naga test checks
+/// every variant against these numbers (and that they are tight).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Requirements {
+    pub invocations_per_workgroup: u32,
+    pub workgroup_size_x: u32,
+    pub workgroup_storage_bytes: u32,
+    pub storage_buffers_per_stage: u32,
+    pub uniform_buffers_per_stage: u32,
+}
+
+pub const REQUIRED: Requirements = Requirements {
+    invocations_per_workgroup: 256,
+    workgroup_size_x: 256,
+    workgroup_storage_bytes: 8192,
+    storage_buffers_per_stage: 5,
+    uniform_buffers_per_stage: 2,
+};
+
+impl Requirements {
+    /// Each limit of `l` below what the kernels need, named as wgpu names it.
+    pub fn shortfalls(&self, l: &wgpu::Limits) -> Vec<String> {
+        [
+            (
+                "max_compute_invocations_per_workgroup",
+                l.max_compute_invocations_per_workgroup,
+                self.invocations_per_workgroup,
+            ),
+            ("max_compute_workgroup_size_x", l.max_compute_workgroup_size_x, self.workgroup_size_x),
+            ("max_compute_workgroup_storage_size", l.max_compute_workgroup_storage_size, self.workgroup_storage_bytes),
+            (
+                "max_storage_buffers_per_shader_stage",
+                l.max_storage_buffers_per_shader_stage,
+                self.storage_buffers_per_stage,
+            ),
+            (
+                "max_uniform_buffers_per_shader_stage",
+                l.max_uniform_buffers_per_shader_stage,
+                self.uniform_buffers_per_stage,
+            ),
+        ]
+        .into_iter()
+        .filter(|(_, have, need)| have < need)
+        .map(|(name, have, need)| format!("{name} {have} (the kernels need {need})"))
+        .collect()
+    }
+}
+
 /// One line of `llama4-wgpu adapters`.
 #[derive(Clone, Debug)]
 pub struct AdapterReport {
@@ -243,6 +293,10 @@ impl GpuContext {
                 (webgpu, wgpu::Features::empty())
             }
         };
+        let short = REQUIRED.shortfalls(&limits);
+        if !short.is_empty() {
+            return Err(Error::Unsupported { adapter: info.name.clone(), what: short.join(", ") });
+        }
         let downlevel = adapter.get_downlevel_capabilities();
         if !downlevel.flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS) {
             return Err(Error::Unsupported { adapter: info.name.clone(), what: "compute shaders".into() });
@@ -323,5 +377,35 @@ impl GpuContext {
             });
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_limit_below_what_the_kernels_need_is_named() {
+        assert!(REQUIRED.shortfalls(&wgpu::Limits::default()).is_empty(), "WebGPU's defaults suffice");
+        let gles = wgpu::Limits {
+            max_compute_invocations_per_workgroup: 128,
+            max_compute_workgroup_size_x: 128,
+            ..Default::default()
+        };
+        assert_eq!(
+            REQUIRED.shortfalls(&gles),
+            [
+                "max_compute_invocations_per_workgroup 128 (the kernels need 256)",
+                "max_compute_workgroup_size_x 128 (the kernels need 256)"
+            ]
+        );
+        let tiny = wgpu::Limits {
+            max_compute_workgroup_storage_size: 4096,
+            max_storage_buffers_per_shader_stage: 4,
+            ..Default::default()
+        };
+        let s = REQUIRED.shortfalls(&tiny).join(", ");
+        assert!(s.contains("max_compute_workgroup_storage_size 4096 (the kernels need 8192)"), "{s}");
+        assert!(s.contains("max_storage_buffers_per_shader_stage 4 (the kernels need 5)"), "{s}");
     }
 }
