@@ -4,9 +4,7 @@ const BLOCK_BYTES: u32 = 64u;
 
 // The four halves in words i and i + 1.
 fn h4(i: u32) -> vec4<f32> {
-    let lo = w[i];
-    let hi = w[i + 1u];
-    return vec4<f32>(half_to_f32(lo & 0xffffu), half_to_f32(lo >> 16u), half_to_f32(hi & 0xffffu), half_to_f32(hi >> 16u));
+    return vec4<f32>(halves(w[i]), halves(w[i + 1u]));
 }
 
 fn unit_w(b: u32, u: u32) -> W32 {

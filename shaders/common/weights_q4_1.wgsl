@@ -7,5 +7,6 @@ fn unit_w(b: u32, u: u32) -> W32 {
     let i = b >> 2u;
     let dm = w[i];
     let q = vec4<u32>(w[i + 1u], w[i + 2u], w[i + 3u], w[i + 4u]);
-    return nibble_w(q, 0u, half_to_f32(dm & 0xffffu), half_to_f32(dm >> 16u));
+    let h = halves(dm);
+    return nibble_w(q, 0u, h.x, h.y);
 }

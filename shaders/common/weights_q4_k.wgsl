@@ -13,8 +13,9 @@ fn unit_w(b: u32, u: u32) -> W32 {
     let hi = (u & 1u) != 0u;
     let sm = scale_min_k4(b, u);
     let dd = w[b >> 2u];
-    let s = half_to_f32(dd & 0xffffu) * sm.x;
-    let m = half_to_f32(dd >> 16u) * sm.y;
+    let dm = halves(dd);
+    let s = dm.x * sm.x;
+    let m = dm.y * sm.y;
     return W32(k4(w[i], hi, s, m), k4(w[i + 1u], hi, s, m), k4(w[i + 2u], hi, s, m), k4(w[i + 3u], hi, s, m),
         k4(w[i + 4u], hi, s, m), k4(w[i + 5u], hi, s, m), k4(w[i + 6u], hi, s, m), k4(w[i + 7u], hi, s, m));
 }

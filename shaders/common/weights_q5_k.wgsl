@@ -16,8 +16,9 @@ fn unit_w(b: u32, u: u32) -> W32 {
     let hi = (u & 1u) != 0u;
     let sm = scale_min_k4(b, u);
     let dd = w[b >> 2u];
-    let s = half_to_f32(dd & 0xffffu) * sm.x;
-    let m = half_to_f32(dd >> 16u) * sm.y;
+    let dm = halves(dd);
+    let s = dm.x * sm.x;
+    let m = dm.y * sm.y;
     return W32(s * q5(w[i], hi, w[h], u) - m, s * q5(w[i + 1u], hi, w[h + 1u], u) - m,
         s * q5(w[i + 2u], hi, w[h + 2u], u) - m, s * q5(w[i + 3u], hi, w[h + 3u], u) - m,
         s * q5(w[i + 4u], hi, w[h + 4u], u) - m, s * q5(w[i + 5u], hi, w[h + 5u], u) - m,

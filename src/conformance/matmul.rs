@@ -2,7 +2,7 @@
 //! weight format, on the context's layout and chunking.
 
 use super::data::{mismatches, rand_vec, rel_err, stored_weights};
-use super::{layout, submit, Checks};
+use super::{half_decode, has_halves, layout, submit, Checks};
 use crate::error::{Error, Result};
 use crate::gpu::buffers::read_f32;
 use crate::gpu::{Activation, GpuContext, Matrix, Recorder, RowPart, WeightFormat};
@@ -29,7 +29,8 @@ fn cols_for(f: WeightFormat) -> [usize; 2] {
 }
 
 fn variant(ctx: &GpuContext, f: WeightFormat, kind: &str) -> String {
-    format!("{} {kind}{}", f.name(), if chunked(ctx) { " chunked" } else { "" })
+    let halves = if has_halves(f) { format!(", {}", half_decode(ctx)) } else { String::new() };
+    format!("{} {kind}{halves}{}", f.name(), if chunked(ctx) { " chunked" } else { "" })
 }
 
 /// Whether the context splits weights below the adapter's binding limit (the `alt` context).
@@ -46,8 +47,8 @@ fn upload(ctx: &GpuContext, experts: usize, cols: usize, part: RowPart) -> Resul
     Ok(m)
 }
 
-pub async fn dense(ctx: &GpuContext, checks: &mut Checks<'_>) {
-    for f in WeightFormat::ALL {
+pub async fn dense(ctx: &GpuContext, formats: &dyn Fn(WeightFormat) -> bool, checks: &mut Checks<'_>) {
+    for f in WeightFormat::ALL.into_iter().filter(|&f| formats(f)) {
         let [c0, c1] = cols_for(f);
         // (rows, cols, tokens): decode, a ragged batch over two token tiles, and many row groups
         // (where weights are not split into tiny chunks: there, many chunks)
@@ -84,8 +85,8 @@ async fn dense_case(ctx: &GpuContext, f: WeightFormat, rows: usize, cols: usize,
     Ok(rel_err(&got, &want))
 }
 
-pub async fn experts(ctx: &GpuContext, checks: &mut Checks<'_>) {
-    for f in WeightFormat::ALL {
+pub async fn experts(ctx: &GpuContext, formats: &dyn Fn(WeightFormat) -> bool, checks: &mut Checks<'_>) {
+    for f in WeightFormat::ALL.into_iter().filter(|&f| formats(f)) {
         for stacked in [true, false] {
             let cols = cols_for(f)[0];
             let how = if stacked { "stacked" } else { "per-expert" };
@@ -135,8 +136,8 @@ async fn experts_case(ctx: &GpuContext, f: WeightFormat, cols: usize, stacked: b
     Ok(rel_err(&got, &want))
 }
 
-pub async fn embed(ctx: &GpuContext, checks: &mut Checks<'_>) {
-    for f in WeightFormat::ALL {
+pub async fn embed(ctx: &GpuContext, formats: &dyn Fn(WeightFormat) -> bool, checks: &mut Checks<'_>) {
+    for f in WeightFormat::ALL.into_iter().filter(|&f| formats(f)) {
         let h = if f.is_float() { 70 } else { f.block_elems() * 2 };
         let case = embed_case(ctx, f, h);
         checks.run("embed", variant(ctx, f, "gather"), format!("50x{h} T=7"), 0.0, case).await;

@@ -11,7 +11,7 @@ mod ops;
 pub mod report;
 
 use crate::error::Result;
-use crate::gpu::{AdapterChoice, GpuContext, Plan, Recorder};
+use crate::gpu::{AdapterChoice, GpuContext, Plan, Recorder, WeightFormat};
 use serde::{Deserialize, Serialize};
 
 /// One conformance measurement.
@@ -129,14 +129,17 @@ pub enum Role {
     /// The other matmul layout with weights split at [`ALT_SPLIT`] bytes: the weight readers and
     /// the model, chunked.
     Split,
-    /// No optional feature on an adapter that has some (subgroups, shader-f16): workgroup-memory
-    /// reductions (split-k matmul), the f16 cache unpacked to f32 math, the model.
+    /// shader-f16 turned off on an adapter that has it: the f16 KV cache unpacked to f32 math.
+    Packed,
+    /// No optional feature on an adapter that has some (subgroups, shader-f16, the f16 pack
+    /// builtins): workgroup-memory reductions (split-k matmul), halves decoded with integer ops,
+    /// the model.
     Plain,
 }
 
 /// The devices that together cover every variant the runtime can choose on the adapter of
-/// `choice`: [`Role::Main`], [`Role::Split`], and [`Role::Plain`] where the adapter has subgroups
-/// or shader-f16.
+/// `choice`: [`Role::Main`] and [`Role::Split`] always, [`Role::Packed`] where the adapter has
+/// shader-f16, [`Role::Plain`] where it has any optional feature the kernels use.
 pub async fn devices(choice: &AdapterChoice) -> Result<Vec<(Role, GpuContext)>> {
     let main = GpuContext::new(choice).await?;
     let split = AdapterChoice {
@@ -145,11 +148,16 @@ pub async fn devices(choice: &AdapterChoice) -> Result<Vec<(Role, GpuContext)>> 
         ..choice.clone()
     };
     let mut out = vec![(Role::Split, GpuContext::new(&split).await?)];
-    if main.subgroups || main.shader_f16 {
+    if main.shader_f16 {
+        let packed = AdapterChoice { shader_f16: Some(false), ..choice.clone() };
+        out.push((Role::Packed, GpuContext::new(&packed).await?));
+    }
+    if main.subgroups || main.shader_f16 || main.f16_in_f32 {
         let plain = AdapterChoice {
             row_lane_matmul: Some(false),
             subgroups: Some(false),
             shader_f16: Some(false),
+            f16_builtins: Some(false),
             ..choice.clone()
         };
         out.push((Role::Plain, GpuContext::new(&plain).await?));
@@ -160,13 +168,20 @@ pub async fn devices(choice: &AdapterChoice) -> Result<Vec<(Role, GpuContext)>> 
 
 /// Every kernel check on the devices of [`devices`].
 pub async fn run_kernels(devices: &[(Role, GpuContext)], checks: &mut Checks<'_>) {
+    let all = |_: WeightFormat| true;
+    let halves = |f: WeightFormat| has_halves(f);
+    let none = |_: WeightFormat| false;
     for (role, c) in devices {
-        matmul::dense(c, checks).await;
-        matmul::experts(c, checks).await;
-        if *role != Role::Plain {
-            matmul::embed(c, checks).await;
-        }
-        if *role != Role::Split {
+        let (matmul_formats, embed_formats): (&dyn Fn(WeightFormat) -> bool, &dyn Fn(WeightFormat) -> bool) = match role
+        {
+            Role::Main | Role::Split => (&all, &all),
+            Role::Packed => (&none, &none),
+            Role::Plain => (&all, &halves),
+        };
+        matmul::dense(c, matmul_formats, checks).await;
+        matmul::experts(c, matmul_formats, checks).await;
+        matmul::embed(c, embed_formats, checks).await;
+        if matches!(role, Role::Main | Role::Plain) {
             ops::reductions(c, checks).await;
         }
         match role {
@@ -175,17 +190,32 @@ pub async fn run_kernels(devices: &[(Role, GpuContext)], checks: &mut Checks<'_>
                 // an f16 cache where the adapter can pack f16 (else `--dtype f16` is refused)
                 ops::attention(c, if c.f16_in_f32 { &[false, true] } else { &[false] }, checks).await;
             }
-            Role::Plain if devices[0].1.shader_f16 => ops::attention(c, &[true], checks).await,
+            Role::Packed => ops::attention(c, &[true], checks).await,
             _ => {}
         }
     }
 }
 
-/// The built-in tiny Llama 4 on every device of [`devices`].
+/// The built-in tiny Llama 4 on every device of [`devices`] (but [`Role::Packed`]: the f32 model
+/// runs there as on [`Role::Main`]).
 pub async fn run_model(devices: &[(Role, GpuContext)], checks: &mut Checks<'_>) {
-    for (_, c) in devices {
+    for (_, c) in devices.iter().filter(|(r, _)| *r != Role::Packed) {
         let chunked = if c.split_limit < c.max_binding { " chunked" } else { "" };
-        e2e::run(c, &format!("{}{chunked}", layout(c)), checks).await;
+        e2e::run(c, &format!("{}, {}{chunked}", layout(c), half_decode(c)), checks).await;
+    }
+}
+
+/// Whether a format stores IEEE halves (f16 weights, or f16 scales of ggml blocks).
+pub(crate) fn has_halves(f: WeightFormat) -> bool {
+    !matches!(f, WeightFormat::F32 | WeightFormat::Bf16)
+}
+
+/// How the context decodes halves, for variant names.
+pub(crate) fn half_decode(ctx: &GpuContext) -> &'static str {
+    if ctx.f16_in_f32 {
+        "f16 unpack"
+    } else {
+        "f16 int"
     }
 }
 

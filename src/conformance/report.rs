@@ -111,7 +111,7 @@ pub fn fmt_err(e: f64) -> String {
         "inf".into()
     } else if e == 0.0 {
         "0".into()
-    } else if e >= 1.0 && e.fract() == 0.0 {
+    } else if (1.0..1e6).contains(&e) && e.fract() == 0.0 {
         format!("{e}")
     } else {
         format!("{e:.1e}")

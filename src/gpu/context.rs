@@ -20,6 +20,9 @@ pub struct AdapterChoice {
     /// `Some(false)`: no native f16 even where the adapter has shader-f16 (f16 data is then
     /// unpacked to f32 math). Default: shader-f16 where available.
     pub shader_f16: Option<bool>,
+    /// `Some(false)`: decode f16 with integer ops even where `unpack2x16float` works (and refuse
+    /// an f16 KV cache). Default: the builtins where they work.
+    pub f16_builtins: Option<bool>,
     /// The limits and optional features the device is created with.
     pub limits: LimitsPreset,
 }
@@ -327,7 +330,8 @@ impl GpuContext {
         let row_lane_matmul = choice.row_lane_matmul.unwrap_or(info.device_type == wgpu::DeviceType::Cpu);
         let subgroups = features.contains(wgpu::Features::SUBGROUP) && choice.subgroups != Some(false);
         let shader_f16 = features.contains(wgpu::Features::SHADER_F16) && choice.shader_f16 != Some(false);
-        let f16_in_f32 = downlevel.flags.contains(wgpu::DownlevelFlags::SHADER_F16_IN_F32);
+        let f16_in_f32 =
+            downlevel.flags.contains(wgpu::DownlevelFlags::SHADER_F16_IN_F32) && choice.f16_builtins != Some(false);
         Ok(GpuContext {
             row_lane_matmul,
             subgroups,

@@ -74,7 +74,8 @@ impl Shader {
     /// The structural flags the shader understands; every subset is a valid variant.
     pub fn flags(self) -> &'static [Flag] {
         match self {
-            Shader::Matmul => &[Flag::ExpertId, Flag::RowLane, Flag::Subgroup],
+            Shader::Matmul => &[Flag::ExpertId, Flag::RowLane, Flag::Subgroup, Flag::HalfPack],
+            Shader::Embed => &[Flag::HalfPack],
             Shader::RmsNorm | Shader::QkPrep | Shader::Sample => &[Flag::Subgroup],
             Shader::Attention => &[Flag::KvHalf, Flag::F16],
             Shader::KvStore => &[Flag::KvHalf],
@@ -96,10 +97,12 @@ pub enum Flag {
     KvHalf,
     /// Native f16 types and f16 math (adapters with shader-f16).
     F16,
+    /// Halves in weights decoded with `unpack2x16float` (where the adapter has it).
+    HalfPack,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 5] = [Flag::ExpertId, Flag::RowLane, Flag::Subgroup, Flag::KvHalf, Flag::F16];
+    pub const ALL: [Flag; 6] = [Flag::ExpertId, Flag::RowLane, Flag::Subgroup, Flag::KvHalf, Flag::F16, Flag::HalfPack];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -108,6 +111,7 @@ impl Flag {
             Flag::Subgroup => "SUBGROUP",
             Flag::KvHalf => "KV_HALF",
             Flag::F16 => "F16",
+            Flag::HalfPack => "HALF_PACK",
         }
     }
 

@@ -1,7 +1,7 @@
 //! Embedding, RMSNorm, SwiGLU, router top-k and the MoE combine: the small kernels.
 
 use super::params::{fit, CombineParams, EmbedParams, RmsNormParams, RouterParams, SwigluParams};
-use super::{div_ceil, key, reducing};
+use super::{div_ceil, key, reducing, weight_reader};
 use crate::error::{Error, Result};
 use crate::gpu::{Activation, Matrix, Recorder, Shader, Variant};
 
@@ -9,7 +9,7 @@ use crate::gpu::{Activation, Matrix, Recorder, Shader, Variant};
 pub fn embed(rec: &mut Recorder, table: &Matrix, ids: &Activation, out: &Activation, n_tokens: usize) -> Result<()> {
     let h = table.cols;
     for c in &table.chunks {
-        let k = key(Variant::new(Shader::Embed).weights(c.format));
+        let k = key(weight_reader(rec.ctx, Shader::Embed, c.format));
         let units = c.row_blocks as usize * c.format.gpu_block_elems() / 32;
         let p = EmbedParams {
             hidden: fit(h)?,

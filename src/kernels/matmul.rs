@@ -1,9 +1,9 @@
 //! `y = W x` for [`Matrix`] weights, dense or expert-indexed (the MoE `mul_mat_id`).
 
-use super::div_ceil;
 use super::params::{fit, MatmulParams};
+use super::{div_ceil, weight_reader};
 use crate::error::{Error, Result};
-use crate::gpu::{Activation, Flag, Matrix, PipelineKey, Recorder, Shader, Variant};
+use crate::gpu::{Activation, Flag, Matrix, PipelineKey, Recorder, Shader};
 
 /// Output rows per invocation (ROW_LANE) or per workgroup.
 const ROWS: usize = 4;
@@ -51,8 +51,7 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
     let tt = if a.experts.is_some() || a.n_tokens == 1 { 1 } else { MAX_TT };
     let max_dim = rec.ctx.limits.max_compute_workgroups_per_dimension as usize;
     for c in &w.chunks {
-        let variant = Variant::new(Shader::Matmul)
-            .weights(c.format)
+        let variant = weight_reader(rec.ctx, Shader::Matmul, c.format)
             .flag(Flag::ExpertId, a.experts.is_some())
             .flag(Flag::RowLane, rec.ctx.row_lane_matmul)
             .flag(Flag::Subgroup, rec.ctx.subgroups && !rec.ctx.row_lane_matmul);

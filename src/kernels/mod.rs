@@ -19,6 +19,12 @@ pub(crate) fn key(v: Variant) -> PipelineKey {
     PipelineKey { variant: v, overrides: vec![] }
 }
 
+/// A weight reader (matmul, embed) for format `f`: halves decoded with `unpack2x16float` where
+/// the device has it, else with integer ops.
+pub(crate) fn weight_reader(ctx: &GpuContext, s: Shader, f: crate::quant::WeightFormat) -> Variant {
+    Variant::new(s).weights(f).flag(Flag::HalfPack, ctx.f16_in_f32)
+}
+
 /// A shader that reduces across its workgroup: the subgroup variant where the device has it.
 pub(crate) fn reducing(ctx: &GpuContext, s: Shader) -> Variant {
     Variant::new(s).flag(Flag::Subgroup, ctx.subgroups)
