@@ -26,7 +26,7 @@ fn every_shader_variant_validates() {
 }
 
 /// What the device must offer for the variant: subgroup operations for SUBGROUP, f16 for F16,
-/// the f16 pack builtins for KV_HALF (`GpuContext::f16_in_f32`).
+/// the f16 pack builtins for KV_HALF and HALF_PACK (`GpuContext::f16_in_f32`).
 fn capabilities(v: &Variant) -> naga::valid::Capabilities {
     use naga::valid::Capabilities as C;
     let f = v.features();
@@ -37,7 +37,7 @@ fn capabilities(v: &Variant) -> naga::valid::Capabilities {
     if f.contains(wgpu::Features::SHADER_F16) {
         c |= C::SHADER_FLOAT16;
     }
-    if v.flags.contains(&Flag::KvHalf) {
+    if v.flags.contains(&Flag::KvHalf) || v.flags.contains(&Flag::HalfPack) {
         c |= C::SHADER_FLOAT16_IN_FLOAT32; // pack2x16float / unpack2x16float
     }
     c

@@ -58,9 +58,19 @@ fn xv4(o: u32) -> vec4<f32> {
 // 32 activations from offset o, times `scale`. Past k (float rows are zero-padded to 32) the
 // values belong to the next row or are clamped reads: finite, and multiplied by zero weights.
 fn dot_x32(wv: W32, o: u32, scale: f32) -> f32 {
-    let s = dot(wv.a0, xv4(o)) + dot(wv.a1, xv4(o + 4u)) + dot(wv.a2, xv4(o + 8u)) + dot(wv.a3, xv4(o + 12u))
-        + dot(wv.a4, xv4(o + 16u)) + dot(wv.a5, xv4(o + 20u)) + dot(wv.a6, xv4(o + 24u)) + dot(wv.a7, xv4(o + 28u));
+    let s = dot4(wv.a0, xv4(o)) + dot4(wv.a1, xv4(o + 4u)) + dot4(wv.a2, xv4(o + 8u)) + dot4(wv.a3, xv4(o + 12u))
+        + dot4(wv.a4, xv4(o + 16u)) + dot4(wv.a5, xv4(o + 20u)) + dot4(wv.a6, xv4(o + 24u)) + dot4(wv.a7, xv4(o + 28u));
     return s * scale;
+}
+
+// Four weights times four activations, summed. F16 (`--dtype f16` with shader-f16): f16 products
+// and sum of the four; every larger sum stays f32.
+fn dot4(a: vec4<f32>, b: vec4<f32>) -> f32 {
+#if F16
+    return f32(dot(vec4<f16>(a), vec4<f16>(b)));
+#else
+    return dot(a, b);
+#endif
 }
 
 // Activation row t's input offset.

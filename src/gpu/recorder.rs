@@ -16,12 +16,14 @@ struct Pending {
 
 pub struct Recorder<'c> {
     pub ctx: &'c GpuContext,
+    /// Matmuls multiply in f16 (`--dtype f16` on an adapter with shader-f16; sums stay f32).
+    pub f16_math: bool,
     items: Vec<Pending>,
 }
 
 impl<'c> Recorder<'c> {
     pub fn new(ctx: &'c GpuContext) -> Self {
-        Recorder { ctx, items: vec![] }
+        Recorder { ctx, f16_math: false, items: vec![] }
     }
 
     /// Appends one dispatch. Binding 0 of the shader is `params` (the shader's `struct Params`),

@@ -54,7 +54,8 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
         let variant = weight_reader(rec.ctx, Shader::Matmul, c.format)
             .flag(Flag::ExpertId, a.experts.is_some())
             .flag(Flag::RowLane, rec.ctx.row_lane_matmul)
-            .flag(Flag::Subgroup, rec.ctx.subgroups && !rec.ctx.row_lane_matmul);
+            .flag(Flag::Subgroup, rec.ctx.subgroups && !rec.ctx.row_lane_matmul)
+            .flag(Flag::F16, rec.f16_math && rec.ctx.shader_f16);
         let key = PipelineKey { variant, overrides: vec![("TT", tt as u32)] };
         let n = (c.rows.end - c.rows.start) as usize;
         let per_wg = if rec.ctx.row_lane_matmul { ROWS * WG } else { ROWS };

@@ -37,8 +37,9 @@ pub enum Dtype {
     /// f32 everywhere (matches transformers' f32 to ~1e-6).
     #[default]
     F32,
-    /// The KV cache in f16 (half the memory); attention reads it with f16 math where the adapter
-    /// has shader-f16, and unpacks it to f32 math where it does not.
+    /// The KV cache in f16 (half the memory); where the adapter has shader-f16, attention reads
+    /// it with f16 math and matmuls multiply in f16 (sums of more than four terms stay f32);
+    /// elsewhere the cache is unpacked to f32 math.
     F16,
 }
 
@@ -171,6 +172,7 @@ impl TextModel {
     ) -> Result<crate::gpu::Plan> {
         let cfg = &self.cfg;
         let mut rec = Recorder::new(ctx);
+        rec.f16_math = self.dtype == Dtype::F16;
         let (t, h, v) = (ws.n_tokens, cfg.hidden_size, cfg.vocab_size);
         kernels::embed(&mut rec, &self.embed, &ws.ids, &ws.h, t)?;
         for (layer, lc) in self.layers.iter().zip(&cache.layers) {
