@@ -70,9 +70,35 @@ fn every_conformance_check_passes() {
     {
         assert!(checks.iter().any(|c| c.kernel == k), "no {k} check");
     }
-    // Tolerances are real: the f32 matmuls land well inside theirs, not at it.
-    let worst = checks.iter().filter(|c| c.kernel == "matmul").map(|c| c.max_err).fold(0.0, f64::max);
-    assert!(worst > 0.0 && worst < 1e-5, "worst matmul error {worst:e}");
+    // Both reductions where the adapter has subgroups.
+    for r in if subgroups { &["subgroup", "workgroup"][..] } else { &["workgroup"][..] } {
+        for k in ["rmsnorm", "qk_prep", "sample"] {
+            assert!(checks.iter().any(|c| c.kernel == k && c.variant.ends_with(r)), "no {k} check with {r} reduction");
+        }
+    }
+    // Halves in weights: unpacked with the builtin where the adapter has it, and with integer ops.
+    if gpu().f16_in_f32 {
+        for d in ["f16 unpack", "f16 int"] {
+            assert!(checks.iter().any(|c| c.kernel == "matmul" && c.variant.contains(d)), "no matmul with {d}");
+        }
+    }
+    // The f16 KV cache: unpacked to f32 math always, with f16 math where the adapter has shader-f16.
+    let f16_math = gpu().shader_f16;
+    for (v, want) in [(", f16 cache", true), (", f16 cache, f16 math", f16_math)] {
+        let n = checks.iter().filter(|c| c.kernel == "attention" && c.variant.ends_with(v)).count();
+        assert_eq!(n, if want { 4 } else { 0 }, "attention checks ending in `{v}`");
+    }
+    // Tolerances are real: the f32 matmuls land well inside theirs, not at it; f16 math (where
+    // the adapter has shader-f16) shows f16 rounding, inside its own.
+    let worst = |f16: bool| {
+        let m = checks.iter().filter(|c| c.kernel == "matmul" && c.variant.ends_with(", f16 math") == f16);
+        m.map(|c| c.max_err).fold(0.0, f64::max)
+    };
+    assert!(worst(false) > 0.0 && worst(false) < 1e-5, "worst f32 matmul error {:e}", worst(false));
+    if f16_math {
+        let w = worst(true);
+        assert!(w > 1e-4 && w < conformance::MATMUL_F16_TOL, "worst f16-math matmul error {w:e}");
+    }
 }
 
 #[test]

@@ -7,6 +7,7 @@
 pub mod data;
 pub mod e2e;
 mod matmul;
+pub use matmul::F16_MATH_TOL as MATMUL_F16_TOL;
 mod ops;
 pub mod report;
 
