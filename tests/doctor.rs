@@ -33,6 +33,9 @@ fn every_adapter_passes_every_check() {
         assert!(a.error.is_none(), "{}: {:?}", a.title(), a.error);
         assert!(a.checks.len() > 150, "{}: only {} checks", a.title(), a.checks.len());
         let failed: Vec<_> = a.checks.iter().filter(|c| !c.pass).collect();
+        // every check is named apart (kernel, variant, shape): what --compare matches on
+        let ids: std::collections::BTreeSet<_> = a.checks.iter().map(|c| c.id()).collect();
+        assert_eq!(ids.len(), a.checks.len(), "{}: checks with the same kernel, variant and shape", a.title());
         assert!(failed.is_empty(), "{}: {failed:?}", a.title());
         assert!(a.limits["max_storage_buffer_binding_size"] > 0);
         assert!(a.checks.iter().any(|c| c.kernel == "llama4 e2e" && c.variant.ends_with("greedy tokens")));

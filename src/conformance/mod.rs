@@ -182,7 +182,8 @@ pub async fn run_kernels(devices: &[(Role, GpuContext)], checks: &mut Checks<'_>
         matmul::dense(c, matmul_formats, checks).await;
         matmul::experts(c, matmul_formats, checks).await;
         matmul::embed(c, embed_formats, checks).await;
-        if matches!(role, Role::Main | Role::Plain) {
+        // workgroup-memory reductions on Plain where Main has subgroups (else Main ran them)
+        if *role == Role::Main || (*role == Role::Plain && devices[0].1.subgroups) {
             ops::reductions(c, checks).await;
         }
         match role {
