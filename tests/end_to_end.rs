@@ -188,3 +188,43 @@ fn every_fixture_on_gl() {
         check_fixture(name, &ctx);
     }
 }
+
+/// The browser's path: a sharded checkpoint given as bytes in memory (`MemoryFiles`: config,
+/// index and shards, as a page downloads them) and a GGUF image from bytes load through the same
+/// loaders and give the same prompt logits as the files on disk, bit for bit.
+#[test]
+fn checkpoints_from_bytes_in_memory_equal_files_on_disk() {
+    use llama4_wgpu::loader::{FileSource, Gguf, MemoryFiles};
+    let ctx = gpu();
+    let logits = |cfg: &TextConfig, ck: &dyn llama4_wgpu::loader::TensorSource, ids: &[u32]| {
+        let model = TextModel::load(ctx, cfg, ck, |_, _| {}).unwrap();
+        let mut s = Session::new(ctx, &model, 64, SamplerConfig::default()).unwrap();
+        block_on(s.prefill(ids, true)).unwrap().logits.unwrap()
+    };
+    let dir = fixture("hub_bf16_sharded");
+    let mut files = MemoryFiles::new("https://example.test/hub_bf16_sharded/");
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let e = e.unwrap();
+        files.insert(e.file_name().to_str().unwrap(), std::fs::read(e.path()).unwrap());
+    }
+    let cfg =
+        TextConfig::from_json_str(&files.read_text("config.json").unwrap(), &files.path_of("config.json")).unwrap();
+    let ids = reference(&dir).prompt_ids;
+    let from_memory = logits(&cfg, &Checkpoint::from_files(&files).unwrap(), &ids);
+    let from_disk = logits(&TextConfig::from_dir(&dir).unwrap(), &Checkpoint::open(&dir).unwrap(), &ids);
+    assert_eq!(from_memory, from_disk);
+    // what a missing shard says
+    let mut partial = MemoryFiles::new("https://example.test/partial/");
+    partial.insert("model.safetensors.index.json", std::fs::read(dir.join("model.safetensors.index.json")).unwrap());
+    let err = Checkpoint::from_files(&partial).err().unwrap().to_string();
+    assert!(
+        err.contains("https://example.test/partial/model-00001-of-00004.safetensors: not among the files given"),
+        "{err}"
+    );
+
+    let path = fixture("llama4_gguf").join("model-f32.gguf");
+    let (a, b) = (Gguf::from_bytes(&path, std::fs::read(&path).unwrap()).unwrap(), Gguf::open(&path).unwrap());
+    let ids = reference(&fixture("llama4_gguf")).prompt_ids;
+    let cfg = TextConfig::from_gguf(&a).unwrap();
+    assert_eq!(logits(&cfg, &a, &ids), logits(&cfg, &b, &ids));
+}

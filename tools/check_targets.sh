@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Type-checks the library and the CLI for the desktop targets this machine cannot run: Windows
-# (DX12, Vulkan) and macOS on Apple silicon (Metal). Installs the targets' std with rustup if missing.
+# Type-checks what this machine cannot run: the library and the CLI for Windows (DX12, Vulkan) and
+# macOS on Apple silicon (Metal), and the library alone for the browser (wasm32-unknown-unknown,
+# wgpu's WebGPU backend; no CLI dependencies there). Installs the targets' std with rustup if missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for t in x86_64-pc-windows-gnu aarch64-apple-darwin; do
+for t in x86_64-pc-windows-gnu aarch64-apple-darwin wasm32-unknown-unknown; do
   rustup target list --installed | grep -qx "$t" || rustup target add "$t" >/dev/null
-  cargo check --release --quiet --target "$t" --lib --bins
+  if [ "$t" = wasm32-unknown-unknown ]; then
+    cargo check --release --quiet --target "$t" --lib --no-default-features
+  else
+    cargo check --release --quiet --target "$t" --lib --bins
+  fi
   echo "cargo check --target $t: ok"
 done

@@ -49,16 +49,21 @@ pub async fn read_words(ctx: &GpuContext, buffer: &wgpu::Buffer, offset: usize, 
     map_and_read(ctx, &staging, count).await
 }
 
-/// Maps a MAP_READ buffer and returns its first `count` words.
+/// Maps a MAP_READ buffer and returns its first `count` words. Truly async: natively the device
+/// is polled until the map completes; in a browser the future resolves when the GPU is done,
+/// without blocking the page.
 pub async fn map_and_read(ctx: &GpuContext, staging: &wgpu::Buffer, count: usize) -> Result<Vec<u32>> {
-    let (tx, rx) = std::sync::mpsc::channel();
+    let (tx, rx) = futures_channel::oneshot::channel();
     staging.map_async(wgpu::MapMode::Read, .., move |r| {
         let _ = tx.send(r);
     });
+    #[cfg(not(target_arch = "wasm32"))]
     ctx.device
         .poll(wgpu::PollType::Wait { submission_index: None, timeout: None })
         .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
-    rx.recv()
+    #[cfg(target_arch = "wasm32")]
+    let _ = ctx; // the browser drives the GPU
+    rx.await
         .map_err(|_| Error::Gpu("buffer mapping was dropped".into()))?
         .map_err(|e| Error::Gpu(format!("mapping a readback buffer: {e}")))?;
     let out = {

@@ -316,6 +316,10 @@ impl PipelineCache {
         }
         let text = key.variant.wgsl()?;
         let label = format!("{}{:?}{:?}", key.variant.shader.file(), key.variant.weights, key.variant.flags);
+        // Natively an error scope's future is ready at once. In a browser it resolves later, so
+        // no scope is pushed there: a rejected pipeline reaches the device's uncaptured-error
+        // handler, which `GpuContext::check_errors` turns into an `Err` at the next check.
+        #[cfg(not(target_arch = "wasm32"))]
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
             label: Some(&label),
@@ -333,6 +337,7 @@ impl PipelineCache {
             },
             cache: None,
         });
+        #[cfg(not(target_arch = "wasm32"))]
         if let Some(e) = crate::gpu::now_or_never(scope.pop()).flatten() {
             return Err(Error::Gpu(format!("pipeline {label}: {e}")));
         }

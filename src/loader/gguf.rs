@@ -1,11 +1,11 @@
-//! GGUF files (versions 2 and 3), memory-mapped. Every field is checked before it is used: counts
+//! GGUF files (versions 2 and 3), memory-mapped or in memory. Every field is checked before it is used: counts
 //! and lengths are bounded by the bytes that remain, tensor data must lie inside the file, and no
 //! allocation is sized by an unchecked field. Tensor data is never copied at open.
 
+use super::source::FileBytes;
 use super::tensor::{check_tensor_bytes, TensorSource, TensorView};
 use crate::error::{Error, Result};
 use crate::quant::WeightFormat;
-use memmap2::Mmap;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -93,26 +93,7 @@ pub struct Gguf {
     pub version: u32,
     pub meta: BTreeMap<String, Value>,
     pub tensors: BTreeMap<String, GgufTensor>,
-    bytes: Bytes,
-}
-
-/// The file image: memory-mapped from disk, or bytes already in memory (a model built into the
-/// binary, a browser download).
-enum Bytes {
-    Mapped(Mmap),
-    Static(&'static [u8]),
-    Owned(Vec<u8>),
-}
-
-impl std::ops::Deref for Bytes {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            Bytes::Mapped(m) => m,
-            Bytes::Static(s) => s,
-            Bytes::Owned(v) => v,
-        }
-    }
+    bytes: FileBytes,
 }
 
 /// Largest number of dimensions ggml has.
@@ -209,24 +190,21 @@ impl<'a> Reader<'a> {
 
 impl Gguf {
     pub fn open(path: &Path) -> Result<Self> {
-        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        // SAFETY: the map is read-only and lives as long as `Gguf`. Another process truncating the
-        // file while we run would fault; that is the usual contract of memory-mapped model files.
-        let mmap = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-        Self::from_image(path, Bytes::Mapped(mmap))
+        Self::from_image(path, FileBytes::open(path)?)
     }
 
     /// A GGUF image built into the program; `name` stands for its path in errors.
     pub fn from_static(name: &Path, bytes: &'static [u8]) -> Result<Self> {
-        Self::from_image(name, Bytes::Static(bytes))
+        Self::from_image(name, FileBytes::Static(bytes))
     }
 
     /// A GGUF image already read into memory; `name` stands for its path in errors.
     pub fn from_bytes(name: &Path, bytes: Vec<u8>) -> Result<Self> {
-        Self::from_image(name, Bytes::Owned(bytes))
+        Self::from_image(name, FileBytes::Owned(bytes))
     }
 
-    fn from_image(path: &Path, bytes: Bytes) -> Result<Self> {
+    /// A GGUF image from any byte source; `path` names it in errors.
+    pub fn from_image(path: &Path, bytes: FileBytes) -> Result<Self> {
         let (version, meta, tensors) = Self::parse(&bytes, path)?;
         Ok(Gguf { path: path.to_path_buf(), version, meta, tensors, bytes })
     }

@@ -4,9 +4,11 @@
 pub mod gguf;
 pub mod names;
 pub mod safetensors;
+pub mod source;
 pub mod tensor;
 
 pub use self::gguf::Gguf;
 pub use self::safetensors::{Checkpoint, TensorInfo};
 pub use names::WeightNames;
+pub use source::{FileBytes, FileSource, Folder, MemoryFiles};
 pub use tensor::{DType, TensorSource, TensorView};

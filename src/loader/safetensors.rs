@@ -1,10 +1,10 @@
-//! Memory-mapped safetensors checkpoints: one `model.safetensors` or shards listed in
+//! Safetensors checkpoints (memory-mapped, or in memory from any [`FileSource`]): one `model.safetensors` or shards listed in
 //! `model.safetensors.index.json`. Headers are validated up front (truncation, lying offsets),
 //! tensor data is only touched when a tensor is converted for upload.
 
+use super::source::{FileBytes, FileSource, Folder};
 use super::tensor::{check_tensor_bytes, DType, TensorSource, TensorView};
 use crate::error::{Error, Result};
-use memmap2::Mmap;
 use safetensors::{Dtype, SafeTensors};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -21,16 +21,25 @@ pub struct TensorInfo {
 
 pub struct Checkpoint {
     pub dir: PathBuf,
-    shards: Vec<(PathBuf, Mmap)>,
+    shards: Vec<(PathBuf, FileBytes)>,
     tensors: BTreeMap<String, TensorInfo>,
 }
 
+const INDEX: &str = "model.safetensors.index.json";
+const SINGLE: &str = "model.safetensors";
+
 impl Checkpoint {
-    /// Opens the safetensors files of `dir`.
+    /// Opens the safetensors files of the folder `dir` (memory-mapped).
     pub fn open(dir: &Path) -> Result<Self> {
-        let index = dir.join("model.safetensors.index.json");
-        let files: Vec<PathBuf> = if index.exists() {
-            let text = std::fs::read_to_string(&index).map_err(|e| Error::io(&index, e))?;
+        Self::from_files(&Folder::new(dir))
+    }
+
+    /// Opens the safetensors files of any file source (a folder, files in memory).
+    pub fn from_files(src: &dyn FileSource) -> Result<Self> {
+        let dir = src.origin();
+        let index = src.path_of(INDEX);
+        let files: Vec<String> = if src.exists(INDEX) {
+            let text = src.read_text(INDEX)?;
             let v: serde_json::Value =
                 serde_json::from_str(&text).map_err(|e| Error::file(&index, format!("not valid JSON: {e}")))?;
             let map = v
@@ -40,21 +49,18 @@ impl Checkpoint {
             let mut names: Vec<String> = map.values().filter_map(|f| f.as_str().map(String::from)).collect();
             names.sort();
             names.dedup();
-            names.into_iter().map(|n| dir.join(n)).collect()
+            names
         } else {
-            let single = dir.join("model.safetensors");
-            if !single.exists() {
+            if !src.exists(SINGLE) {
                 return Err(Error::file(dir, "no model.safetensors or model.safetensors.index.json"));
             }
-            vec![single]
+            vec![SINGLE.to_string()]
         };
         let mut shards = Vec::new();
         let mut tensors = BTreeMap::new();
-        for (si, path) in files.into_iter().enumerate() {
-            let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
-            // SAFETY: the map is read-only and lives as long as `Checkpoint`. Another process truncating
-            // the file while we run would fault; that is the usual contract of memory-mapped model files.
-            let mmap = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(&path, e))?;
+        for (si, name) in files.into_iter().enumerate() {
+            let path = src.path_of(&name);
+            let mmap = src.open(&name)?;
             let st = SafeTensors::deserialize(&mmap)
                 .map_err(|e| Error::file(&path, format!("not a valid safetensors file: {e}")))?;
             let base = mmap.as_ptr() as usize;
