@@ -190,11 +190,13 @@ fn every_fixture_on_gl() {
 }
 
 /// The browser's path: a sharded checkpoint given as bytes in memory (`MemoryFiles`: config,
-/// index and shards, as a page downloads them) and a GGUF image from bytes load through the same
-/// loaders and give the same prompt logits as the files on disk, bit for bit.
+/// index, shards and tokenizer files, as a page downloads them) and a GGUF image from bytes load
+/// through the same loaders and give the same prompt logits as the files on disk, bit for bit,
+/// with the same tokenizer and chat template.
 #[test]
 fn checkpoints_from_bytes_in_memory_equal_files_on_disk() {
-    use llama4_wgpu::loader::{FileSource, Gguf, MemoryFiles};
+    use llama4_wgpu::loader::{Gguf, MemoryFiles};
+    use llama4_wgpu::runtime::ModelFiles;
     let ctx = gpu();
     let logits = |cfg: &TextConfig, ck: &dyn llama4_wgpu::loader::TensorSource, ids: &[u32]| {
         let model = TextModel::load(ctx, cfg, ck, |_, _| {}).unwrap();
@@ -207,12 +209,14 @@ fn checkpoints_from_bytes_in_memory_equal_files_on_disk() {
         let e = e.unwrap();
         files.insert(e.file_name().to_str().unwrap(), std::fs::read(e.path()).unwrap());
     }
-    let cfg =
-        TextConfig::from_json_str(&files.read_text("config.json").unwrap(), &files.path_of("config.json")).unwrap();
+    let (mem, disk) = (ModelFiles::from_folder(&files, true).unwrap(), ModelFiles::open(&dir).unwrap());
     let ids = reference(&dir).prompt_ids;
-    let from_memory = logits(&cfg, &Checkpoint::from_files(&files).unwrap(), &ids);
-    let from_disk = logits(&TextConfig::from_dir(&dir).unwrap(), &Checkpoint::open(&dir).unwrap(), &ids);
-    assert_eq!(from_memory, from_disk);
+    assert_eq!(logits(&mem.cfg, mem.tensors.as_ref(), &ids), logits(&disk.cfg, disk.tensors.as_ref(), &ids));
+    let text = "the quick brown fox";
+    let (tm, td) = (mem.tokenizer.as_ref().unwrap(), disk.tokenizer.as_ref().unwrap());
+    assert_eq!(tm.encode(text).unwrap(), td.encode(text).unwrap());
+    assert_eq!(mem.chat_template, disk.chat_template);
+    assert_eq!(mem.path, std::path::Path::new("https://example.test/hub_bf16_sharded/"));
     // what a missing shard says
     let mut partial = MemoryFiles::new("https://example.test/partial/");
     partial.insert("model.safetensors.index.json", std::fs::read(dir.join("model.safetensors.index.json")).unwrap());

@@ -157,9 +157,12 @@ impl<'a> Fields<'a> {
 impl TextConfig {
     /// Reads `DIR/config.json`.
     pub fn from_dir(dir: &Path) -> Result<Self> {
-        let path = dir.join("config.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        Self::from_json_str(&text, &path)
+        Self::from_files(&crate::loader::Folder::new(dir))
+    }
+
+    /// Reads `config.json` of any file source (a folder, files in memory).
+    pub fn from_files(src: &dyn crate::loader::FileSource) -> Result<Self> {
+        Self::from_json_str(&src.read_text("config.json")?, &src.path_of("config.json"))
     }
 
     /// Parses config.json text; `path` only names the file in errors.

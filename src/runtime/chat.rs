@@ -15,10 +15,17 @@ pub struct Message {
 
 /// Finds the model's template: `chat_template.jinja`, else `tokenizer_config.json`'s `chat_template`.
 pub fn load_template(dir: &Path) -> Result<(String, String)> {
+    load_template_from(&crate::loader::Folder::new(dir))
+}
+
+/// [`load_template`] from any file source.
+pub fn load_template_from(src: &dyn crate::loader::FileSource) -> Result<(String, String)> {
     let mut bos = "<|begin_of_text|>".to_string();
-    let cfg_path = dir.join("tokenizer_config.json");
+    let cfg_path = src.path_of("tokenizer_config.json");
     let mut template = None;
-    if let Ok(text) = std::fs::read_to_string(&cfg_path) {
+    if let Some(text) =
+        src.exists("tokenizer_config.json").then(|| src.read_text("tokenizer_config.json")).transpose()?
+    {
         let v: serde_json::Value =
             serde_json::from_str(&text).map_err(|e| Error::file(&cfg_path, format!("not valid JSON: {e}")))?;
         if let Some(b) = v.get("bos_token").and_then(|b| {
@@ -28,8 +35,8 @@ pub fn load_template(dir: &Path) -> Result<(String, String)> {
         }
         template = v.get("chat_template").and_then(|t| t.as_str()).map(String::from);
     }
-    if let Ok(t) = std::fs::read_to_string(dir.join("chat_template.jinja")) {
-        template = Some(t);
+    if src.exists("chat_template.jinja") {
+        template = Some(src.read_text("chat_template.jinja")?);
     }
     Ok((template.unwrap_or_else(|| LLAMA4_TEMPLATE.to_string()), bos))
 }

@@ -4,7 +4,7 @@
 use super::{chat, Tokenizer};
 use crate::config::TextConfig;
 use crate::error::{Error, Result};
-use crate::loader::{Checkpoint, Gguf, TensorSource};
+use crate::loader::{Checkpoint, FileSource, Folder, Gguf, TensorSource};
 use std::path::{Path, PathBuf};
 
 pub struct ModelFiles {
@@ -29,25 +29,34 @@ impl ModelFiles {
     /// vocabulary is always read: its end-of-generation ids stop every run.
     pub fn open_with(path: &Path, folder_tokenizer: bool) -> Result<Self> {
         if path.is_dir() {
-            let cfg = TextConfig::from_dir(path)?;
-            let tensors = Box::new(Checkpoint::open(path)?);
-            return Ok(ModelFiles {
-                path: path.into(),
-                cfg,
-                tensors,
-                tokenizer: if folder_tokenizer {
-                    Tokenizer::from_dir(path)
-                } else {
-                    Err(Error::Tokenizer("not loaded (not needed)".into()))
-                },
-                chat_template: chat::load_template(path)?,
-                is_gguf: false,
-            });
+            return Self::from_folder(&Folder::new(path), folder_tokenizer);
         }
         if !path.exists() {
             return Err(Error::file(path, "no such file or folder"));
         }
-        let g = Gguf::open(path)?;
+        Self::from_gguf(Gguf::open(path)?)
+    }
+
+    /// A Hugging Face checkpoint from any file source (a folder, files in memory): config.json,
+    /// safetensors (one file or an index and shards), the tokenizer and chat template files.
+    pub fn from_folder(src: &dyn FileSource, load_tokenizer: bool) -> Result<Self> {
+        Ok(ModelFiles {
+            path: src.origin().into(),
+            cfg: TextConfig::from_files(src)?,
+            tensors: Box::new(Checkpoint::from_files(src)?),
+            tokenizer: if load_tokenizer {
+                Tokenizer::from_files(src)
+            } else {
+                Err(Error::Tokenizer("not loaded (not needed)".into()))
+            },
+            chat_template: chat::load_template_from(src)?,
+            is_gguf: false,
+        })
+    }
+
+    /// A GGUF model, from a file or bytes in memory ([`Gguf::from_bytes`]).
+    pub fn from_gguf(g: Gguf) -> Result<Self> {
+        let path = g.path.clone();
         let cfg = TextConfig::from_gguf(&g)?;
         let (tokenizer, template) = match Tokenizer::from_gguf(&g) {
             Ok((t, tpl)) => (Ok(t), tpl),
@@ -55,13 +64,6 @@ impl ModelFiles {
         };
         let bos = tokenizer.as_ref().ok().and_then(|t| t.bos.and_then(|b| t.token_text(b))).unwrap_or_default();
         let template = template.unwrap_or_else(|| chat::LLAMA4_TEMPLATE.to_string());
-        Ok(ModelFiles {
-            path: path.into(),
-            cfg,
-            tensors: Box::new(g),
-            tokenizer,
-            chat_template: (template, bos),
-            is_gguf: true,
-        })
+        Ok(ModelFiles { path, cfg, tensors: Box::new(g), tokenizer, chat_template: (template, bos), is_gguf: true })
     }
 }

@@ -94,8 +94,13 @@ fn b64_decode(s: &str) -> Option<Vec<u8>> {
 
 /// Builds the tokenizer from a tiktoken file.
 pub fn load(path: &Path) -> Result<tokenizers::Tokenizer> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))?;
+    from_text(&text, path)
+}
+
+/// Builds the tokenizer from a tiktoken file's text; `path` names it in errors.
+pub fn from_text(text: &str, path: &Path) -> Result<tokenizers::Tokenizer> {
     let err = |m: String| Error::Tokenizer(format!("{}: {m}", path.display()));
-    let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
     let mut ranks: HashMap<Vec<u8>, u32> = HashMap::with_capacity(200_000);
     for (ln, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
         let mut it = line.split_whitespace();

@@ -3,6 +3,7 @@
 //! the ids that end a turn.
 
 use crate::error::{Error, Result};
+use crate::loader::{FileSource, Folder};
 use std::path::Path;
 
 pub struct Tokenizer {
@@ -16,19 +17,24 @@ pub struct Tokenizer {
 impl Tokenizer {
     /// `DIR/tokenizer.json`, else Meta's tiktoken `DIR/tokenizer.model`.
     pub fn from_dir(dir: &Path) -> Result<Self> {
-        let path = dir.join("tokenizer.json");
-        if path.exists() {
-            let inner = tokenizers::Tokenizer::from_file(&path)
-                .map_err(|e| Error::Tokenizer(format!("{}: {e}", path.display())))?;
+        Self::from_files(&Folder::new(dir))
+    }
+
+    /// `tokenizer.json`, else Meta's tiktoken `tokenizer.model`, of any file source.
+    pub fn from_files(src: &dyn FileSource) -> Result<Self> {
+        if src.exists("tokenizer.json") {
+            let bytes = src.open("tokenizer.json")?;
+            let inner = tokenizers::Tokenizer::from_bytes(&*bytes)
+                .map_err(|e| Error::Tokenizer(format!("{}: {e}", src.path_of("tokenizer.json").display())))?;
             return Ok(Self::hf(inner));
         }
-        let model = dir.join("tokenizer.model");
-        if model.exists() {
-            return Self::from_tiktoken(&model);
+        if src.exists("tokenizer.model") {
+            let path = src.path_of("tokenizer.model");
+            return Ok(Self::hf(super::tiktoken::from_text(&src.read_text("tokenizer.model")?, &path)?));
         }
         Err(Error::Tokenizer(format!(
             "{}: no tokenizer.json or tokenizer.model (needed for --prompt; --prompt-ids works without)",
-            dir.display()
+            src.origin().display()
         )))
     }
 
