@@ -107,6 +107,10 @@ impl MemoryFiles {
     pub fn new(origin: &str) -> Self {
         MemoryFiles { origin: PathBuf::from(origin), files: BTreeMap::new() }
     }
+    /// Renames the set (once its URL or origin is known).
+    pub fn set_origin(&mut self, origin: &str) {
+        self.origin = PathBuf::from(origin);
+    }
     pub fn insert(&mut self, name: &str, bytes: Vec<u8>) {
         self.files.insert(name.to_string(), Arc::new(bytes));
     }

@@ -1,0 +1,91 @@
+// Drives web/dist/ in Debian's headless Chromium (WebGPU on SwiftShader: no shader-f16) through the
+// page's test contract, on a fixture model served from the same origin, and checks the greedy
+// tokens against the fixture's reference (transformers' tokens, which the native runtime also
+// gives). Saves a screenshot in web/test-artifacts/. Exit status 1 on any failure.
+import { chromium } from 'playwright-core';
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repo = path.resolve(here, '..');
+const dist = path.join(here, 'dist');
+const fixtures = path.join(repo, 'tests', 'fixtures');
+// where tools/fetch_smollm2.sh puts SmolLM2 (for the chat case)
+const cache = process.env.LLAMA4_WGPU_CACHE || path.join(process.env.XDG_CACHE_HOME || path.join(process.env.HOME, '.cache'), 'llama4-wgpu');
+const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json' };
+
+// "/" serves web/dist, "/fixtures/" the test fixtures.
+const server = http.createServer((req, res) => {
+  const url = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+  const file = url.startsWith('/fixtures/') ? path.join(fixtures, url.slice(10))
+    : url.startsWith('/cache/') ? path.join(cache, url.slice(7))
+    : path.join(dist, url === '/' ? 'index.html' : url);
+  if (!(file.startsWith(repo) || file.startsWith(cache)) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+    res.writeHead(404).end();
+    return;
+  }
+  const size = fs.statSync(file).size;
+  res.writeHead(200, { 'content-type': types[path.extname(file)] || 'application/octet-stream', 'content-length': size });
+  if (req.method === 'HEAD') res.end(); else fs.createReadStream(file).pipe(res);
+});
+await new Promise((r) => server.listen(0, '127.0.0.1', r));
+const origin = `http://127.0.0.1:${server.address().port}`;
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--headless=new', '--no-sandbox', '--enable-unsafe-webgpu'],
+});
+let failed = 0;
+
+// SmolLM2-135M-Instruct (Q4_1 GGUF) answers a chat prompt through the page, as it does natively.
+async function smollm2Chat() {
+  const page = await browser.newPage();
+  const t0 = Date.now();
+  const prompt = encodeURIComponent('What is the capital of France?');
+  await page.goto(`${origin}/index.html?model=/cache/SmolLM2-135M-Instruct.Q4_1.gguf&prompt=${prompt}&chat=1&max_tokens=24`);
+  await page.waitForFunction(() => ['done', 'error'].includes(document.documentElement.dataset.state), null, { timeout: 480000 });
+  const state = await page.evaluate(() => ({ ...document.documentElement.dataset }));
+  const result = await page.evaluate(() => window.llama4Result);
+  await page.screenshot({ path: path.join(here, 'test-artifacts', 'smollm2-chat.png'), fullPage: true });
+  await page.close();
+  const ok = state.state === 'done' && result && result.text.includes('Paris');
+  console.log(`smollm2-chat: ${ok ? 'ok' : 'FAIL'} in ${((Date.now() - t0) / 1000).toFixed(1)} s; ` +
+    (result ? `${JSON.stringify(result.text)}; prefill ${result.prefill_tok_s.toFixed(1)} tok/s, decode ${result.decode_tok_s.toFixed(1)} tok/s` : `state ${state.state} ${state.error || ''}`));
+  return ok ? 0 : 1;
+}
+
+try {
+  for (const name of (process.argv[2] || 'scout,dense').split(',')) {
+    if (name === 'smollm2-chat') {
+      failed += await smollm2Chat();
+      continue;
+    }
+    // a folder name, or a .gguf file inside a fixture folder (its reference.json beside it)
+    const gguf = name.endsWith('.gguf');
+    const ref = JSON.parse(fs.readFileSync(path.join(fixtures, gguf ? path.dirname(name) : name, 'reference.json')));
+    const page = await browser.newPage();
+    const logs = [];
+    page.on('console', (m) => logs.push(m.text()));
+    page.on('pageerror', (e) => logs.push(String(e)));
+    const url = `${origin}/index.html?model=/fixtures/${name}${gguf ? '' : '/'}&prompt_ids=${ref.prompt_ids.join(',')}&max_tokens=${ref.greedy_tokens.length}`;
+    const t0 = Date.now();
+    await page.goto(url);
+    await page.waitForFunction(() => ['done', 'error'].includes(document.documentElement.dataset.state), null, { timeout: 240000 });
+    const state = await page.evaluate(() => ({ ...document.documentElement.dataset }));
+    const result = await page.evaluate(() => window.llama4Result);
+    fs.mkdirSync(path.join(here, 'test-artifacts'), { recursive: true });
+    await page.screenshot({ path: path.join(here, 'test-artifacts', `${name.replace(/\//g, '_')}.png`), fullPage: true });
+    const ok = state.state === 'done' && state.progress === '100' && JSON.stringify(result.tokens) === JSON.stringify(ref.greedy_tokens);
+    console.log(`${name}: ${ok ? 'ok' : 'FAIL'} in ${((Date.now() - t0) / 1000).toFixed(1)} s; state ${state.state}` +
+      (state.error ? ` (${state.error})` : '') + `; tokens ${JSON.stringify(result && result.tokens)} vs ${JSON.stringify(ref.greedy_tokens)}` +
+      (result ? `; ${result.adapter}, prefill ${result.prefill_tok_s.toFixed(1)} tok/s, decode ${result.decode_tok_s.toFixed(1)} tok/s` : ''));
+    if (!ok) { failed++; console.log(logs.join('\n')); }
+    await page.close();
+  }
+} finally {
+  await browser.close();
+  server.close();
+}
+process.exit(failed ? 1 : 0);
