@@ -11,7 +11,7 @@ want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print }' C
 have=$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }' || true)
 if [ "$have" != "$want" ]; then
   echo "installing wasm-bindgen-cli $want (the lockfile's wasm-bindgen)" >&2
-  cargo install wasm-bindgen-cli --version "$want" >&2
+  cargo install --force wasm-bindgen-cli --version "$want" >&2
 fi
 # wasm-opt (npm's binaryen) and the browser-test driver (npm's playwright-core)
 if command -v npm >/dev/null && [ ! -d web/node_modules/binaryen ]; then

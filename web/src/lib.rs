@@ -27,17 +27,18 @@ fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
 }
 
 /// What a loaded model keeps once its weights are on the GPU (the file bytes are dropped).
+/// Shared with a running `generate`; loading another model drops this one when that ends.
 struct Loaded {
-    model: &'static TextModel,
+    model: TextModel,
     tokenizer: Option<Tokenizer>,
     chat_template: (String, String),
     name: String,
 }
 
 struct Inner {
-    ctx: &'static GpuContext,
+    ctx: Rc<GpuContext>,
     files: MemoryFiles,
-    loaded: Option<Loaded>,
+    loaded: Option<Rc<Loaded>>,
     cancel: Rc<Cell<bool>>,
     last: Option<Stats>,
 }
@@ -86,7 +87,7 @@ impl Engine {
             Some(l) => llama4_wgpu::gpu::parse_limits(l).map_err(js_err)?,
         };
         let choice = AdapterChoice { limits: preset, ..Default::default() };
-        let ctx: &'static GpuContext = Box::leak(Box::new(GpuContext::new(&choice).await.map_err(js_err)?));
+        let ctx = Rc::new(GpuContext::new(&choice).await.map_err(js_err)?);
         let inner = Inner { ctx, files: MemoryFiles::new("model/"), loaded: None, cancel: Rc::default(), last: None };
         Ok(Engine { inner: Rc::new(RefCell::new(inner)) })
     }
@@ -173,8 +174,8 @@ impl Engine {
         llama: bool,
         on_progress: &js_sys::Function,
     ) -> Result<JsValue, JsValue> {
-        let ctx = inner.ctx;
-        let model = TextModel::load_with(ctx, &mf.cfg, mf.tensors.as_ref(), &LoadOptions::default(), |i, n| {
+        let ctx = inner.ctx.clone();
+        let model = TextModel::load_with(&ctx, &mf.cfg, mf.tensors.as_ref(), &LoadOptions::default(), |i, n| {
             let _ = on_progress.call2(&JsValue::NULL, &JsValue::from(i as u32), &JsValue::from(n as u32));
         })
         .map_err(js_err)?;
@@ -185,29 +186,29 @@ impl Engine {
             "llama": llama,
             "has_tokenizer": mf.tokenizer.is_ok(),
         });
-        inner.loaded = Some(Loaded {
-            model: Box::leak(Box::new(model)),
+        inner.loaded = Some(Rc::new(Loaded {
+            model,
             tokenizer: mf.tokenizer.ok(),
             chat_template: mf.chat_template,
             name: name.to_string(),
-        });
+        }));
         to_js(&info)
     }
 }
 
 async fn run(inner: &Rc<RefCell<Inner>>, o: GenerateOptions, on_token: &js_sys::Function) -> Result<Stats, JsValue> {
-    let (ctx, model, cancel) = {
+    // Owned handles: no RefCell borrow is held across an await.
+    let (ctx, l, cancel) = {
         let i = inner.borrow();
-        let l = i.loaded.as_ref().ok_or_else(|| js_err("no model loaded"))?;
+        let l = i.loaded.clone().ok_or_else(|| js_err("no model loaded"))?;
         i.cancel.set(false);
-        (i.ctx, l.model, i.cancel.clone())
+        (i.ctx.clone(), l, i.cancel.clone())
     };
+    let tok = l.tokenizer.as_ref();
     let ids: Vec<u32> = match (&o.prompt_ids, &o.prompt) {
         (Some(ids), _) => ids.clone(),
         (None, Some(text)) => {
-            let i = inner.borrow();
-            let l = i.loaded.as_ref().unwrap();
-            let tok = l.tokenizer.as_ref().ok_or_else(|| js_err("the model has no tokenizer: give prompt_ids"))?;
+            let tok = tok.ok_or_else(|| js_err("the model has no tokenizer: give prompt_ids"))?;
             let text = if o.chat {
                 let mut msgs = vec![];
                 if let Some(s) = &o.system {
@@ -225,30 +226,24 @@ async fn run(inner: &Rc<RefCell<Inner>>, o: GenerateOptions, on_token: &js_sys::
     let max_tokens = o.max_tokens.unwrap_or(128).max(1);
     let sampler =
         SamplerConfig { temperature: o.temperature, top_k: o.top_k, top_p: o.top_p.unwrap_or(1.0), seed: o.seed };
-    let max_context = (ids.len() + max_tokens).min(model.cfg.max_position_embeddings.max(ids.len() + 1));
-    let mut s = Session::new(ctx, model, max_context, sampler).map_err(js_err)?;
+    let max_context = (ids.len() + max_tokens).min(l.model.cfg.max_position_embeddings.max(ids.len() + 1));
+    let mut s = Session::new(&ctx, &l.model, max_context, sampler).map_err(js_err)?;
     let t0 = web_time::Instant::now();
     let mut next = s.prefill(&ids, false).await.map_err(js_err)?.token;
     let prefill_s = t0.elapsed().as_secs_f64();
-    let stop: Vec<u32> = {
-        let i = inner.borrow();
-        i.loaded.as_ref().unwrap().tokenizer.as_ref().map(|t| t.stop_ids()).unwrap_or_default()
-    };
+    // With a text prompt generation ends at the model's end-of-turn ids (kept in `tokens`, not
+    // in the text), as the CLI does; with prompt_ids it runs max_tokens, as `run --prompt-ids`.
+    let stop = tok.map(|t| t.stop_ids()).unwrap_or_default();
+    let stops = |id: u32| o.prompt_ids.is_none() && stop.contains(&id);
     let mut tokens = vec![];
     let mut dec = StreamDecoder::new();
     let t1 = web_time::Instant::now();
     let mut cancelled = false;
-    // With a text prompt generation ends at the model's end-of-turn ids (kept in `tokens`, not
-    // in the text), as the CLI does; with prompt_ids it runs max_tokens, as `run --prompt-ids`.
-    let stops = |id: u32| o.prompt_ids.is_none() && stop.contains(&id);
     loop {
         tokens.push(next);
-        let piece = {
-            let i = inner.borrow();
-            match i.loaded.as_ref().unwrap().tokenizer.as_ref() {
-                Some(t) if !stops(next) => dec.push(t, next).unwrap_or_default(),
-                _ => String::new(),
-            }
+        let piece = match tok {
+            Some(t) if !stops(next) => dec.push(t, next).unwrap_or_default(),
+            _ => String::new(),
         };
         let _ = on_token.call2(&JsValue::NULL, &JsValue::from(next), &JsValue::from_str(&piece));
         if tokens.len() >= max_tokens || stops(next) {
@@ -261,11 +256,8 @@ async fn run(inner: &Rc<RefCell<Inner>>, o: GenerateOptions, on_token: &js_sys::
         next = s.decode(None, false).await.map_err(js_err)?.token;
     }
     let decode_s = t1.elapsed().as_secs_f64();
-    let text = {
-        let i = inner.borrow();
-        let shown = &tokens[..tokens.len() - tokens.last().is_some_and(|&t| stops(t)) as usize];
-        i.loaded.as_ref().unwrap().tokenizer.as_ref().and_then(|t| t.decode(shown).ok()).unwrap_or_default()
-    };
+    let shown = &tokens[..tokens.len() - tokens.last().is_some_and(|&t| stops(t)) as usize];
+    let text = tok.and_then(|t| t.decode(shown).ok()).unwrap_or_default();
     Ok(Stats {
         prompt_tokens: ids.len(),
         prefill_tok_s: ids.len() as f64 / prefill_s.max(1e-9),
