@@ -1,5 +1,5 @@
-// The demo page: fetch or pick a model's files (download progress here), hand their bytes to the
-// wasm Engine (upload progress from it), generate with streamed tokens.
+// The demo page's thread: the UI only. Inference (download, upload, generation) runs in
+// worker.js, so the page stays responsive while the GPU works.
 //
 // Test contract: index.html?model=URL&prompt_ids=1,2,3&max_tokens=N (or &prompt=TEXT&chat=1;
 // temperature defaults to 0) runs once the page loads. URL is a checkpoint folder ending in "/"
@@ -7,11 +7,12 @@
 // "error", with dataset.error) and window.llama4Result = {tokens, text, prefill_tok_s,
 // decode_tok_s, adapter}.
 
-import init, { Engine } from './pkg/llama4_wgpu_web.js';
-
 const $ = (id) => document.getElementById(id);
 const root = document.documentElement;
-let engine = null;
+const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+const pending = new Map();
+let nextId = 0;
+let onToken = () => {};
 
 function setProgress(fraction) {
   $('progress').style.width = `${Math.min(100, Math.round(fraction * 100))}%`;
@@ -23,99 +24,57 @@ function status(text, isError = false) {
   $('load-status').className = isError ? 'error' : 'muted';
 }
 
-async function head(url) {
-  const r = await fetch(url, { method: 'HEAD' });
-  return r.ok ? Number(r.headers.get('content-length')) || 0 : null;
-}
-
-// Streams `url` into one Uint8Array, calling onBytes(n) per chunk.
-async function fetchBytes(url, onBytes) {
-  const r = await fetch(url);
-  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
-  const reader = r.body.getReader();
-  const chunks = [];
-  let got = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    got += value.length;
-    onBytes(value.length);
-  }
-  const out = new Uint8Array(got);
-  let o = 0;
-  for (const c of chunks) { out.set(c, o); o += c.length; }
-  return out;
-}
-
-// The files of a checkpoint folder at `base` (ending in "/"): required and optional ones.
-async function folderFiles(base) {
-  const names = ['config.json'];
-  if ((await head(base + 'model.safetensors.index.json')) !== null) {
-    const index = await (await fetch(base + 'model.safetensors.index.json')).json();
-    names.push('model.safetensors.index.json', ...new Set(Object.values(index.weight_map)));
+worker.onmessage = ({ data }) => {
+  if (data.type === 'progress') {
+    setProgress(data.fraction);
+    status(data.text);
+  } else if (data.type === 'token') {
+    onToken(data.id, data.piece);
   } else {
-    names.push('model.safetensors');
+    const p = pending.get(data.id);
+    pending.delete(data.id);
+    if (data.ok) p.resolve(data.value); else p.reject(new Error(data.error));
   }
-  for (const opt of ['tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja', 'tokenizer.model']) {
-    if ((await head(base + opt)) !== null) names.push(opt);
-  }
-  return names;
-}
+};
+worker.onerror = (e) => fail(e.message || 'the inference worker failed to start');
 
-// Downloads (80% of the bar) and uploads (20%) the model at `url`.
-async function loadUrl(url) {
-  const isGguf = url.toLowerCase().endsWith('.gguf');
-  const names = isGguf ? [''] : await folderFiles(url);
-  const sizes = await Promise.all(names.map((n) => head(url + n)));
-  const total = sizes.reduce((a, b) => a + (b || 0), 0) || 1;
-  let got = 0;
-  const onBytes = (n) => {
-    got += n;
-    setProgress(0.8 * got / total);
-    status(`Downloading ${(got / 1048576).toFixed(1)} of ${(total / 1048576).toFixed(1)} MiB…`);
-  };
-  const onLayer = (i, n) => {
-    setProgress(0.8 + 0.2 * i / n);
-    status(`Uploading to the GPU: layer ${i} of ${n}`);
-  };
-  let info;
-  if (isGguf) {
-    const bytes = await fetchBytes(url, onBytes);
-    info = engine.loadGguf(url, bytes, onLayer);
-  } else {
-    for (const n of names) engine.addFile(n, await fetchBytes(url + n, onBytes));
-    info = engine.loadFolder(url, onLayer);
-  }
-  setProgress(1);
-  return info;
-}
-
-async function loadPicked(files) {
-  const list = [...files];
-  const gguf = list.find((f) => f.name.toLowerCase().endsWith('.gguf'));
-  const onLayer = (i, n) => { setProgress(0.8 + 0.2 * i / n); status(`Uploading to the GPU: layer ${i} of ${n}`); };
-  setProgress(0);
-  if (gguf) return engine.loadGguf(gguf.name, new Uint8Array(await gguf.arrayBuffer()), onLayer);
-  for (const f of list) engine.addFile(f.name, new Uint8Array(await f.arrayBuffer()));
-  return engine.loadFolder('picked files/', onLayer);
+// One request to the worker, answered by a promise.
+function call(type, payload = {}) {
+  const id = nextId++;
+  return new Promise((resolve, reject) => {
+    pending.set(id, { resolve, reject });
+    worker.postMessage({ id, type, ...payload });
+  });
 }
 
 function loaded(info, name) {
+  setProgress(1);
   status(`Loaded ${name}: ${info.layers} layers, ${(info.weight_bytes / 1048576).toFixed(1)} MiB on the GPU.`);
   $('generate').disabled = false;
-  // the Llama 4 license asks for "Built with Llama" where a Llama model is used
+  // the Llama licenses ask for "Built with Llama" where a Llama model is used
   $('built-with').hidden = !info.llama;
+}
+
+async function load(type, payload, name) {
+  $('load-url').disabled = true;
+  setProgress(0);
+  try {
+    loaded(await call(type, payload), name);
+  } finally {
+    $('load-url').disabled = false;
+  }
 }
 
 async function generate(options) {
   $('output').textContent = '';
   $('generate').disabled = true;
   $('stop').disabled = false;
+  onToken = (_id, piece) => { $('output').textContent += piece; };
   try {
-    const r = await engine.generate(options, (_id, piece) => { $('output').textContent += piece; });
+    const r = await call('generate', { options });
     $('rate').textContent = `${r.prompt_tokens} prompt tokens at ${r.prefill_tok_s.toFixed(1)} tok/s, ` +
-      `${r.tokens.length} generated at ${r.decode_tok_s.toFixed(1)} tok/s on ${r.adapter || 'WebGPU'}`;
+      `${r.tokens.length} generated at ${r.decode_tok_s.toFixed(1)} tok/s on ${r.adapter || 'WebGPU'}` +
+      (r.cancelled ? ' (stopped)' : '');
     return r;
   } finally {
     $('generate').disabled = false;
@@ -133,8 +92,6 @@ function uiOptions() {
 
 async function runContract(params) {
   const url = params.get('model');
-  const info = await loadUrl(url);
-  loaded(info, url);
   const options = {
     max_tokens: Number(params.get('max_tokens') || 32),
     temperature: Number(params.get('temperature') || 0),
@@ -142,39 +99,38 @@ async function runContract(params) {
   };
   if (params.has('prompt_ids')) options.prompt_ids = params.get('prompt_ids').split(',').map(Number);
   else options.prompt = params.get('prompt') || '';
+  $('model-url').value = url;
   $('prompt').value = options.prompt || `(token ids) ${options.prompt_ids.join(', ')}`;
   $('chat').checked = options.chat;
   $('max-tokens').value = options.max_tokens;
+  await load('loadUrl', { url }, url);
   const r = await generate(options);
   window.llama4Result = {
     tokens: r.tokens, text: r.text, prefill_tok_s: r.prefill_tok_s, decode_tok_s: r.decode_tok_s, adapter: r.adapter,
   };
 }
 
+function fail(msg) {
+  status(msg, true);
+  root.dataset.error = msg;
+  root.dataset.state = 'error';
+}
+
 async function main() {
   root.dataset.state = 'loading';
   if (!navigator.gpu) throw new Error('This browser has no WebGPU (navigator.gpu is missing): try a recent Chrome or Edge, or Firefox with WebGPU enabled.');
-  await init();
-  engine = await Engine.create();
-  const s = engine.stats();
+  const s = await call('init');
   $('adapter').textContent = `Adapter: ${s.adapter || 'WebGPU'} (${s.backend}), shader-f16 ${s.shader_f16 ? 'yes' : 'no'}, ` +
     `largest binding ${(s.max_storage_buffer_binding_size / 1048576).toFixed(0)} MiB`;
-  $('load-url').onclick = async () => {
-    try { loaded(await loadUrl($('model-url').value), $('model-url').value); } catch (e) { status(String(e), true); }
-  };
-  $('model-files').onchange = async (ev) => {
-    try { loaded(await loadPicked(ev.target.files), 'picked files'); } catch (e) { status(String(e), true); }
-  };
-  $('generate').onclick = () => generate(uiOptions()).catch((e) => status(String(e), true));
-  $('stop').onclick = () => engine.cancel();
+  $('load-url').onclick = () => load('loadUrl', { url: $('model-url').value }, $('model-url').value)
+    .catch((e) => status(String(e.message || e), true));
+  $('model-files').onchange = (ev) => load('loadFiles', { files: [...ev.target.files] }, 'picked files')
+    .catch((e) => status(String(e.message || e), true));
+  $('generate').onclick = () => generate(uiOptions()).catch((e) => status(String(e.message || e), true));
+  $('stop').onclick = () => worker.postMessage({ type: 'cancel' });
   const params = new URLSearchParams(location.search);
   if (params.has('model')) await runContract(params);
   root.dataset.state = 'done';
 }
 
-main().catch((e) => {
-  const msg = e && e.message ? e.message : String(e);
-  status(msg, true);
-  root.dataset.error = msg;
-  root.dataset.state = 'error';
-});
+main().catch((e) => fail(e && e.message ? e.message : String(e)));
