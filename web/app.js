@@ -49,7 +49,10 @@ function call(type, payload = {}) {
 
 function loaded(info, name) {
   setProgress(1);
-  status(`Loaded ${name}: ${info.layers} layers, ${(info.weight_bytes / 1048576).toFixed(1)} MiB on the GPU.`);
+  status(`Loaded ${name}: ${info.layers} layers, ${(info.weight_bytes / 1048576).toFixed(1)} MiB on the GPU` +
+    (info.cache ? ` (${info.cache}).` : '.'));
+  window.llama4Load = info;
+  showCache();
   $('generate').disabled = false;
   // the Llama licenses ask for "Built with Llama" where a Llama model is used
   $('built-with').hidden = !info.llama;
@@ -63,6 +66,27 @@ async function load(type, payload, name) {
   } finally {
     $('load-url').disabled = false;
   }
+}
+
+// The models kept in this browser, each with a button that removes it.
+async function showCache() {
+  const list = await call('listCache');
+  const ul = $('cache-list');
+  ul.replaceChildren();
+  for (const m of list) {
+    const li = document.createElement('li');
+    const use = document.createElement('a');
+    use.href = '#';
+    use.textContent = m.url;
+    use.onclick = (e) => { e.preventDefault(); $('model-url').value = m.url; };
+    const rm = document.createElement('button');
+    rm.textContent = 'Remove';
+    rm.className = 'small';
+    rm.onclick = async () => { await call('removeCache', { url: m.url }); showCache(); };
+    li.append(use, ` ${(m.bytes / 1048576).toFixed(1)} MiB `, rm);
+    ul.append(li);
+  }
+  $('cache-empty').hidden = list.length > 0;
 }
 
 async function generate(options) {
@@ -128,6 +152,7 @@ async function main() {
     .catch((e) => status(String(e.message || e), true));
   $('generate').onclick = () => generate(uiOptions()).catch((e) => status(String(e.message || e), true));
   $('stop').onclick = () => worker.postMessage({ type: 'cancel' });
+  await showCache();
   const params = new URLSearchParams(location.search);
   if (params.has('model')) await runContract(params);
   root.dataset.state = 'done';

@@ -16,9 +16,11 @@ const fixtures = path.join(repo, 'tests', 'fixtures');
 const cache = process.env.LLAMA4_WGPU_CACHE || path.join(process.env.XDG_CACHE_HOME || path.join(process.env.HOME, '.cache'), 'llama4-wgpu');
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json' };
 
-// "/" serves web/dist, "/fixtures/" the test fixtures.
+// "/" serves web/dist, "/fixtures/" the test fixtures, "/cache/" SmolLM2; model requests counted.
+let modelRequests = 0;
 const server = http.createServer((req, res) => {
   const url = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+  if (url.startsWith('/fixtures/') || url.startsWith('/cache/')) modelRequests++;
   const file = url.startsWith('/fixtures/') ? path.join(fixtures, url.slice(10))
     : url.startsWith('/cache/') ? path.join(cache, url.slice(7))
     : path.join(dist, url === '/' ? 'index.html' : url);
@@ -96,20 +98,33 @@ try {
     page.on('pageerror', (e) => logs.push(String(e)));
     const url = `${origin}/index.html?model=/fixtures/${name}${gguf ? '' : '/'}&prompt_ids=${ref.prompt_ids.join(',')}&max_tokens=${ref.greedy_tokens.length}`;
     const t0 = Date.now();
-    await page.goto(url);
-    await page.waitForFunction(() => ['done', 'error'].includes(document.documentElement.dataset.state), null, { timeout: 240000 });
-    const state = await page.evaluate(() => ({ ...document.documentElement.dataset }));
-    const result = await page.evaluate(() => window.llama4Result);
-    const longest = await longestTask(page);
+    // first visit: downloads and caches; second: the cache alone, no model request
+    const runs = [];
+    for (const visit of ['first', 'reload']) {
+      modelRequests = 0;
+      if (visit === 'first') await page.goto(url); else await page.reload();
+      await page.waitForFunction(() => ['done', 'error'].includes(document.documentElement.dataset.state), null, { timeout: 240000 });
+      runs.push({
+        state: await page.evaluate(() => ({ ...document.documentElement.dataset })),
+        result: await page.evaluate(() => window.llama4Result),
+        cache: await page.evaluate(() => window.llama4Load && window.llama4Load.cache),
+        longest: await longestTask(page),
+        requests: modelRequests,
+      });
+    }
     fs.mkdirSync(path.join(here, 'test-artifacts'), { recursive: true });
     await page.screenshot({ path: path.join(here, 'test-artifacts', `${name.replace(/\//g, '_')}.png`), fullPage: true });
-    const ok = state.state === 'done' && state.progress === '100' && longest < MAX_TASK_MS &&
-      JSON.stringify(result.tokens) === JSON.stringify(ref.greedy_tokens);
+    const good = (r) => r.state.state === 'done' && r.state.progress === '100' && r.longest < MAX_TASK_MS &&
+      JSON.stringify(r.result.tokens) === JSON.stringify(ref.greedy_tokens);
+    const [first, again] = runs;
+    const cached = first.cache === 'cached in this browser' && again.cache === 'from the browser cache' && again.requests === 0;
+    const ok = good(first) && good(again) && cached;
+    const { state, result } = first;
     console.log(`${name}: ${ok ? 'ok' : 'FAIL'} in ${((Date.now() - t0) / 1000).toFixed(1)} s; state ${state.state}; ` +
-      `longest page-thread task ${longest.toFixed(0)} ms` +
+      `longest page-thread task ${Math.max(first.longest, again.longest).toFixed(0)} ms; reload: ${again.cache}, ${again.requests} model requests` +
       (state.error ? ` (${state.error})` : '') + `; tokens ${JSON.stringify(result && result.tokens)} vs ${JSON.stringify(ref.greedy_tokens)}` +
-      (result ? `; ${result.adapter}, prefill ${result.prefill_tok_s.toFixed(1)} tok/s, decode ${result.decode_tok_s.toFixed(1)} tok/s` : ''));
-    if (!ok) { failed++; console.log(logs.join('\n')); }
+      (result ? `; prefill ${result.prefill_tok_s.toFixed(1)} tok/s, decode ${result.decode_tok_s.toFixed(1)} tok/s` : ''));
+    if (!ok) { failed++; console.log(logs.join('\n'), JSON.stringify(runs.map((r) => ({ ...r, result: undefined })))); }
     await page.close();
   }
 } finally {

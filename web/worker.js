@@ -2,13 +2,74 @@
 // with progress, uploads them, generates. The page's thread only draws, so it never blocks.
 //
 // Messages in:  {id, type: 'init'} | {id, type: 'loadUrl', url} | {id, type: 'loadFiles', files}
-//               | {id, type: 'generate', options} | {type: 'cancel'}
+//               | {id, type: 'generate', options} | {id, type: 'listCache'}
+//               | {id, type: 'removeCache', url} | {type: 'cancel'}
 // Messages out: {id, ok: true, value} | {id, ok: false, error} | {type: 'progress', fraction, text}
 //               | {type: 'token', id, piece}
 
 import init, { Engine } from './pkg/llama4_wgpu_web.js';
 
 let engine = null;
+
+// Downloaded weights are kept in the origin-private file system (OPFS), one folder per model URL
+// with a manifest written last, and reused on the next visit without a download.
+const CACHE = 'llama4-wgpu-models';
+const cacheName = (url) => encodeURIComponent(new URL(url, self.location.href).href);
+const fileName = (name) => name || 'model.gguf';
+
+async function cacheDir() {
+  const root = await navigator.storage.getDirectory();
+  return root.getDirectoryHandle(CACHE, { create: true });
+}
+
+async function readFile(dir, name) {
+  return new Uint8Array(await (await (await dir.getFileHandle(name)).getFile()).arrayBuffer());
+}
+
+// The cached files of `url` ([{name, bytes}]), or null when it is not (completely) cached.
+async function readCached(url) {
+  try {
+    const dir = await (await cacheDir()).getDirectoryHandle(cacheName(url));
+    const manifest = JSON.parse(new TextDecoder().decode(await readFile(dir, 'manifest.json')));
+    const files = [];
+    for (const f of manifest.files) files.push({ name: f.name, bytes: await readFile(dir, fileName(f.name)) });
+    return files;
+  } catch {
+    return null;
+  }
+}
+
+// Stores `files` of `url` if the origin's storage quota has room; says why not otherwise.
+async function writeCache(url, files) {
+  const total = files.reduce((a, f) => a + f.bytes.length, 0);
+  const { quota = 0, usage = 0 } = await navigator.storage.estimate();
+  if (usage + total > 0.9 * quota) {
+    return `not cached: ${(total / 1048576).toFixed(0)} MiB would exceed the storage quota (${(usage / 1048576).toFixed(0)} of ${(quota / 1048576).toFixed(0)} MiB used)`;
+  }
+  const root = await cacheDir();
+  const dir = await root.getDirectoryHandle(cacheName(url), { create: true });
+  for (const f of files) {
+    const w = await (await dir.getFileHandle(fileName(f.name), { create: true })).createWritable();
+    await w.write(f.bytes);
+    await w.close();
+  }
+  const manifest = { url, files: files.map((f) => ({ name: f.name, size: f.bytes.length })), saved: Date.now() };
+  const w = await (await dir.getFileHandle('manifest.json', { create: true })).createWritable();
+  await w.write(JSON.stringify(manifest));
+  await w.close();
+  return 'cached in this browser';
+}
+
+async function listCache() {
+  const out = [];
+  for await (const [, handle] of (await cacheDir()).entries()) {
+    try {
+      const m = JSON.parse(new TextDecoder().decode(await readFile(handle, 'manifest.json')));
+      out.push({ url: m.url, bytes: m.files.reduce((a, f) => a + f.size, 0), saved: m.saved });
+    } catch { /* an incomplete entry: not listed, overwritten by the next download */ }
+  }
+  return out;
+}
 
 const progress = (fraction, text) => postMessage({ type: 'progress', fraction, text });
 
@@ -54,9 +115,28 @@ async function folderFiles(base) {
 
 const onLayer = (i, n) => progress(0.8 + 0.2 * i / n, `Uploading to the GPU: layer ${i} of ${n}`);
 
-// Downloads (80% of the bar) and uploads (20%) the model at `url`.
+// Downloads (80% of the bar) or reads from the cache, then uploads (20%) the model at `url`.
 async function loadUrl(url) {
   const isGguf = url.toLowerCase().endsWith('.gguf');
+  let files = await readCached(url);
+  let cache = 'from the browser cache';
+  if (files) {
+    progress(0.8, 'Read from the browser cache');
+  } else {
+    files = await download(url, isGguf);
+    cache = await writeCache(url, files).catch((e) => `not cached: ${e.message || e}`);
+  }
+  let info;
+  if (isGguf) {
+    info = engine.loadGguf(url, files[0].bytes, onLayer);
+  } else {
+    for (const f of files) engine.addFile(f.name, f.bytes);
+    info = engine.loadFolder(url, onLayer);
+  }
+  return { ...info, cache };
+}
+
+async function download(url, isGguf) {
   const names = isGguf ? [''] : await folderFiles(url);
   const sizes = await Promise.all(names.map((n) => head(url + n)));
   const total = sizes.reduce((a, b) => a + (b || 0), 0) || 1;
@@ -65,9 +145,9 @@ async function loadUrl(url) {
     got += n;
     progress(0.8 * got / total, `Downloading ${(got / 1048576).toFixed(1)} of ${(total / 1048576).toFixed(1)} MiB…`);
   };
-  if (isGguf) return engine.loadGguf(url, await fetchBytes(url, onBytes), onLayer);
-  for (const n of names) engine.addFile(n, await fetchBytes(url + n, onBytes));
-  return engine.loadFolder(url, onLayer);
+  const files = [];
+  for (const n of names) files.push({ name: n, bytes: await fetchBytes(url + n, onBytes) });
+  return files;
 }
 
 async function loadFiles(files) {
@@ -86,6 +166,8 @@ const handlers = {
   },
   loadUrl: ({ url }) => loadUrl(url),
   loadFiles: ({ files }) => loadFiles(files),
+  listCache: () => listCache(),
+  removeCache: async ({ url }) => (await cacheDir()).removeEntry(cacheName(url), { recursive: true }),
   generate: ({ options }) => engine.generate(options, (id, piece) => postMessage({ type: 'token', id, piece })),
 };
 
