@@ -97,7 +97,7 @@ fn every_conformance_check_passes() {
     assert!(worst(false) > 0.0 && worst(false) < 1e-5, "worst f32 matmul error {:e}", worst(false));
     if f16_math {
         let w = worst(true);
-        assert!(w > 1e-4 && w < conformance::MATMUL_F16_TOL, "worst f16-math matmul error {w:e}");
+        assert!(w > 1e-4 && w < conformance::F16_MATH_TOL, "worst f16-math matmul error {w:e}");
     }
 }
 

@@ -5,7 +5,7 @@
 use anyhow::{bail, Context, Result};
 use llama4_wgpu::conformance::report::{self, AdapterRun, Report};
 use llama4_wgpu::conformance::{devices, run_kernels, run_model, Checks};
-use llama4_wgpu::gpu::{list_adapters, parse_backend, parse_limits, AdapterChoice, LimitsPreset};
+use llama4_wgpu::gpu::{feature_line, list_adapters, parse_backend, parse_limits, AdapterChoice, LimitsPreset};
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -70,11 +70,7 @@ fn check_adapter(
     preset: LimitsPreset,
     json: bool,
 ) -> AdapterRun {
-    let preset_name = match preset {
-        LimitsPreset::Adapter => "adapter",
-        LimitsPreset::WebGpuDefault => "webgpu-default",
-    };
-    let mut run = AdapterRun::new(index, info, preset_name);
+    let mut run = AdapterRun::new(index, info, preset.name());
     let say = |s: &str| {
         if json {
             eprintln!("{s}");
@@ -94,14 +90,7 @@ fn check_adapter(
         }
     };
     run.describe_device(&devices[0].1);
-    say(&format!(
-        "    features: {}",
-        if run.features.is_empty() {
-            "(none of shader-f16, subgroups, timestamp-query)".into()
-        } else {
-            run.features.join(", ")
-        }
-    ));
+    say(&format!("    features: {}", feature_line(&run.features)));
     let limits: Vec<String> = run.limits.iter().map(|(k, v)| format!("{k} {v}")).collect();
     say(&format!("    limits: {}", limits.join(", ")));
     say(&report::header());

@@ -205,7 +205,7 @@ fn info(path: PathBuf, max_context: usize, quantize: Option<WeightFormat>, dtype
         "GPU memory: weights {:.1} MiB (norms f32) + KV cache {:.1} MiB for {max_context} positions ({}) = {:.1} MiB, plus activations",
         weights as f64 / 1048576.0,
         kv as f64 / 1048576.0,
-        if dtype == Dtype::F16 { "f16" } else { "f32" },
+        dtype.name(),
         (weights + kv) as f64 / 1048576.0
     );
     Ok(())

@@ -30,23 +30,22 @@ struct Reference {
 }
 
 /// What the built-in model produced: prompt logits, greedy tokens and the logits that chose them.
-pub struct Outcome {
-    pub prompt_logits: Vec<f32>,
-    pub tokens: Vec<u32>,
-    pub step_logits: Vec<f32>,
+struct Outcome {
+    prompt_logits: Vec<f32>,
+    tokens: Vec<u32>,
+    step_logits: Vec<f32>,
 }
 
-/// The built-in model's GGUF image (for tests that load it other ways).
-pub fn gguf_bytes() -> &'static [u8] {
-    GGUF
+const NAME: &str = "<built-in tiny llama4>";
+
+fn reference() -> Result<Reference> {
+    serde_json::from_str(REFERENCE).map_err(|e| Error::file(NAME, e))
 }
 
-/// Loads the built-in model on `ctx` and generates greedily with logits.
-pub async fn generate(ctx: &GpuContext) -> Result<Outcome> {
-    let name = Path::new("<built-in tiny llama4>");
-    let g = Gguf::from_static(name, GGUF)?;
+/// Loads the built-in model on `ctx` and generates `r`'s greedy tokens with logits.
+async fn generate(ctx: &GpuContext, r: &Reference) -> Result<Outcome> {
+    let g = Gguf::from_static(Path::new(NAME), GGUF)?;
     let cfg = TextConfig::from_gguf(&g)?;
-    let r: Reference = serde_json::from_str(REFERENCE).map_err(|e| Error::file(name, e))?;
     let model = TextModel::load(ctx, &cfg, &g, |_, _| {})?;
     let mut s = Session::new(ctx, &model, 64, SamplerConfig::default())?;
     let out = s.prefill(&r.prompt_ids, true).await?;
@@ -64,10 +63,10 @@ pub async fn generate(ctx: &GpuContext) -> Result<Outcome> {
 
 /// The three end-to-end checks: prompt logits, decode logits, greedy tokens.
 pub async fn run(ctx: &GpuContext, variant: &str, checks: &mut Checks<'_>) {
+    let r = reference().expect("built-in reference.json");
     let t0 = web_time::Instant::now();
-    let outcome = generate(ctx).await;
+    let outcome = generate(ctx, &r).await;
     let ms = t0.elapsed().as_secs_f64() * 1e3;
-    let r: Reference = serde_json::from_str(REFERENCE).expect("built-in reference.json");
     let reference = |bytes: &[u8], what: &str| npy::parse_f32(bytes, Path::new(what)).map(|(_, v)| v);
     let measure = |i: usize| -> Result<f64> {
         let o = outcome.as_ref().map_err(|e| Error::Gpu(e.to_string()))?;

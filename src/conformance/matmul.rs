@@ -2,9 +2,8 @@
 //! weight format, on the context's layout and chunking.
 
 use super::data::{mismatches, rand_vec, rel_err, stored_weights};
-use super::{half_decode, has_halves, layout, submit, Checks};
+use super::{half_decode, has_halves, layout, read, submit, Checks, F16_MATH_TOL};
 use crate::error::{Error, Result};
-use crate::gpu::buffers::read_f32;
 use crate::gpu::{Activation, GpuContext, Matrix, Recorder, RowPart, WeightFormat};
 use crate::kernels::{self, ExpertRouting, MatmulArgs};
 use crate::loader::TensorView;
@@ -13,9 +12,6 @@ use std::path::Path;
 
 /// f32 accumulation over a few thousand terms, against the f64-free CPU loop.
 const TOL: f64 = 1e-5;
-/// f16 products (`--dtype f16` on shader-f16 adapters) against the f32 CPU reference: weights and
-/// activations rounded to f16, four-term sums in f16. Measured 3e-4 to 9e-4 on lavapipe.
-pub const F16_MATH_TOL: f64 = 2e-3;
 
 fn view<'a>(bytes: &'a [u8], f: WeightFormat, shape: &'a [usize]) -> TensorView<'a> {
     TensorView { name: "conformance", path: Path::new("conformance"), dtype: f, shape, bytes }
@@ -92,7 +88,7 @@ async fn dense_case(
     let args = MatmulArgs { x_row0: 2, out_col0: 3, accumulate: true, ..MatmulArgs::dense(t, rows + 3) };
     kernels::matmul(&mut rec, &m, &xa, &out, args)?;
     submit(ctx, rec)?;
-    let got = read_f32(ctx, &out, 0, out.len).await?;
+    let got = read(ctx, &out).await?;
     let y = ops::matmul(&wr, rows, cols, &x[2 * cols..]);
     let mut want = init;
     for ti in 0..t {
@@ -144,7 +140,7 @@ async fn experts_case(ctx: &GpuContext, f: WeightFormat, cols: usize, stacked: b
     let args = MatmulArgs { x_div: k, experts: Some(routing), ..MatmulArgs::dense(t * k, rows) };
     kernels::matmul(&mut rec, &m, &xa, &out, args)?;
     submit(ctx, rec)?;
-    let got = read_f32(ctx, &out, 0, out.len).await?;
+    let got = read(ctx, &out).await?;
     let mut want = vec![];
     for a in 0..t * k {
         let ex = ids[a] as usize;
@@ -174,7 +170,7 @@ async fn embed_case(ctx: &GpuContext, f: WeightFormat, h: usize) -> Result<f64> 
     let mut rec = Recorder::new(ctx);
     kernels::embed(&mut rec, &m, &ida, &out, ids.len())?;
     submit(ctx, rec)?;
-    let got = read_f32(ctx, &out, 0, out.len).await?;
+    let got = read(ctx, &out).await?;
     let want: Vec<f32> = ids.iter().flat_map(|&i| table[i as usize * h..(i as usize + 1) * h].to_vec()).collect();
     Ok(mismatches(&got, &want))
 }

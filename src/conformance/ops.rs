@@ -2,18 +2,14 @@
 //! attention with its KV cache, and the sampler.
 
 use super::data::{mismatches, rand_vec, rel_err};
-use super::{reduction, submit, Checks};
+use super::{read, reduction, submit, Checks, F16_MATH_TOL};
 use crate::error::Result;
-use crate::gpu::buffers::{read_f32, read_words};
+use crate::gpu::buffers::read_words;
 use crate::gpu::{Activation, GpuContext, Recorder};
 use crate::kernels::{self, AttentionShape, SamplerConfig};
 use crate::reference::ops;
 
 const TOL: f64 = 1e-5;
-
-async fn read(ctx: &GpuContext, a: &Activation) -> Result<Vec<f32>> {
-    read_f32(ctx, a, 0, a.len).await
-}
 
 fn step_buffer(ctx: &GpuContext, past: u32, n: u32, counter: u32) -> wgpu::Buffer {
     use wgpu::util::DeviceExt;
@@ -175,10 +171,6 @@ pub async fn attention(ctx: &GpuContext, kv_f16: &[bool], checks: &mut Checks<'_
         }
     }
 }
-
-/// Attention with f16 products (q, k and v rounded to f16; sums in f32) against the f32 CPU
-/// reference on the same f16 cache: measured at 3e-4 to 4e-4 on lavapipe.
-pub const F16_MATH_TOL: f64 = 2e-3;
 
 /// The values an f16 cache holds for `x`.
 fn to_f16(x: &[f32]) -> Vec<f32> {

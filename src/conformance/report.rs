@@ -56,16 +56,7 @@ impl AdapterRun {
 
     /// Features and limits of the device the checks ran on.
     pub fn describe_device(&mut self, ctx: &GpuContext) {
-        let f = ctx.features;
-        self.features = [
-            (wgpu::Features::SHADER_F16, "shader-f16"),
-            (wgpu::Features::SUBGROUP, "subgroups"),
-            (wgpu::Features::TIMESTAMP_QUERY, "timestamp-query"),
-        ]
-        .iter()
-        .filter(|(x, _)| f.contains(*x))
-        .map(|(_, n)| n.to_string())
-        .collect();
+        self.features = crate::gpu::feature_names(ctx.features).into_iter().map(String::from).collect();
         let l = &ctx.limits;
         self.limits = [
             ("max_storage_buffer_binding_size", l.max_storage_buffer_binding_size),
@@ -171,9 +162,8 @@ pub fn compare(a: &Report, b: &Report) -> Comparison {
         used[j] = true;
         compare_adapter(ra, &b.adapters[j], &mut out);
     }
-    for (j, rb) in b.adapters.iter().enumerate().filter(|(j, _)| !used[*j]) {
+    for (rb, _) in b.adapters.iter().zip(&used).filter(|(_, &u)| !u) {
         out.lines.push(format!("{}: no matching adapter in the first report", rb.title()));
-        let _ = j;
     }
     out
 }

@@ -39,6 +39,16 @@ pub enum LimitsPreset {
     WebGpuDefault,
 }
 
+impl LimitsPreset {
+    /// The name `--limits` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            LimitsPreset::Adapter => "adapter",
+            LimitsPreset::WebGpuDefault => "webgpu-default",
+        }
+    }
+}
+
 pub fn parse_limits(name: &str) -> Result<LimitsPreset> {
     match name.to_ascii_lowercase().as_str() {
         "adapter" => Ok(LimitsPreset::Adapter),
@@ -109,6 +119,28 @@ impl Requirements {
     }
 }
 
+/// The optional features the kernels use, by the names the CLI and reports print.
+pub fn feature_names(f: wgpu::Features) -> Vec<&'static str> {
+    [
+        (wgpu::Features::SHADER_F16, "shader-f16"),
+        (wgpu::Features::SUBGROUP, "subgroups"),
+        (wgpu::Features::TIMESTAMP_QUERY, "timestamp-query"),
+    ]
+    .into_iter()
+    .filter(|(x, _)| f.contains(*x))
+    .map(|(_, n)| n)
+    .collect()
+}
+
+/// [`feature_names`] as one line for people.
+pub fn feature_line(names: &[impl AsRef<str>]) -> String {
+    if names.is_empty() {
+        "(none of shader-f16, subgroups, timestamp-query)".into()
+    } else {
+        names.iter().map(|n| n.as_ref()).collect::<Vec<_>>().join(", ")
+    }
+}
+
 /// One line of `llama4-wgpu adapters`.
 #[derive(Clone, Debug)]
 pub struct AdapterReport {
@@ -127,20 +159,7 @@ impl std::fmt::Display for AdapterReport {
             "[{}] {} ({:?}, {:?}) driver: {} {}",
             self.index, i.name, i.backend, i.device_type, i.driver, i.driver_info
         )?;
-        let feats: Vec<&str> = [
-            (wgpu::Features::SHADER_F16, "shader-f16"),
-            (wgpu::Features::SUBGROUP, "subgroups"),
-            (wgpu::Features::TIMESTAMP_QUERY, "timestamp-query"),
-        ]
-        .iter()
-        .filter(|(f, _)| self.features.contains(*f))
-        .map(|(_, n)| *n)
-        .collect();
-        writeln!(
-            f,
-            "    features: {}",
-            if feats.is_empty() { "(none of shader-f16, subgroups, timestamp-query)".into() } else { feats.join(", ") }
-        )?;
+        writeln!(f, "    features: {}", feature_line(&feature_names(self.features)))?;
         write!(
             f,
             "    limits: max_storage_buffer_binding_size {} MiB, max_buffer_size {} MiB, max_storage_buffers_per_shader_stage {}, \

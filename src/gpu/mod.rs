@@ -11,8 +11,8 @@ pub mod row_part;
 pub use crate::quant::WeightFormat;
 pub use buffers::Activation;
 pub use context::{
-    list_adapters, parse_backend, parse_limits, quiet_headless_vulkan, AdapterChoice, AdapterReport, GpuContext,
-    LimitsPreset, Requirements, REQUIRED,
+    feature_line, feature_names, list_adapters, parse_backend, parse_limits, quiet_headless_vulkan, AdapterChoice,
+    AdapterReport, GpuContext, LimitsPreset, Requirements, REQUIRED,
 };
 pub use matrix::{Matrix, MatrixSpec, RowPart, WeightChunk};
 pub use pipelines::{Flag, PipelineKey, Shader, Variant};

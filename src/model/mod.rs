@@ -44,6 +44,13 @@ pub enum Dtype {
 }
 
 impl Dtype {
+    pub fn name(self) -> &'static str {
+        match self {
+            Dtype::F32 => "f32",
+            Dtype::F16 => "f16",
+        }
+    }
+
     pub fn parse(s: &str) -> Result<Self> {
         match s.to_ascii_lowercase().as_str() {
             "f32" | "float32" => Ok(Dtype::F32),
