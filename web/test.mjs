@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
 const dist = path.join(here, 'dist');
-const fixtures = path.join(repo, 'tests', 'fixtures');
+// the fixture folders (FIXTURES: another folder of transformers checkpoints, e.g. held-out ones)
+const fixtures = path.resolve(process.env.FIXTURES || path.join(repo, 'tests', 'fixtures'));
 // where tools/fetch_smollm2.sh puts SmolLM2 (for the chat case)
 const cache = process.env.LLAMA4_WGPU_CACHE || path.join(process.env.XDG_CACHE_HOME || path.join(process.env.HOME, '.cache'), 'llama4-wgpu');
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json' };
@@ -24,7 +25,7 @@ const server = http.createServer((req, res) => {
   const file = url.startsWith('/fixtures/') ? path.join(fixtures, url.slice(10))
     : url.startsWith('/cache/') ? path.join(cache, url.slice(7))
     : path.join(dist, url === '/' ? 'index.html' : url);
-  if (!(file.startsWith(repo) || file.startsWith(cache)) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
+  if (!(file.startsWith(repo) || file.startsWith(fixtures) || file.startsWith(cache)) || !fs.existsSync(file) || fs.statSync(file).isDirectory()) {
     res.writeHead(404).end();
     return;
   }
