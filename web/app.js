@@ -7,12 +7,14 @@
 // "error", with dataset.error) and window.llama4Result = {tokens, text, prefill_tok_s,
 // decode_tok_s, adapter}.
 
+import { Chat } from './chat.js';
+import { acceptDrops } from './drop.js';
+
 const $ = (id) => document.getElementById(id);
 const root = document.documentElement;
 const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
 const pending = new Map();
 let nextId = 0;
-let onToken = () => {};
 
 function setProgress(fraction) {
   $('progress').style.width = `${Math.min(100, Math.round(fraction * 100))}%`;
@@ -24,20 +26,6 @@ function status(text, isError = false) {
   $('load-status').className = isError ? 'error' : 'muted';
 }
 
-worker.onmessage = ({ data }) => {
-  if (data.type === 'progress') {
-    setProgress(data.fraction);
-    status(data.text);
-  } else if (data.type === 'token') {
-    onToken(data.id, data.piece);
-  } else {
-    const p = pending.get(data.id);
-    pending.delete(data.id);
-    if (data.ok) p.resolve(data.value); else p.reject(new Error(data.error));
-  }
-};
-worker.onerror = (e) => fail(e.message || 'the inference worker failed to start');
-
 // One request to the worker, answered by a promise.
 function call(type, payload = {}) {
   const id = nextId++;
@@ -47,71 +35,106 @@ function call(type, payload = {}) {
   });
 }
 
+const chat = new Chat(call);
+
+worker.onmessage = ({ data }) => {
+  if (data.type === 'progress') {
+    setProgress(data.fraction);
+    status(data.text);
+  } else if (data.type === 'token') {
+    chat.onToken(data.id, data.piece);
+  } else {
+    const p = pending.get(data.id);
+    pending.delete(data.id);
+    if (data.ok) p.resolve(data.value); else p.reject(new Error(data.error));
+  }
+};
+worker.onerror = (e) => fail(e.message || 'the inference worker failed to start');
+
+const mib = (bytes) => `${(bytes / 1048576).toFixed(1)} MiB`;
+
 function loaded(info, name) {
   setProgress(1);
-  status(`Loaded ${name}: ${info.layers} layers, ${(info.weight_bytes / 1048576).toFixed(1)} MiB on the GPU` +
-    (info.cache ? ` (${info.cache}).` : '.'));
+  status(`Loaded ${name}: ${info.layers} layers, ${mib(info.weight_bytes)} on the GPU` + (info.cache ? ` (${info.cache}).` : '.'));
   window.llama4Load = info;
   showCache();
+  $('model-name').textContent = name.replace(/\/$/, '').split('/').pop() || 'Chat';
   $('generate').disabled = false;
+  chat.clear();
   // the Llama licenses ask for "Built with Llama" where a Llama model is used
   $('built-with').hidden = !info.llama;
 }
 
 async function load(type, payload, name) {
-  $('load-url').disabled = true;
+  for (const b of ['load-url', 'generate']) $(b).disabled = true;
   setProgress(0);
   try {
     loaded(await call(type, payload), name);
+  } catch (e) {
+    setProgress(0);
+    throw e;
   } finally {
     $('load-url').disabled = false;
   }
 }
 
-// The models kept in this browser, each with a button that removes it.
+const report = (e) => status(String(e.message || e), true);
+
+// The files a checkpoint folder loads from; a Hugging Face download also holds `original/`
+// (Meta's own format) and others, which are left alone.
+const modelFile = (name) => /\.(gguf|safetensors|json|jinja)$/i.test(name) || name === 'tokenizer.model';
+
+function loadFiles(picked) {
+  const depth = (f) => (f.webkitRelativePath || f.relPath || f.name).split('/').length;
+  const wanted = picked.filter((f) => modelFile(f.name));
+  const top = Math.min(...wanted.map(depth));
+  const files = wanted.filter((f) => depth(f) === top);
+  if (!files.length) {
+    report(new Error(`none of the ${picked.length} files is a model file (.gguf, or a folder with config.json and .safetensors)`));
+    return;
+  }
+  const gguf = files.find((f) => f.name.toLowerCase().endsWith('.gguf'));
+  load('loadFiles', { files }, gguf ? gguf.name : `${files.length} files`).catch(report);
+}
+
+// The models kept in this browser, each with a button that loads it and one that removes it.
 async function showCache() {
   const list = await call('listCache');
   const ul = $('cache-list');
   ul.replaceChildren();
   for (const m of list) {
     const li = document.createElement('li');
-    const use = document.createElement('a');
-    use.href = '#';
-    use.textContent = m.url;
-    use.onclick = (e) => { e.preventDefault(); $('model-url').value = m.url; };
+    const url = document.createElement('span');
+    url.className = 'url';
+    url.textContent = m.url;
+    url.title = m.url;
+    const use = document.createElement('button');
+    use.textContent = 'Load';
+    use.className = 'small';
+    use.onclick = () => { $('model-url').value = m.url; load('loadUrl', { url: m.url }, m.url).catch(report); };
     const rm = document.createElement('button');
     rm.textContent = 'Remove';
     rm.className = 'small';
     rm.onclick = async () => { await call('removeCache', { url: m.url }); showCache(); };
-    li.append(use, ` ${(m.bytes / 1048576).toFixed(1)} MiB `, rm);
+    li.append(url, mib(m.bytes), use, rm);
     ul.append(li);
   }
   $('cache-empty').hidden = list.length > 0;
 }
 
-async function generate(options) {
-  $('output').textContent = '';
-  $('generate').disabled = true;
-  $('stop').disabled = false;
-  onToken = (_id, piece) => { $('output').textContent += piece; };
-  try {
-    const r = await call('generate', { options });
-    $('rate').textContent = `${r.prompt_tokens} prompt tokens at ${r.prefill_tok_s.toFixed(1)} tok/s, ` +
-      `${r.tokens.length} generated at ${r.decode_tok_s.toFixed(1)} tok/s on ${r.adapter || 'WebGPU'}` +
-      (r.cancelled ? ' (stopped)' : '');
-    return r;
-  } finally {
-    $('generate').disabled = false;
-    $('stop').disabled = true;
-  }
-}
-
 function uiOptions() {
   const num = (id) => Number($(id).value);
   return {
-    prompt: $('prompt').value, chat: $('chat').checked, max_tokens: num('max-tokens'),
+    prompt: $('prompt').value, chat: $('chat').checked, system: $('system').value, max_tokens: num('max-tokens'),
     temperature: num('temperature'), top_k: num('top-k'), top_p: num('top-p'),
   };
+}
+
+function sendFromUi() {
+  const options = uiOptions();
+  if (!options.prompt.trim() || $('generate').disabled) return;
+  $('prompt').value = '';
+  chat.send(options, options.prompt).catch(report);
 }
 
 async function runContract(params) {
@@ -124,11 +147,11 @@ async function runContract(params) {
   if (params.has('prompt_ids')) options.prompt_ids = params.get('prompt_ids').split(',').map(Number);
   else options.prompt = params.get('prompt') || '';
   $('model-url').value = url;
-  $('prompt').value = options.prompt || `(token ids) ${options.prompt_ids.join(', ')}`;
   $('chat').checked = options.chat;
   $('max-tokens').value = options.max_tokens;
+  $('temperature').value = options.temperature;
   await load('loadUrl', { url }, url);
-  const r = await generate(options);
+  const r = await chat.send(options, options.prompt ?? `token ids ${options.prompt_ids.join(', ')}`);
   window.llama4Result = {
     tokens: r.tokens, text: r.text, prefill_tok_s: r.prefill_tok_s, decode_tok_s: r.decode_tok_s, adapter: r.adapter,
   };
@@ -142,16 +165,26 @@ function fail(msg) {
 
 async function main() {
   root.dataset.state = 'loading';
-  if (!navigator.gpu) throw new Error('This browser has no WebGPU (navigator.gpu is missing): try a recent Chrome or Edge, or Firefox with WebGPU enabled.');
+  if (!navigator.gpu) {
+    $('fatal').hidden = false;
+    $('fatal').textContent = 'This browser has no WebGPU (navigator.gpu is missing), so the model cannot run here. ' +
+      'Use a recent Chrome or Edge (WebGPU is on by default on Windows, macOS and ChromeOS; on Linux it may need ' +
+      '--enable-unsafe-webgpu), Safari 26, or Firefox 141+ on Windows.';
+    $('adapter').textContent = 'No WebGPU';
+    throw new Error($('fatal').textContent);
+  }
   const s = await call('init');
-  $('adapter').textContent = `Adapter: ${s.adapter || 'WebGPU'} (${s.backend}), shader-f16 ${s.shader_f16 ? 'yes' : 'no'}, ` +
-    `largest binding ${(s.max_storage_buffer_binding_size / 1048576).toFixed(0)} MiB`;
-  $('load-url').onclick = () => load('loadUrl', { url: $('model-url').value }, $('model-url').value)
-    .catch((e) => status(String(e.message || e), true));
-  $('model-files').onchange = (ev) => load('loadFiles', { files: [...ev.target.files] }, 'picked files')
-    .catch((e) => status(String(e.message || e), true));
-  $('generate').onclick = () => generate(uiOptions()).catch((e) => status(String(e.message || e), true));
+  $('adapter').textContent = `${s.adapter || s.adapter_info || 'WebGPU adapter'} · ${s.backend} · shader-f16 ${s.shader_f16 ? 'yes' : 'no'} · ` +
+    `bindings up to ${(s.max_storage_buffer_binding_size / 1048576).toFixed(0)} MiB`;
+  $('adapter').classList.add('ok');
+  $('load-url').onclick = () => load('loadUrl', { url: $('model-url').value }, $('model-url').value).catch(report);
+  $('model-files').onchange = (ev) => loadFiles([...ev.target.files]);
+  $('model-folder').onchange = (ev) => loadFiles([...ev.target.files]);
+  acceptDrops($('drop-overlay'), loadFiles);
+  $('compose').onsubmit = (e) => { e.preventDefault(); sendFromUi(); };
+  $('prompt').onkeydown = (e) => { if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); sendFromUi(); } };
   $('stop').onclick = () => worker.postMessage({ type: 'cancel' });
+  $('new-chat').onclick = () => chat.clear();
   await showCache();
   const params = new URLSearchParams(location.search);
   if (params.has('model')) await runContract(params);

@@ -7,6 +7,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { smollm2Chat, dropGguf, tooBig, noWebgpu } from './test-ui.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
@@ -17,11 +18,20 @@ const fixtures = path.resolve(process.env.FIXTURES || path.join(repo, 'tests', '
 const cache = process.env.LLAMA4_WGPU_CACHE || path.join(process.env.XDG_CACHE_HOME || path.join(process.env.HOME, '.cache'), 'llama4-wgpu');
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json' };
 
-// "/" serves web/dist, "/fixtures/" the test fixtures, "/cache/" SmolLM2; model requests counted.
+// "/" serves web/dist, "/fixtures/" the test fixtures, "/cache/" SmolLM2, "/huge/model.gguf" a
+// 5 GiB file that only answers HEAD; model requests (and GETs of any model file) counted.
 let modelRequests = 0;
+const counts = { get: 0 };
 const server = http.createServer((req, res) => {
   const url = decodeURIComponent(new URL(req.url, 'http://x').pathname);
-  if (url.startsWith('/fixtures/') || url.startsWith('/cache/')) modelRequests++;
+  if (url.startsWith('/fixtures/') || url.startsWith('/cache/') || url.startsWith('/huge/')) {
+    modelRequests++;
+    if (req.method === 'GET') counts.get++;
+  }
+  if (url === '/huge/model.gguf') {
+    res.writeHead(req.method === 'HEAD' ? 200 : 500, { 'content-length': req.method === 'HEAD' ? 5 * 2 ** 30 : 0 }).end();
+    return;
+  }
   const file = url.startsWith('/fixtures/') ? path.join(fixtures, url.slice(10))
     : url.startsWith('/cache/') ? path.join(cache, url.slice(7))
     : path.join(dist, url === '/' ? 'index.html' : url);
@@ -64,29 +74,16 @@ async function longestTask(page) {
   return page.evaluate(() => window.__longestTask);
 }
 
-// SmolLM2-135M-Instruct (Q4_1 GGUF) answers a chat prompt through the page, as it does natively.
-async function smollm2Chat() {
-  const page = await browser.newPage();
-  await page.addInitScript(watchLongTasks);
-  const t0 = Date.now();
-  const prompt = encodeURIComponent('What is the capital of France?');
-  await page.goto(`${origin}/index.html?model=/cache/SmolLM2-135M-Instruct.Q4_1.gguf&prompt=${prompt}&chat=1&max_tokens=24`);
-  await page.waitForFunction(() => ['done', 'error'].includes(document.documentElement.dataset.state), null, { timeout: 480000 });
-  const state = await page.evaluate(() => ({ ...document.documentElement.dataset }));
-  const result = await page.evaluate(() => window.llama4Result);
-  const longest = await longestTask(page);
-  await page.screenshot({ path: path.join(here, 'test-artifacts', 'smollm2-chat.png'), fullPage: true });
-  await page.close();
-  const ok = state.state === 'done' && result && result.text.includes('Paris') && longest < MAX_TASK_MS;
-  console.log(`smollm2-chat: ${ok ? 'ok' : 'FAIL'} in ${((Date.now() - t0) / 1000).toFixed(1)} s; longest page-thread task ${longest.toFixed(0)} ms; ` +
-    (result ? `${JSON.stringify(result.text)}; prefill ${result.prefill_tok_s.toFixed(1)} tok/s, decode ${result.decode_tok_s.toFixed(1)} tok/s` : `state ${state.state} ${state.error || ''}`));
-  return ok ? 0 : 1;
-}
+const artifacts = path.join(here, 'test-artifacts');
+fs.mkdirSync(artifacts, { recursive: true });
+// what the UI cases (test-ui.mjs) share with this driver
+const t = { browser, origin, counts, artifacts, watchLongTasks, longestTask, MAX_TASK_MS };
+const cases = { 'smollm2-chat': smollm2Chat, 'drop-gguf': dropGguf, 'too-big': tooBig, 'no-webgpu': noWebgpu };
 
 try {
   for (const name of (process.argv[2] || 'scout,dense').split(',')) {
-    if (name === 'smollm2-chat') {
-      failed += await smollm2Chat();
+    if (cases[name]) {
+      failed += await cases[name](t);
       continue;
     }
     // a folder name, or a .gguf file inside a fixture folder (its reference.json beside it)
@@ -113,8 +110,7 @@ try {
         requests: modelRequests,
       });
     }
-    fs.mkdirSync(path.join(here, 'test-artifacts'), { recursive: true });
-    await page.screenshot({ path: path.join(here, 'test-artifacts', `${name.replace(/\//g, '_')}.png`), fullPage: true });
+    await page.screenshot({ path: path.join(artifacts, `${name.replace(/\//g, '_')}.png`), fullPage: true });
     const good = (r) => r.state.state === 'done' && r.state.progress === '100' && r.longest < MAX_TASK_MS &&
       JSON.stringify(r.result.tokens) === JSON.stringify(ref.greedy_tokens);
     const [first, again] = runs;

@@ -73,6 +73,20 @@ async function listCache() {
 
 const progress = (fraction, text) => postMessage({ type: 'progress', fraction, text });
 
+// The model's files are held in the WebAssembly heap while they upload, and a wasm32 heap ends at
+// 4 GiB; past this much the page would fail midway with an out-of-memory trap, so a larger model
+// is refused before anything is downloaded or read.
+const MAX_MODEL_BYTES = 3 * 2 ** 30;
+const gib = (bytes) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
+
+function checkSize(what, bytes) {
+  if (bytes > MAX_MODEL_BYTES) {
+    throw new Error(`${what}: its ${gib(bytes)} of files exceed the ${gib(MAX_MODEL_BYTES)} a browser tab can hold ` +
+      '(WebAssembly memory ends at 4 GiB, and the files stay in it while they upload to the GPU); ' +
+      'pick a smaller or more strongly quantized model');
+  }
+}
+
 async function head(url) {
   const r = await fetch(url, { method: 'HEAD' });
   return r.ok ? Number(r.headers.get('content-length')) || 0 : null;
@@ -139,7 +153,10 @@ async function loadUrl(url) {
 async function download(url, isGguf) {
   const names = isGguf ? [''] : await folderFiles(url);
   const sizes = await Promise.all(names.map((n) => head(url + n)));
-  const total = sizes.reduce((a, b) => a + (b || 0), 0) || 1;
+  const missing = names.filter((n, i) => sizes[i] === null);
+  if (missing.length) throw new Error(`${url}: not found on the server: ${missing.map((n) => n || url).join(', ')}`);
+  const total = sizes.reduce((a, b) => a + b, 0) || 1;
+  checkSize(url, total);
   let got = 0;
   const onBytes = (n) => {
     got += n;
@@ -152,6 +169,7 @@ async function download(url, isGguf) {
 
 async function loadFiles(files) {
   const gguf = files.find((f) => f.name.toLowerCase().endsWith('.gguf'));
+  checkSize(gguf ? gguf.name : 'the picked files', gguf ? gguf.size : files.reduce((a, f) => a + f.size, 0));
   progress(0, 'Reading the files…');
   if (gguf) return engine.loadGguf(gguf.name, new Uint8Array(await gguf.arrayBuffer()), onLayer);
   for (const f of files) engine.addFile(f.name, new Uint8Array(await f.arrayBuffer()));
@@ -162,7 +180,10 @@ const handlers = {
   async init() {
     await init();
     engine = await Engine.create();
-    return engine.stats();
+    // wgpu leaves a browser adapter's name empty; WebGPU's own adapter info says what it is
+    const info = (await navigator.gpu.requestAdapter())?.info;
+    const name = info ? [info.vendor, info.architecture, info.description].filter(Boolean).join(' ') : '';
+    return { ...engine.stats(), adapter_info: name };
   },
   loadUrl: ({ url }) => loadUrl(url),
   loadFiles: ({ files }) => loadFiles(files),

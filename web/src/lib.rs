@@ -4,20 +4,19 @@
 //! library's async code on wgpu's WebGPU backend; nothing here blocks the event loop while the
 //! GPU works.
 
+use futures_channel::{mpsc, oneshot};
 use llama4_wgpu::gpu::{AdapterChoice, GpuContext, LimitsPreset};
-use llama4_wgpu::kernels::SamplerConfig;
 use llama4_wgpu::loader::{Gguf, MemoryFiles};
 use llama4_wgpu::model::{LoadOptions, TextModel};
-use llama4_wgpu::runtime::chat::{self, Message};
-use llama4_wgpu::runtime::tokenizer::StreamDecoder;
-use llama4_wgpu::runtime::{ModelFiles, Session, Tokenizer};
+use llama4_wgpu::runtime::chat::Message;
+use llama4_wgpu::runtime::ModelFiles;
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use std::path::Path;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
-fn js_err(e: impl std::fmt::Display) -> JsValue {
+pub(crate) fn js_err(e: impl std::fmt::Display) -> JsValue {
     JsValue::from_str(&e.to_string())
 }
 
@@ -26,19 +25,16 @@ fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(js_err)
 }
 
-/// What a loaded model keeps once its weights are on the GPU (the file bytes are dropped).
-/// Shared with a running `generate`; loading another model drops this one when that ends.
-struct Loaded {
-    model: TextModel,
-    tokenizer: Option<Tokenizer>,
-    chat_template: (String, String),
-    name: String,
-}
+mod serve;
+
+use serve::{Loaded, Request};
 
 struct Inner {
     ctx: Rc<GpuContext>,
     files: MemoryFiles,
-    loaded: Option<Rc<Loaded>>,
+    /// The task serving the loaded model (see `serve`); dropping it frees the model.
+    served: Option<mpsc::UnboundedSender<Request>>,
+    model_name: Option<String>,
     cancel: Rc<Cell<bool>>,
     last: Option<Stats>,
 }
@@ -46,9 +42,12 @@ struct Inner {
 /// Options of `generate`, as a plain JS object; every field optional.
 #[derive(Deserialize, Default)]
 #[serde(default)]
-struct GenerateOptions {
-    /// Token ids used as given (the test contract); else `prompt` is tokenized.
+pub(crate) struct GenerateOptions {
+    /// Token ids used as given (the test contract); else `messages` or `prompt` is tokenized.
     prompt_ids: Option<Vec<u32>>,
+    /// A conversation (`[{role, content}]`, ending with the user's turn) through the model's
+    /// chat template; a follow-up turn reuses the KV cache of the turns before it.
+    messages: Option<Vec<Message>>,
     prompt: Option<String>,
     /// Wrap `prompt` in the model's chat template as one user turn.
     chat: bool,
@@ -61,15 +60,19 @@ struct GenerateOptions {
 }
 
 #[derive(Serialize, Clone)]
-struct Stats {
+pub(crate) struct Stats {
     tokens: Vec<u32>,
     text: String,
     prompt_tokens: usize,
+    /// Prompt tokens the KV cache already held from the previous turn (not prefilled again).
+    reused_tokens: usize,
     prefill_tok_s: f64,
     decode_tok_s: f64,
     adapter: String,
     backend: String,
     cancelled: bool,
+    /// Generation stopped because the model's context is full.
+    context_full: bool,
 }
 
 /// One model on the page's GPU.
@@ -88,7 +91,14 @@ impl Engine {
         };
         let choice = AdapterChoice { limits: preset, ..Default::default() };
         let ctx = Rc::new(GpuContext::new(&choice).await.map_err(js_err)?);
-        let inner = Inner { ctx, files: MemoryFiles::new("model/"), loaded: None, cancel: Rc::default(), last: None };
+        let inner = Inner {
+            ctx,
+            files: MemoryFiles::new("model/"),
+            served: None,
+            model_name: None,
+            cancel: Rc::default(),
+            last: None,
+        };
         Ok(Engine { inner: Rc::new(RefCell::new(inner)) })
     }
 
@@ -131,12 +141,17 @@ impl Engine {
     pub fn generate(&self, options: JsValue, on_token: js_sys::Function) -> js_sys::Promise {
         let inner = self.inner.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let opts: GenerateOptions = if options.is_undefined() || options.is_null() {
+            let options: GenerateOptions = if options.is_undefined() || options.is_null() {
                 GenerateOptions::default()
             } else {
                 serde_wasm_bindgen::from_value(options).map_err(js_err)?
             };
-            let stats = run(&inner, opts, &on_token).await?;
+            let (done, answer) = oneshot::channel();
+            let sent = inner.borrow().served.as_ref().map(|tx| tx.unbounded_send(Request { options, on_token, done }));
+            if !matches!(sent, Some(Ok(()))) {
+                return Err(js_err("no model loaded"));
+            }
+            let stats = answer.await.map_err(|_| js_err("the model was unloaded during generation"))??;
             inner.borrow_mut().last = Some(stats.clone());
             to_js(&stats)
         })
@@ -158,7 +173,7 @@ impl Engine {
             "subgroups": inner.ctx.subgroups,
             "max_storage_buffer_binding_size": l.max_storage_buffer_binding_size,
             "max_buffer_size": l.max_buffer_size,
-            "model": inner.loaded.as_ref().map(|m| m.name.clone()),
+            "model": inner.model_name,
             "prefill_tok_s": inner.last.as_ref().map(|s| s.prefill_tok_s),
             "decode_tok_s": inner.last.as_ref().map(|s| s.decode_tok_s),
         });
@@ -186,86 +201,10 @@ impl Engine {
             "llama": llama,
             "has_tokenizer": mf.tokenizer.is_ok(),
         });
-        inner.loaded = Some(Rc::new(Loaded {
-            model,
-            tokenizer: mf.tokenizer.ok(),
-            chat_template: mf.chat_template,
-            name: name.to_string(),
-        }));
+        let loaded = Loaded { model, tokenizer: mf.tokenizer.ok(), chat_template: mf.chat_template };
+        // Dropping the previous sender ends its task once its last request is answered.
+        inner.served = Some(serve::spawn(ctx, loaded, inner.cancel.clone()));
+        inner.model_name = Some(name.to_string());
         to_js(&info)
     }
-}
-
-async fn run(inner: &Rc<RefCell<Inner>>, o: GenerateOptions, on_token: &js_sys::Function) -> Result<Stats, JsValue> {
-    // Owned handles: no RefCell borrow is held across an await.
-    let (ctx, l, cancel) = {
-        let i = inner.borrow();
-        let l = i.loaded.clone().ok_or_else(|| js_err("no model loaded"))?;
-        i.cancel.set(false);
-        (i.ctx.clone(), l, i.cancel.clone())
-    };
-    let tok = l.tokenizer.as_ref();
-    let ids: Vec<u32> = match (&o.prompt_ids, &o.prompt) {
-        (Some(ids), _) => ids.clone(),
-        (None, Some(text)) => {
-            let tok = tok.ok_or_else(|| js_err("the model has no tokenizer: give prompt_ids"))?;
-            let text = if o.chat {
-                let mut msgs = vec![];
-                if let Some(s) = &o.system {
-                    msgs.push(Message { role: "system".into(), content: s.clone() });
-                }
-                msgs.push(Message { role: "user".into(), content: text.clone() });
-                chat::render(&l.chat_template.0, &l.chat_template.1, &msgs, true).map_err(js_err)?
-            } else {
-                text.clone()
-            };
-            tok.encode_prompt(&text).map_err(js_err)?
-        }
-        (None, None) => return Err(js_err("give prompt or prompt_ids")),
-    };
-    let max_tokens = o.max_tokens.unwrap_or(128).max(1);
-    let sampler =
-        SamplerConfig { temperature: o.temperature, top_k: o.top_k, top_p: o.top_p.unwrap_or(1.0), seed: o.seed };
-    let max_context = (ids.len() + max_tokens).min(l.model.cfg.max_position_embeddings.max(ids.len() + 1));
-    let mut s = Session::new(&ctx, &l.model, max_context, sampler).map_err(js_err)?;
-    let t0 = web_time::Instant::now();
-    let mut next = s.prefill(&ids, false).await.map_err(js_err)?.token;
-    let prefill_s = t0.elapsed().as_secs_f64();
-    // With a text prompt generation ends at the model's end-of-turn ids (kept in `tokens`, not
-    // in the text), as the CLI does; with prompt_ids it runs max_tokens, as `run --prompt-ids`.
-    let stop = tok.map(|t| t.stop_ids()).unwrap_or_default();
-    let stops = |id: u32| o.prompt_ids.is_none() && stop.contains(&id);
-    let mut tokens = vec![];
-    let mut dec = StreamDecoder::new();
-    let t1 = web_time::Instant::now();
-    let mut cancelled = false;
-    loop {
-        tokens.push(next);
-        let piece = match tok {
-            Some(t) if !stops(next) => dec.push(t, next).unwrap_or_default(),
-            _ => String::new(),
-        };
-        let _ = on_token.call2(&JsValue::NULL, &JsValue::from(next), &JsValue::from_str(&piece));
-        if tokens.len() >= max_tokens || stops(next) {
-            break;
-        }
-        if cancel.get() {
-            cancelled = true;
-            break;
-        }
-        next = s.decode(None, false).await.map_err(js_err)?.token;
-    }
-    let decode_s = t1.elapsed().as_secs_f64();
-    let shown = &tokens[..tokens.len() - tokens.last().is_some_and(|&t| stops(t)) as usize];
-    let text = tok.and_then(|t| t.decode(shown).ok()).unwrap_or_default();
-    Ok(Stats {
-        prompt_tokens: ids.len(),
-        prefill_tok_s: ids.len() as f64 / prefill_s.max(1e-9),
-        decode_tok_s: (tokens.len().saturating_sub(1)) as f64 / decode_s.max(1e-9),
-        adapter: ctx.info.name.clone(),
-        backend: format!("{:?}", ctx.info.backend),
-        text,
-        tokens,
-        cancelled,
-    })
 }
