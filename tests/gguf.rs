@@ -160,6 +160,40 @@ fn broken_gguf_files_are_clean_errors() {
     assert!(ModelFiles::open(&p).unwrap().tokenizer.is_err());
 }
 
+/// A page checks a GGUF model from the first bytes of its file before downloading the rest: every
+/// prefix that ends inside the header asks for more, the first one that holds it all answers, and
+/// an unknown architecture, an unread tensor type or a tensor past the file's end is an error
+/// named from the header alone.
+#[test]
+fn gguf_header_checked_from_a_prefix() {
+    let path = std::path::Path::new("remote.gguf");
+    let g = tiny_llama();
+    let bytes = g.to_bytes();
+    let (_, _, tensors) = Gguf::parse(&bytes, path).unwrap();
+    let data_start = tensors.values().map(|t| t.start).min().unwrap();
+    let header_end = (1..=bytes.len()).find(|&n| Gguf::check_prefix(&bytes[..n], bytes.len(), path).unwrap().is_some());
+    let header_end = header_end.unwrap();
+    // the last tensor record ends the header; the data (aligned) starts at most 31 bytes later
+    assert!(header_end <= data_start && data_start - header_end < 32, "{header_end} vs {data_start}");
+    for n in [0, 3, 4, 23, 24, header_end / 2, header_end - 1] {
+        assert!(Gguf::check_prefix(&bytes[..n], bytes.len(), path).unwrap().is_none(), "prefix {n}");
+    }
+    let s = Gguf::check_prefix(&bytes[..header_end], 5 << 30, path).unwrap().unwrap();
+    assert_eq!((s.architecture.as_str(), s.tensors), ("llama", g.tensors.len()));
+
+    let err = |b: &[u8], len: usize| Gguf::check_prefix(b, len, path).unwrap_err().to_string();
+    let mamba = modified(|g| g.set_meta("general.architecture", Meta::Str("mamba".into())));
+    let e = err(&mamba[..mamba.len() - 8], 5 << 30);
+    assert!(e.contains("remote.gguf") && e.contains("unknown architecture `mamba` (supported: llama, llama4)"), "{e}");
+    let q2k = modified(|g| g.tensors[1].ggml_type = 10);
+    let e = err(&q2k, q2k.len());
+    assert!(e.contains(&format!("tensor `{}`: tensor type Q2_K (type 10) is not supported", g.tensors[1].name)), "{e}");
+    // a server that claims fewer bytes than the tensors need
+    let e = err(&bytes[..header_end], bytes.len() - 1);
+    assert!(e.contains("lies past the end of the file"), "{e}");
+    assert!(err(b"GGML", 1 << 20).contains("not a GGUF file"));
+}
+
 #[test]
 fn thousands_of_mutated_headers_never_panic() {
     // Stable-Rust stand-in for the cargo-fuzz targets (fuzz/): flip, overwrite and cut bytes of
@@ -194,10 +228,14 @@ fn thousands_of_mutated_headers_never_panic() {
             std::fs::write(dir.join("model.safetensors"), &b).unwrap();
             std::fs::write(dir.join("config.json"), std::fs::read(fixture("dense/config.json")).unwrap()).unwrap();
             let _ = llama4_wgpu::loader::Checkpoint::open(&dir).map(|c| c.names().len());
-        } else if let Ok((_, _, tensors)) = Gguf::parse(&b, "fuzz.gguf".as_ref()) {
+            continue;
+        }
+        if let Ok((_, _, tensors)) = Gguf::parse(&b, "fuzz.gguf".as_ref()) {
             // a header that parses has every tensor inside the buffer
             assert!(tensors.values().all(|t| t.start <= t.end && t.end <= b.len()), "case {i}");
         }
+        // the same bytes as a download's first part: Ok(None), Ok(Some) or Err, never a panic
+        let _ = Gguf::check_prefix(&b[..next() % b.len()], b.len() + next() % 4096, "fuzz.gguf".as_ref());
     }
 }
 

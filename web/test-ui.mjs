@@ -1,6 +1,6 @@
 // The page's UI cases for web/test.mjs: a two-turn chat typed into the page (SmolLM2), a model
-// dropped onto the page, a model too large for a tab refused before any download, and a browser
-// without WebGPU. Each returns 0 (ok) or 1 and prints one line.
+// dropped onto the page, a model too large for a tab refused before any download, a GGUF of an
+// unknown architecture refused from its header, and a browser without WebGPU. Each returns 0 (ok) or 1 and prints one line.
 import path from 'node:path';
 
 const finished = () => ['done', 'error'].includes(document.documentElement.dataset.state);
@@ -89,6 +89,21 @@ export async function tooBig(t) {
   const ok = state.state === 'error' && /5\.00 GiB .* exceed the 3\.00 GiB a browser tab can hold/.test(state.error) &&
     shown === state.error && t.counts.get === 0;
   console.log(`too-big: ${ok ? 'ok' : 'FAIL'}; ${t.counts.get} downloads; ${JSON.stringify(state.error)}`);
+  return ok ? 0 : 1;
+}
+
+// A 512 MiB GGUF of an architecture the runtime does not run: refused from its header (a Range
+// request of 1 MiB) with the runtime's own message, not after the whole download.
+export async function unknownArch(t) {
+  const page = await t.browser.newPage();
+  t.counts.mambaBytes = 0;
+  await page.goto(`${t.origin}/index.html?model=/mamba/model.gguf&prompt_ids=1&max_tokens=1`);
+  await page.waitForFunction(finished, null, { timeout: 60000 });
+  const state = await dataset(page);
+  await page.close();
+  const ok = state.state === 'error' && state.error.includes('unknown architecture `mamba4` (supported: llama, llama4)') &&
+    t.counts.mambaBytes <= 2 ** 20;
+  console.log(`unknown-arch: ${ok ? 'ok' : 'FAIL'}; ${t.counts.mambaBytes} of 536870912 bytes sent; ${JSON.stringify(state.error)}`);
   return ok ? 0 : 1;
 }
 

@@ -7,7 +7,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { smollm2Chat, dropGguf, tooBig, noWebgpu } from './test-ui.mjs';
+import { smollm2Chat, dropGguf, tooBig, unknownArch, noWebgpu } from './test-ui.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
@@ -19,14 +19,39 @@ const cache = process.env.LLAMA4_WGPU_CACHE || path.join(process.env.XDG_CACHE_H
 const types = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.wasm': 'application/wasm', '.json': 'application/json' };
 
 // "/" serves web/dist, "/fixtures/" the test fixtures, "/cache/" SmolLM2, "/huge/model.gguf" a
-// 5 GiB file that only answers HEAD; model requests (and GETs of any model file) counted.
+// 5 GiB file that only answers HEAD, "/mamba/model.gguf" a 512 MiB GGUF of an architecture the
+// runtime does not run (the fixture GGUF's header, patched, then zeros); model requests, GETs of
+// model files and the bytes sent of the mamba file counted. Range requests are honoured.
 let modelRequests = 0;
-const counts = { get: 0 };
+const counts = { get: 0, mambaBytes: 0 };
+const mamba = (() => {
+  const b = fs.readFileSync(path.join(repo, 'tests', 'fixtures', 'llama4_gguf', 'model-f32.gguf'));
+  const key = b.indexOf('general.architecture');
+  b.write('mamba4', b.indexOf('llama4', key)); // the value, 12 bytes after the key
+  return b;
+})();
+const MAMBA_SIZE = 512 * 2 ** 20;
+
+// The [start, end] a Range header asks for, or the whole [0, size - 1].
+function range(req, size) {
+  const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range || '');
+  if (!m) return null;
+  return [Number(m[1]), Math.min(size - 1, m[2] ? Number(m[2]) : size - 1)];
+}
 const server = http.createServer((req, res) => {
   const url = decodeURIComponent(new URL(req.url, 'http://x').pathname);
   if (url.startsWith('/fixtures/') || url.startsWith('/cache/') || url.startsWith('/huge/')) {
     modelRequests++;
     if (req.method === 'GET') counts.get++;
+  }
+  if (url === '/mamba/model.gguf') {
+    const [a, b] = range(req, MAMBA_SIZE) || [0, MAMBA_SIZE - 1];
+    if (req.method === 'HEAD') { res.writeHead(200, { 'content-length': MAMBA_SIZE }).end(); return; }
+    const body = Buffer.alloc(b - a + 1);
+    if (a < mamba.length) mamba.copy(body, 0, a, Math.min(mamba.length, b + 1));
+    counts.mambaBytes += body.length;
+    res.writeHead(206, { 'content-length': body.length, 'content-range': `bytes ${a}-${b}/${MAMBA_SIZE}` }).end(body);
+    return;
   }
   if (url === '/huge/model.gguf') {
     res.writeHead(req.method === 'HEAD' ? 200 : 500, { 'content-length': req.method === 'HEAD' ? 5 * 2 ** 30 : 0 }).end();
@@ -40,7 +65,14 @@ const server = http.createServer((req, res) => {
     return;
   }
   const size = fs.statSync(file).size;
-  res.writeHead(200, { 'content-type': types[path.extname(file)] || 'application/octet-stream', 'content-length': size });
+  const type = types[path.extname(file)] || 'application/octet-stream';
+  const r = req.method === 'GET' && range(req, size);
+  if (r) {
+    res.writeHead(206, { 'content-type': type, 'content-length': r[1] - r[0] + 1, 'content-range': `bytes ${r[0]}-${r[1]}/${size}` });
+    fs.createReadStream(file, { start: r[0], end: r[1] }).pipe(res);
+    return;
+  }
+  res.writeHead(200, { 'content-type': type, 'content-length': size });
   if (req.method === 'HEAD') res.end(); else fs.createReadStream(file).pipe(res);
 });
 await new Promise((r) => server.listen(0, '127.0.0.1', r));
@@ -78,7 +110,7 @@ const artifacts = path.join(here, 'test-artifacts');
 fs.mkdirSync(artifacts, { recursive: true });
 // what the UI cases (test-ui.mjs) share with this driver
 const t = { browser, origin, counts, artifacts, watchLongTasks, longestTask, MAX_TASK_MS };
-const cases = { 'smollm2-chat': smollm2Chat, 'drop-gguf': dropGguf, 'too-big': tooBig, 'no-webgpu': noWebgpu };
+const cases = { 'smollm2-chat': smollm2Chat, 'drop-gguf': dropGguf, 'too-big': tooBig, 'unknown-arch': unknownArch, 'no-webgpu': noWebgpu };
 
 try {
   for (const name of (process.argv[2] || 'scout,dense').split(',')) {

@@ -4,10 +4,11 @@
 // Messages in:  {id, type: 'init'} | {id, type: 'loadUrl', url} | {id, type: 'loadFiles', files}
 //               | {id, type: 'generate', options} | {id, type: 'listCache'}
 //               | {id, type: 'removeCache', url} | {type: 'cancel'}
-// Messages out: {id, ok: true, value} | {id, ok: false, error} | {type: 'progress', fraction, text}
+// Messages out: {id, ok: true, value} | {id, ok: false, error}
+//               | {type: 'progress', fraction, text, fetched?, total?, layer?, layers?}
 //               | {type: 'token', id, piece}
 
-import init, { Engine } from './pkg/llama4_wgpu_web.js';
+import init, { Engine, checkGguf } from './pkg/llama4_wgpu_web.js';
 
 let engine = null;
 
@@ -71,7 +72,8 @@ async function listCache() {
   return out;
 }
 
-const progress = (fraction, text) => postMessage({ type: 'progress', fraction, text });
+// `detail`: {fetched, total} bytes while downloading, {layer, layers} while uploading.
+const progress = (fraction, text, detail = {}) => postMessage({ type: 'progress', fraction, text, ...detail });
 
 // The model's files are held in the WebAssembly heap while they upload, and a wasm32 heap ends at
 // 4 GiB; past this much the page would fail midway with an out-of-memory trap, so a larger model
@@ -127,7 +129,7 @@ async function folderFiles(base) {
   return names;
 }
 
-const onLayer = (i, n) => progress(0.8 + 0.2 * i / n, `Uploading to the GPU: layer ${i} of ${n}`);
+const onLayer = (i, n) => progress(0.8 + 0.2 * i / n, `Uploading to the GPU: layer ${i} of ${n}`, { layer: i, layers: n });
 
 // Downloads (80% of the bar) or reads from the cache, then uploads (20%) the model at `url`.
 async function loadUrl(url) {
@@ -150,6 +152,37 @@ async function loadUrl(url) {
   return { ...info, cache };
 }
 
+// The first `n` bytes of `url` (a Range request; a server without ranges sends the whole file,
+// of which only the first `n` bytes are read before the transfer is cancelled).
+async function fetchPrefix(url, n) {
+  const r = await fetch(url, { headers: { Range: `bytes=0-${n - 1}` } });
+  if (!r.ok) throw new Error(`${url}: HTTP ${r.status}`);
+  const reader = r.body.getReader();
+  const out = new Uint8Array(n);
+  let got = 0;
+  while (got < n) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    const take = Math.min(value.length, n - got);
+    out.set(value.subarray(0, take), got);
+    got += take;
+  }
+  reader.cancel().catch(() => {});
+  return out.subarray(0, got);
+}
+
+// Reads a GGUF file's header alone (1 MiB, then more while it goes on; `read(n)` gives the first
+// n bytes) and lets the runtime say whether it can run the model, before the whole file is
+// downloaded or read.
+async function checkGgufHeader(name, size, read) {
+  for (let n = Math.min(size, 1 << 20); ; n = Math.min(size, n * 4)) {
+    progress(0, `Reading the GGUF header (${(n / 1048576).toFixed(1)} MiB)…`);
+    const header = checkGguf(name, await read(n), size);
+    if (header) return header;
+    if (n >= size) throw new Error(`${name}: the GGUF header runs past the end of the file`);
+  }
+}
+
 async function download(url, isGguf) {
   const names = isGguf ? [''] : await folderFiles(url);
   const sizes = await Promise.all(names.map((n) => head(url + n)));
@@ -157,10 +190,11 @@ async function download(url, isGguf) {
   if (missing.length) throw new Error(`${url}: not found on the server: ${missing.map((n) => n || url).join(', ')}`);
   const total = sizes.reduce((a, b) => a + b, 0) || 1;
   checkSize(url, total);
+  if (isGguf) await checkGgufHeader(url, total, (n) => fetchPrefix(url, n));
   let got = 0;
   const onBytes = (n) => {
     got += n;
-    progress(0.8 * got / total, `Downloading ${(got / 1048576).toFixed(1)} of ${(total / 1048576).toFixed(1)} MiB…`);
+    progress(0.8 * got / total, `Downloading ${(got / 1048576).toFixed(1)} of ${(total / 1048576).toFixed(1)} MiB…`, { fetched: got, total });
   };
   const files = [];
   for (const n of names) files.push({ name: n, bytes: await fetchBytes(url + n, onBytes) });
@@ -170,6 +204,7 @@ async function download(url, isGguf) {
 async function loadFiles(files) {
   const gguf = files.find((f) => f.name.toLowerCase().endsWith('.gguf'));
   checkSize(gguf ? gguf.name : 'the picked files', gguf ? gguf.size : files.reduce((a, f) => a + f.size, 0));
+  if (gguf) await checkGgufHeader(gguf.name, gguf.size, async (n) => new Uint8Array(await gguf.slice(0, n).arrayBuffer()));
   progress(0, 'Reading the files…');
   if (gguf) return engine.loadGguf(gguf.name, new Uint8Array(await gguf.arrayBuffer()), onLayer);
   for (const f of files) engine.addFile(f.name, new Uint8Array(await f.arrayBuffer()));

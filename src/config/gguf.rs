@@ -46,13 +46,23 @@ impl Keys<'_> {
     }
 }
 
+/// The GGUF architectures this runtime runs.
+pub const GGUF_ARCHITECTURES: [&str; 2] = ["llama", "llama4"];
+
+/// Errors, naming the file, unless `arch` is one of [`GGUF_ARCHITECTURES`].
+pub fn check_gguf_architecture(path: &std::path::Path, arch: &str) -> Result<()> {
+    if !GGUF_ARCHITECTURES.contains(&arch) {
+        let supported = GGUF_ARCHITECTURES.join(", ");
+        return Err(Error::config(path, format!("unknown architecture `{arch}` (supported: {supported})")));
+    }
+    Ok(())
+}
+
 impl TextConfig {
     /// The text model described by a GGUF file's metadata.
     pub fn from_gguf(g: &Gguf) -> Result<Self> {
         let arch = g.architecture()?;
-        if arch != "llama" && arch != "llama4" {
-            return Err(Error::config(&g.path, format!("unknown architecture `{arch}` (supported: llama, llama4)")));
-        }
+        check_gguf_architecture(&g.path, arch)?;
         let k = Keys { g, arch };
         let mut notes = vec![];
         let hidden_size = k.usize_req("embedding_length")?;

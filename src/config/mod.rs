@@ -5,6 +5,7 @@
 //! and an integer `attn_temperature_tuning`.
 
 mod gguf;
+pub use gguf::{check_gguf_architecture, GGUF_ARCHITECTURES};
 
 use crate::error::{Error, Result};
 use serde_json::Value;

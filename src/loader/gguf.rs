@@ -96,26 +96,56 @@ pub struct Gguf {
     bytes: FileBytes,
 }
 
+/// What [`Gguf::check_prefix`] learns from a file's header.
+#[derive(Debug)]
+pub struct GgufSummary {
+    pub architecture: String,
+    /// `general.name`, when the file has one.
+    pub name: Option<String>,
+    pub tensors: usize,
+}
+
+fn unread_type(path: &Path, tensor: &str, ggml_type: u32) -> Error {
+    let formats = WeightFormat::ALL.map(|f| f.name()).join(", ");
+    Error::load(
+        path,
+        tensor,
+        format!("tensor type {} is not supported ({formats})", WeightFormat::ggml_name(ggml_type)),
+    )
+}
+
 /// Largest number of dimensions ggml has.
 const MAX_DIMS: usize = 4;
 
-/// A bounds-checked little-endian reader over the header.
+/// What the header holds: the version, the metadata and where every tensor lies.
+type Header = (u32, BTreeMap<String, Value>, BTreeMap<String, GgufTensor>);
+
+/// A bounds-checked little-endian reader over the header. `b` is the file or, before a download,
+/// its first bytes; `len` is the whole file's length, which bounds every count and offset.
 struct Reader<'a> {
     b: &'a [u8],
+    len: usize,
     pos: usize,
     path: &'a Path,
+    /// Set when the header goes on past the bytes in `b` (a prefix: read more of the file).
+    short: bool,
 }
 
 impl<'a> Reader<'a> {
     fn err(&self, what: impl std::fmt::Display) -> Error {
         Error::file(self.path, format!("bad GGUF header at byte {}: {what}", self.pos))
     }
+    /// Bytes left in the whole file.
     fn remaining(&self) -> usize {
-        self.b.len() - self.pos
+        self.len - self.pos
     }
     fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
         if n > self.remaining() {
             return Err(self.err(format!("{what} needs {n} bytes, {} remain (truncated file?)", self.remaining())));
+        }
+        if n > self.b.len() - self.pos {
+            self.short = true;
+            return Err(self.err(format!("{what} lies past the {} bytes read so far", self.b.len())));
         }
         let s = &self.b[self.pos..self.pos + n];
         self.pos += n;
@@ -210,10 +240,36 @@ impl Gguf {
     }
 
     /// Parses a whole GGUF image (header and the placement of every tensor).
-    #[allow(clippy::type_complexity)]
-    pub fn parse(b: &[u8], path: &Path) -> Result<(u32, BTreeMap<String, Value>, BTreeMap<String, GgufTensor>)> {
-        let mut r = Reader { b, pos: 0, path };
-        if b.is_empty() {
+    pub fn parse(b: &[u8], path: &Path) -> Result<Header> {
+        Self::parse_from(&mut Reader { b, len: b.len(), pos: 0, path, short: false })
+    }
+
+    /// Checks a GGUF file from its first bytes and its length, before it is downloaded: the header
+    /// must parse with every tensor inside `file_len` bytes, the architecture must be one this
+    /// runtime runs and every tensor's type one it reads. `Ok(None)`: `prefix` ends inside the
+    /// header (read more of the file and ask again).
+    pub fn check_prefix(prefix: &[u8], file_len: usize, path: &Path) -> Result<Option<GgufSummary>> {
+        let mut r = Reader { b: prefix, len: file_len.max(prefix.len()), pos: 0, path, short: false };
+        let (_, meta, tensors) = match Self::parse_from(&mut r) {
+            Ok(h) => h,
+            Err(_) if r.short => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let text = |k: &str| meta.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        let architecture = text("general.architecture")
+            .ok_or_else(|| Error::file(path, "no `general.architecture` in the GGUF metadata"))?;
+        crate::config::check_gguf_architecture(path, &architecture)?;
+        for (name, t) in &tensors {
+            if WeightFormat::from_ggml(t.ggml_type).is_none() {
+                return Err(unread_type(path, name, t.ggml_type));
+            }
+        }
+        Ok(Some(GgufSummary { architecture, name: text("general.name"), tensors: tensors.len() }))
+    }
+
+    fn parse_from(r: &mut Reader) -> Result<Header> {
+        let path = r.path;
+        if r.len == 0 {
             return Err(Error::file(path, "empty file (not a GGUF model)"));
         }
         let magic = r.take(4, "the magic").map_err(|_| Error::file(path, "too short to be a GGUF file"))?;
@@ -265,10 +321,10 @@ impl Gguf {
             },
         };
         let data_start = r.pos.next_multiple_of(align);
-        if data_start > b.len() && n_tensors > 0 {
+        if data_start > r.len && n_tensors > 0 {
             return Err(Error::file(path, "truncated: the file ends before its tensor data"));
         }
-        let data_len = b.len().saturating_sub(data_start);
+        let data_len = r.len.saturating_sub(data_start);
         let mut tensors = BTreeMap::new();
         for (name, dims, ty, offset) in infos {
             // GGUF lists dimensions innermost first; we keep row-major shapes.
@@ -341,17 +397,7 @@ impl TensorSource for Gguf {
             .tensors
             .get_key_value(name)
             .ok_or_else(|| Error::load(&self.path, name, "missing from the GGUF file"))?;
-        let dtype = WeightFormat::from_ggml(t.ggml_type).ok_or_else(|| {
-            Error::load(
-                &self.path,
-                name,
-                format!(
-                    "tensor type {} is not supported ({})",
-                    WeightFormat::ggml_name(t.ggml_type),
-                    WeightFormat::ALL.map(|f| f.name()).join(", ")
-                ),
-            )
-        })?;
+        let dtype = WeightFormat::from_ggml(t.ggml_type).ok_or_else(|| unread_type(&self.path, name, t.ggml_type))?;
         Ok(TensorView { name: key, path: &self.path, dtype, shape: &t.shape, bytes: &self.bytes[t.start..t.end] })
     }
 }

@@ -75,6 +75,30 @@ pub(crate) struct Stats {
     context_full: bool,
 }
 
+/// A Llama model (Llama 4, or a Llama-named llama.cpp conversion): the page shows "Built with
+/// Llama", as the Llama licenses ask.
+fn is_llama(architecture: &str, general_name: Option<&str>) -> bool {
+    architecture == "llama4" || general_name.is_some_and(|n| n.to_lowercase().contains("llama"))
+}
+
+/// Checks a GGUF model from the first bytes of its file (`prefix`) and its length, before the
+/// download: resolves to `null` when `prefix` ends inside the header (fetch more and ask again),
+/// to `{architecture, name, tensors, llama}` when the header is whole and this runtime can run it,
+/// and throws the reason it cannot (unknown architecture, a tensor type it does not read, tensors
+/// past the end of the file, not a GGUF file).
+#[wasm_bindgen(js_name = checkGguf)]
+pub fn check_gguf(name: &str, prefix: &[u8], file_len: f64) -> Result<JsValue, JsValue> {
+    match Gguf::check_prefix(prefix, file_len as usize, Path::new(name)).map_err(js_err)? {
+        None => Ok(JsValue::NULL),
+        Some(s) => to_js(&serde_json::json!({
+            "architecture": s.architecture,
+            "name": s.name,
+            "tensors": s.tensors,
+            "llama": is_llama(&s.architecture, s.name.as_deref()),
+        })),
+    }
+}
+
 /// One model on the page's GPU.
 #[wasm_bindgen]
 pub struct Engine {
@@ -127,10 +151,8 @@ impl Engine {
     pub fn load_gguf(&self, name: &str, bytes: Vec<u8>, on_progress: &js_sys::Function) -> Result<JsValue, JsValue> {
         let mut inner = self.inner.borrow_mut();
         let g = Gguf::from_bytes(Path::new(name), bytes).map_err(js_err)?;
-        // A Llama model (Llama 4, or a Llama-named llama.cpp conversion): the page shows
-        // "Built with Llama", as the Llama licenses ask.
-        let general_name = g.get_meta("general.name").and_then(|v| v.as_str()).unwrap_or_default();
-        let llama = g.architecture().is_ok_and(|a| a == "llama4") || general_name.to_lowercase().contains("llama");
+        let general_name = g.get_meta("general.name").and_then(|v| v.as_str());
+        let llama = is_llama(g.architecture().unwrap_or_default(), general_name);
         let mf = ModelFiles::from_gguf(g).map_err(js_err)?;
         Self::upload(&mut inner, mf, name, llama, on_progress)
     }
