@@ -186,7 +186,7 @@ fn main() -> Result<()> {
     let ctx = pollster::block_on(GpuContext::new(&AdapterChoice { backend, ..Default::default() }))?;
     let ck = Checkpoint::open(&dir)?;
     let t = Instant::now();
-    let model = TextModel::load(&ctx, &cfg, &ck, |_, _| {})?;
+    let model = TextModel::load(&ctx, &cfg, &ck, |_| {})?;
     let load_s = t.elapsed().as_secs_f64();
 
     let ids: Vec<u32> = (0..o.prompt as u32).map(|i| (i * 7919 + 13) % cfg.vocab_size as u32).collect();

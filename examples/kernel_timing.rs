@@ -69,7 +69,7 @@ fn main() {
     let x = Activation::new(&ctx, "x", 64 * 256).unwrap();
     let w = Activation::new(&ctx, "w", 256).unwrap();
     let o = Activation::new(&ctx, "o", 64 * 256).unwrap();
-    time(&ctx, "rmsnorm 1x256", 20, |r| kernels::rmsnorm(r, &x, &w, &o, 1, 256, 1e-5, 0).unwrap());
+    time(&ctx, "rmsnorm 1x256", 20, |r| kernels::rmsnorm(r, &x, &w, &o, 0..1, 256, 1e-5).unwrap());
     let logits = Activation::new(&ctx, "l", 32000).unwrap();
     let tok = Activation::new(&ctx, "t", 1).unwrap();
     time(&ctx, "sample greedy 32000", 20, |r| {

@@ -17,7 +17,7 @@ const TOL: f32 = 1e-3;
 fn load(name: &str, ctx: &GpuContext) -> (TextConfig, TextModel) {
     let dir = fixture(name);
     let cfg = TextConfig::from_dir(&dir).unwrap();
-    let model = TextModel::load(ctx, &cfg, &Checkpoint::open(&dir).unwrap(), |_, _| {}).unwrap();
+    let model = TextModel::load(ctx, &cfg, &Checkpoint::open(&dir).unwrap(), |_| {}).unwrap();
     (cfg, model)
 }
 
@@ -199,7 +199,7 @@ fn checkpoints_from_bytes_in_memory_equal_files_on_disk() {
     use llama4_wgpu::runtime::ModelFiles;
     let ctx = gpu();
     let logits = |cfg: &TextConfig, ck: &dyn llama4_wgpu::loader::TensorSource, ids: &[u32]| {
-        let model = TextModel::load(ctx, cfg, ck, |_, _| {}).unwrap();
+        let model = TextModel::load(ctx, cfg, ck, |_| {}).unwrap();
         let mut s = Session::new(ctx, &model, 64, SamplerConfig::default()).unwrap();
         block_on(s.prefill(ids, true)).unwrap().logits.unwrap()
     };

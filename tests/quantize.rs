@@ -148,9 +148,9 @@ impl TensorSource for RoundTripped<'_> {
 fn check_model(cfg: &TextConfig, ck: &dyn TensorSource, format: WeightFormat, ids: &[u32]) {
     let ctx = gpu();
     let model =
-        TextModel::load_with(ctx, cfg, ck, &LoadOptions { quantize: Some(format), ..Default::default() }, |_, _| {})
+        TextModel::load_with(ctx, cfg, ck, &LoadOptions { quantize: Some(format), ..Default::default() }, |_| {})
             .unwrap();
-    let plain = TextModel::load(ctx, cfg, ck, |_, _| {}).unwrap();
+    let plain = TextModel::load(ctx, cfg, ck, |_| {}).unwrap();
     assert!(model.weight_bytes() < plain.weight_bytes(), "{}: nothing was quantized", format.name());
     let mut s = Session::new(ctx, &model, 64, SamplerConfig::default()).unwrap();
     let got = pollster::block_on(s.prefill(ids, true)).unwrap().logits.unwrap();

@@ -56,7 +56,7 @@ fn greedy_text_equals_llama_cpp_float_path() {
     let files = ModelFiles::open(&model_path()).unwrap();
     let tok = files.tokenizer.as_ref().unwrap();
     let ctx = gpu();
-    let model = TextModel::load(ctx, &files.cfg, files.tensors.as_ref(), |_, _| {}).unwrap();
+    let model = TextModel::load(ctx, &files.cfg, files.tensors.as_ref(), |_| {}).unwrap();
     let r = reference();
     let n = r["n_predict"].as_u64().unwrap() as usize;
     for case in r["greedy"].as_array().unwrap() {
@@ -106,7 +106,7 @@ fn f16_kv_cache_tracks_the_f32_path() {
     for ctx in [gpu(), &packed] {
         let load = |dtype| {
             let opts = LoadOptions { dtype, ..Default::default() };
-            TextModel::load_with(ctx, &files.cfg, files.tensors.as_ref(), &opts, |_, _| {}).unwrap()
+            TextModel::load_with(ctx, &files.cfg, files.tensors.as_ref(), &opts, |_| {}).unwrap()
         };
         let (m32, m16) = (load(Dtype::F32), load(Dtype::F16));
         let mut worst = 0.0f32;

@@ -5,7 +5,7 @@
 //               | {id, type: 'generate', options} | {id, type: 'listCache'}
 //               | {id, type: 'removeCache', url} | {type: 'cancel'}
 // Messages out: {id, ok: true, value} | {id, ok: false, error}
-//               | {type: 'progress', fraction, text, fetched?, total?, layer?, layers?}
+//               | {type: 'progress', fraction, text, fetched?, total?, layer?, layers?, uploaded?}
 //               | {type: 'token', id, piece}
 
 import init, { Engine, checkGguf } from './pkg/llama4_wgpu_web.js';
@@ -72,7 +72,7 @@ async function listCache() {
   return out;
 }
 
-// `detail`: {fetched, total} bytes while downloading, {layer, layers} while uploading.
+// `detail`: {fetched, total} bytes while downloading, {layer, layers, uploaded (bytes)} while uploading.
 const progress = (fraction, text, detail = {}) => postMessage({ type: 'progress', fraction, text, ...detail });
 
 // The model's files are held in the WebAssembly heap while they upload, and a wasm32 heap ends at
@@ -129,7 +129,8 @@ async function folderFiles(base) {
   return names;
 }
 
-const onLayer = (i, n) => progress(0.8 + 0.2 * i / n, `Uploading to the GPU: layer ${i} of ${n}`, { layer: i, layers: n });
+const onLayer = (i, n, bytes) => progress(0.8 + 0.2 * i / n, `Uploading to the GPU: layer ${i} of ${n}, ${(bytes / 1048576).toFixed(1)} MiB`,
+  { layer: i, layers: n, uploaded: bytes });
 
 // Downloads (80% of the bar) or reads from the cache, then uploads (20%) the model at `url`.
 async function loadUrl(url) {

@@ -84,9 +84,9 @@ pub fn load_model(ctx: &GpuContext, files: &ModelFiles, gpu: &GpuArgs, quiet: bo
         )
     });
     let opts = LoadOptions { quantize: gpu.quantize, dtype: gpu.dtype };
-    let model = TextModel::load_with(ctx, cfg, files.tensors.as_ref(), &opts, |i, _| {
+    let model = TextModel::load_with(ctx, cfg, files.tensors.as_ref(), &opts, |u| {
         if let Some(b) = &bar {
-            b.set_position(i as u64);
+            b.set_position(u.layer as u64);
         }
     })?;
     if let Some(b) = bar {

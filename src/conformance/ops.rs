@@ -42,7 +42,7 @@ async fn rmsnorm(ctx: &GpuContext) -> Result<f64> {
     let (xa, wa) = (Activation::from_f32(ctx, "x", &x)?, Activation::from_f32(ctx, "w", &w)?);
     let out = Activation::new(ctx, "out", 3 * n)?;
     let mut rec = Recorder::new(ctx);
-    kernels::rmsnorm(&mut rec, &xa, &wa, &out, 3, n, 1e-5, 2)?;
+    kernels::rmsnorm(&mut rec, &xa, &wa, &out, 2..5, n, 1e-5)?;
     submit(ctx, rec)?;
     Ok(rel_err(&read(ctx, &out).await?, &ops::rmsnorm(&x[2 * n..], Some(&w), n, 1e-5)))
 }

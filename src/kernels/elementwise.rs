@@ -23,17 +23,17 @@ pub fn embed(rec: &mut Recorder, table: &Matrix, ids: &Activation, out: &Activat
     Ok(())
 }
 
-/// RMSNorm of `rows` rows of width `n`, reading rows from `in_row0`.
+/// RMSNorm of the rows `x_rows` of `x` (width `n`) into rows `0..x_rows.len()` of `out`.
 pub fn rmsnorm(
     rec: &mut Recorder,
     x: &Activation,
     weight: &Activation,
     out: &Activation,
-    rows: usize,
+    x_rows: std::ops::Range<usize>,
     n: usize,
     eps: f32,
-    in_row0: usize,
 ) -> Result<()> {
+    let (rows, in_row0) = (x_rows.len(), x_rows.start);
     if weight.len != n || x.len < (in_row0 + rows) * n || out.len < rows * n {
         return Err(Error::Shape(format!("rmsnorm: bad sizes (n {n}, rows {rows})")));
     }

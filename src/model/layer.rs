@@ -97,7 +97,7 @@ impl Layer {
         let (t, h) = (ws.n_tokens, cfg.hidden_size);
         let shape = cache.shape;
         // --- attention block
-        kernels::rmsnorm(rec, &ws.h, &self.input_norm, &ws.x, t, h, cfg.rms_norm_eps, 0)?;
+        kernels::rmsnorm(rec, &ws.h, &self.input_norm, &ws.x, 0..t, h, cfg.rms_norm_eps)?;
         kernels::matmul(rec, &self.qkv, &ws.x, &ws.qkv, MatmulArgs::dense(t, shape.width()))?;
         let rope = self.plan.attention == AttentionKind::ChunkedRope;
         kernels::qk_prep(
@@ -116,7 +116,7 @@ impl Layer {
         kernels::kv_store(rec, shape, &ws.qkv, &cache.k, &cache.v, &ws.step, t)?;
         kernels::matmul(rec, &self.o, &ws.attn, &ws.h, MatmulArgs { accumulate: true, ..MatmulArgs::dense(t, h) })?;
         // --- feed-forward block
-        kernels::rmsnorm(rec, &ws.h, &self.post_norm, &ws.x, t, h, cfg.rms_norm_eps, 0)?;
+        kernels::rmsnorm(rec, &ws.h, &self.post_norm, &ws.x, 0..t, h, cfg.rms_norm_eps)?;
         match &self.ffn {
             Ffn::Dense { gate_up, down } => {
                 let w = down.cols;

@@ -114,24 +114,34 @@ pub fn matrix_specs<'a>(cfg: &TextConfig, ck: &'a dyn TensorSource) -> Result<Ve
     Ok(specs)
 }
 
+/// How far an upload has come, given to the load callback after each layer.
+#[derive(Clone, Copy, Debug)]
+pub struct Uploaded {
+    /// Layers uploaded so far, of `layers`.
+    pub layer: usize,
+    pub layers: usize,
+    /// Bytes of GPU weight buffers written so far (the embedding and head first).
+    pub bytes: u64,
+}
+
 impl TextModel {
-    /// Uploads every weight as stored. `progress(i, n)` is called after each layer.
+    /// Uploads every weight as stored. `progress` is called after each layer.
     pub fn load(
         ctx: &GpuContext,
         cfg: &TextConfig,
         ck: &dyn TensorSource,
-        progress: impl FnMut(usize, usize),
+        progress: impl FnMut(Uploaded),
     ) -> Result<Self> {
         Self::load_with(ctx, cfg, ck, &LoadOptions::default(), progress)
     }
 
-    /// Uploads every weight as `opts` asks. `progress(i, n)` is called after each layer.
+    /// Uploads every weight as `opts` asks. `progress` is called after each layer.
     pub fn load_with(
         ctx: &GpuContext,
         cfg: &TextConfig,
         ck: &dyn TensorSource,
         opts: &LoadOptions,
-        mut progress: impl FnMut(usize, usize),
+        mut progress: impl FnMut(Uploaded),
     ) -> Result<Self> {
         opts.validate()?;
         if opts.dtype == Dtype::F16 && !ctx.f16_in_f32 {
@@ -148,9 +158,13 @@ impl TextModel {
         let norm = layer::load_norm(ctx, ck, &names.norm(), cfg.hidden_size)?;
         let n = cfg.num_hidden_layers;
         let mut layers = Vec::with_capacity(n);
+        let shared_head = Arc::ptr_eq(&embed, &lm_head);
+        let mut bytes = embed.bytes() + if shared_head { 0 } else { lm_head.bytes() };
         for i in 0..n {
-            layers.push(Layer::load(ctx, cfg, ck, &names, i, opts.quantize)?);
-            progress(i + 1, n);
+            let layer = Layer::load(ctx, cfg, ck, &names, i, opts.quantize)?;
+            bytes += layer.weight_bytes();
+            layers.push(layer);
+            progress(Uploaded { layer: i + 1, layers: n, bytes });
         }
         ctx.check_errors("uploading the weights")?;
         Ok(TextModel {
@@ -187,7 +201,7 @@ impl TextModel {
         }
         // Final norm and lm_head on the rows whose logits are wanted (all, or the last).
         let rows = ws.logits_rows;
-        kernels::rmsnorm(&mut rec, &ws.h, &self.norm, &ws.x, rows, h, cfg.rms_norm_eps, t - rows)?;
+        kernels::rmsnorm(&mut rec, &ws.h, &self.norm, &ws.x, t - rows..t, h, cfg.rms_norm_eps)?;
         let per = ws.logits_block_rows;
         for (b, block) in ws.logits.iter().enumerate() {
             let n = per.min(rows - b * per);

@@ -91,7 +91,7 @@ pub fn attention(
     let mut out = vec![0.0; t * nh * d];
     for ti in 0..t {
         let p = pos0 + ti;
-        let lo = if chunk > 0 { p / chunk * chunk } else { 0 };
+        let lo = p.checked_div(chunk).map_or(0, |c| c * chunk);
         for h in 0..nh {
             let kvh = h / group;
             let qv = &q[(ti * nh + h) * d..(ti * nh + h + 1) * d];

@@ -115,7 +115,9 @@ pub fn from_text(text: &str, path: &Path) -> Result<tokenizers::Tokenizer> {
     let to_str = |b: &[u8]| b.iter().map(|&x| map[x as usize]).collect::<String>();
     // Merges, as TikTokenConverter derives them: every split of a token into two tokens, ordered
     // by the merged token's rank, then by the ranks of the parts.
-    let mut merges: Vec<(u32, u32, u32, Vec<u8>, Vec<u8>)> = vec![];
+    // (merged rank, left rank, right rank, left bytes, right bytes)
+    type Merge = (u32, u32, u32, Vec<u8>, Vec<u8>);
+    let mut merges: Vec<Merge> = vec![];
     for (tok, &rank) in &ranks {
         for i in 1..tok.len() {
             let (l, r) = (&tok[..i], &tok[i..]);

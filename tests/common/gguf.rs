@@ -73,12 +73,12 @@ impl GgufFile {
             out.extend(offset.to_le_bytes());
             offset += (t.data.len() as u64).next_multiple_of(32);
         }
-        while out.len() % 32 != 0 {
+        while !out.len().is_multiple_of(32) {
             out.push(0);
         }
         for t in &self.tensors {
             out.extend(&t.data);
-            while out.len() % 32 != 0 {
+            while !out.len().is_multiple_of(32) {
                 out.push(0);
             }
         }

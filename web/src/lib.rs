@@ -133,7 +133,7 @@ impl Engine {
         self.inner.borrow_mut().files.insert(name, bytes);
     }
 
-    /// Uploads the checkpoint whose files were added; `on_progress(layer, layers)` after each
+    /// Uploads the checkpoint whose files were added; `on_progress(layer, layers, bytes)` after each
     /// layer. `origin` names it in errors (its URL, or "picked files").
     #[wasm_bindgen(js_name = loadFolder)]
     pub fn load_folder(&self, origin: &str, on_progress: &js_sys::Function) -> Result<JsValue, JsValue> {
@@ -212,8 +212,9 @@ impl Engine {
         on_progress: &js_sys::Function,
     ) -> Result<JsValue, JsValue> {
         let ctx = inner.ctx.clone();
-        let model = TextModel::load_with(&ctx, &mf.cfg, mf.tensors.as_ref(), &LoadOptions::default(), |i, n| {
-            let _ = on_progress.call2(&JsValue::NULL, &JsValue::from(i as u32), &JsValue::from(n as u32));
+        let model = TextModel::load_with(&ctx, &mf.cfg, mf.tensors.as_ref(), &LoadOptions::default(), |u| {
+            let (layer, layers, bytes) = (u.layer as u32, u.layers as u32, u.bytes as f64);
+            let _ = on_progress.call3(&JsValue::NULL, &layer.into(), &layers.into(), &bytes.into());
         })
         .map_err(js_err)?;
         let info = serde_json::json!({
