@@ -55,7 +55,8 @@ const mib = (bytes) => `${(bytes / 1048576).toFixed(1)} MiB`;
 
 function loaded(info, name) {
   setProgress(1);
-  status(`Loaded ${name}: ${info.layers} layers, ${mib(info.weight_bytes)} on the GPU` + (info.cache ? ` (${info.cache}).` : '.'));
+  status(`Loaded ${name}: ${info.layers} layers, ${mib(info.weight_bytes)} on the GPU, chat context ${info.context} positions` +
+    (info.cache ? ` (${info.cache}).` : '.'));
   window.llama4Load = info;
   showCache();
   $('model-name').textContent = name.replace(/\/$/, '').split('/').pop() || 'Chat';

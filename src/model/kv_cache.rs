@@ -40,6 +40,28 @@ impl KvCache {
             .sum()
     }
 
+    /// The most positions, at most `want`, for which every layer's K and V caches each fit one
+    /// storage binding of `max_binding` bytes.
+    pub fn positions_within(cfg: &TextConfig, want: usize, dtype: Dtype, max_binding: u64) -> usize {
+        let fits = |n| {
+            cfg.layers.iter().all(|l| Self::shape(cfg, l.attention, n, dtype).cache_words() as u64 * 4 <= max_binding)
+        };
+        if fits(want) {
+            return want;
+        }
+        // a layer's cache grows with n, so the positions that fit are 0..=some n below `want`
+        let (mut lo, mut hi) = (0, want);
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if fits(mid) {
+                lo = mid;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
     pub fn new(ctx: &GpuContext, cfg: &TextConfig, max_context: usize, dtype: Dtype) -> Result<Self> {
         let layers = cfg
             .layers
@@ -56,5 +78,25 @@ impl KvCache {
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(KvCache { layers, max_context })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_within_a_binding() {
+        // the scout fixture: 2 KV heads of 16 (128 bytes a position in f32), chunk 8, a NoPE layer
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scout");
+        let cfg = TextConfig::from_dir(&dir).unwrap();
+        let within = |bytes, dtype| KvCache::positions_within(&cfg, 2048, dtype, bytes);
+        assert_eq!(within(1 << 30, Dtype::F32), 2048);
+        assert_eq!(within(128 * 100 + 5, Dtype::F32), 100);
+        assert_eq!(within(128 * 100 + 5, Dtype::F16), 200);
+        // under one chunk's ring (8 x 128 bytes) the chunked layers bound it too
+        assert_eq!(within(1000, Dtype::F32), 7);
+        assert_eq!(within(0, Dtype::F32), 0);
+        assert_eq!(KvCache::positions_within(&cfg, 50, Dtype::F32, 128 * 100), 50);
     }
 }

@@ -217,14 +217,16 @@ impl Engine {
             let _ = on_progress.call3(&JsValue::NULL, &layer.into(), &layers.into(), &bytes.into());
         })
         .map_err(js_err)?;
+        let context = serve::chat_context(&ctx, &model, name)?;
         let info = serde_json::json!({
+            "context": context,
             "layers": mf.cfg.num_hidden_layers,
             "vocab_size": mf.cfg.vocab_size,
             "weight_bytes": model.weight_bytes(),
             "llama": llama,
             "has_tokenizer": mf.tokenizer.is_ok(),
         });
-        let loaded = Loaded { model, tokenizer: mf.tokenizer.ok(), chat_template: mf.chat_template };
+        let loaded = Loaded { model, tokenizer: mf.tokenizer.ok(), chat_template: mf.chat_template, context };
         // Dropping the previous sender ends its task once its last request is answered.
         inner.served = Some(serve::spawn(ctx, loaded, inner.cancel.clone()));
         inner.model_name = Some(name.to_string());

@@ -9,7 +9,7 @@ use futures_channel::{mpsc, oneshot};
 use futures_core::Stream;
 use llama4_wgpu::gpu::GpuContext;
 use llama4_wgpu::kernels::SamplerConfig;
-use llama4_wgpu::model::TextModel;
+use llama4_wgpu::model::{KvCache, TextModel};
 use llama4_wgpu::runtime::chat::{self, Message};
 use llama4_wgpu::runtime::tokenizer::StreamDecoder;
 use llama4_wgpu::runtime::{Session, Tokenizer};
@@ -23,11 +23,33 @@ pub struct Loaded {
     pub model: TextModel,
     pub tokenizer: Option<Tokenizer>,
     pub chat_template: (String, String),
+    /// Positions a chat session holds unless a request needs more ([`chat_context`]).
+    pub context: usize,
 }
 
-/// Positions a chat session holds unless a request needs more (the KV cache grows with it:
-/// SmolLM2-135M at 2048 positions takes 94 MiB in f32).
+/// Positions a chat session holds at most by default (the KV cache grows with it: SmolLM2-135M
+/// at 2048 positions takes 94 MiB in f32).
 const CHAT_CONTEXT: usize = 2048;
+/// Fewer positions than this make no chat.
+const MIN_CONTEXT: usize = 128;
+
+/// The positions a chat keeps: [`CHAT_CONTEXT`] (or the model's own context when smaller), fewer
+/// when a layer's K or V cache would not fit one storage binding of the adapter; an error naming
+/// the limit when not even [`MIN_CONTEXT`] positions fit.
+pub fn chat_context(ctx: &GpuContext, model: &TextModel, name: &str) -> Result<usize, JsValue> {
+    let cfg = &model.cfg;
+    let want = CHAT_CONTEXT.min(cfg.max_position_embeddings.max(1));
+    let n = KvCache::positions_within(cfg, want, model.dtype, ctx.max_binding);
+    if n < MIN_CONTEXT.min(want) {
+        return Err(js_err(format!(
+            "{name}: a layer's KV cache holds only {n} positions within this adapter's largest storage \
+             binding (max_storage_buffer_binding_size, {} bytes); a chat needs {}",
+            ctx.max_binding,
+            MIN_CONTEXT.min(want)
+        )));
+    }
+    Ok(n)
+}
 
 pub struct Request {
     pub options: GenerateOptions,
@@ -114,7 +136,7 @@ async fn generate<'a>(
     let reusable = state.as_ref().is_some_and(|c| c.sampler == sampler && c.max_context >= want);
     if !reusable {
         *state = None;
-        let max_context = want.max(CHAT_CONTEXT.min(model_context));
+        let max_context = want.max(l.context);
         let session = Session::new(ctx, &l.model, max_context, sampler).map_err(js_err)?;
         *state = Some(Cached { session, sampler, max_context, ids: vec![] });
     }
