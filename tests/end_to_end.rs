@@ -121,6 +121,16 @@ fn cached_decode_equals_full_recompute_across_chunks() {
     let second = block_on(split.prefill(&r.prompt_ids[20..], true)).unwrap().logits.unwrap();
     let err = rel_err(&second, &r.prompt_logits[20 * v..]);
     assert!(err <= TOL, "split prefill rel err {err:.2e}");
+
+    // Rewinds into the current chunk, to an earlier chunk's start and to 0 give what one prefill
+    // gives; one into the middle of an earlier chunk is refused (the ring holds another chunk now).
+    assert!(!split.rewind(20), "position 20 lies in a chunk the ring has left");
+    for n in [36, 32, 16, 0] {
+        assert!(split.rewind(n), "rewind to {n}");
+        let again = block_on(split.prefill(&r.prompt_ids[n..], true)).unwrap().logits.unwrap();
+        let err = rel_err(&again, &r.prompt_logits[n * v..]);
+        assert!(err <= TOL, "after a rewind to {n}: rel err {err:.2e}");
+    }
 }
 
 /// The CPU reference forward pass agrees with transformers too (it is the kernels' oracle).

@@ -1,6 +1,7 @@
-//! The `llama4-wgpu` command line: `adapters`, `info`, `run`, `chat`, `perplexity`, `doctor`.
+//! The `llama4-wgpu` command line: `adapters`, `info`, `run`, `chat`, `perplexity`, `doctor`, `bench`.
 //! Thin: parsing, files, printing.
 
+mod bench;
 mod chat;
 mod doctor;
 mod generate;
@@ -55,6 +56,9 @@ enum Cmd {
     /// Check every adapter: identity, features, limits, every kernel variant against the CPU
     /// reference and a built-in tiny Llama 4 against transformers. Exits 1 on any failure.
     Doctor(doctor::DoctorArgs),
+    /// Prefill and decode speed in llama-bench's terms (-p, -n, -r, -o json), on a model or on
+    /// random weights at real Llama 4 shapes (--synthetic scout|maverick|tiny --layers N).
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Args)]
@@ -99,6 +103,7 @@ fn main() {
         Cmd::Chat(a) => chat::chat(a),
         Cmd::Perplexity(a) => perplexity::perplexity(a),
         Cmd::Doctor(a) => doctor::doctor(a),
+        Cmd::Bench(a) => bench::bench(a),
     };
     if let Err(e) = r {
         eprintln!("error: {e:#}");

@@ -5,6 +5,7 @@ pub mod gguf;
 pub mod names;
 pub mod safetensors;
 pub mod source;
+pub mod synthetic;
 pub mod tensor;
 
 pub use self::gguf::Gguf;

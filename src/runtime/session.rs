@@ -59,14 +59,17 @@ impl<'a> Session<'a> {
 
     /// Forgets every position from `n` on, so the next prefill continues at `n` (a chat turn that
     /// re-tokenizes differently from what was generated). Returns false, changing nothing, when the
-    /// cache no longer holds positions `..n`: a chunked layer's ring has moved past `n`'s chunk.
+    /// cache no longer holds positions `..n`: a chunked layer's ring has moved past `n`'s chunk
+    /// (a rewind to the start of a chunk, and so to 0, always works).
     pub fn rewind(&mut self, n: usize) -> bool {
         if n > self.past {
             return false;
         }
         let chunk = self.model.cfg.attention_chunk_size;
         let chunked = self.cache.layers.iter().any(|l| l.shape.chunk != 0 && l.shape.cap < self.cache.max_context);
-        if chunked && n < self.past && n < (self.past - 1) / chunk * chunk {
+        // a chunked layer's ring holds the current chunk only; a rewind to a chunk's start needs
+        // nothing of it (position 0 always works)
+        if chunked && n < self.past && n < (self.past - 1) / chunk * chunk && n % chunk != 0 {
             return false;
         }
         self.past = n;

@@ -1,0 +1,208 @@
+//! `llama4-wgpu bench`: prefill and decode speed in llama-bench's terms (`-p`, `-n`, `-r`, `-o json`
+//! with `n_prompt`, `n_gen`, `avg_ts`, `stddev_ts`, `samples_ts`), on a model or on random weights
+//! at real Llama 4 shapes (`--synthetic scout|maverick|tiny`). Every pipeline of both step shapes
+//! is compiled by a warm-up run before any clock starts, and every timed step ends with the
+//! sampled id read back, so the clock stops only when the GPU has finished.
+
+use crate::generate::{open_gpu, GpuArgs};
+use anyhow::{bail, Result};
+use llama4_wgpu::kernels::SamplerConfig;
+use llama4_wgpu::loader::synthetic::{self, Synthetic};
+use llama4_wgpu::loader::TensorSource;
+use llama4_wgpu::model::{KvCache, LoadOptions, TextModel};
+use llama4_wgpu::runtime::{ModelFiles, Session};
+use llama4_wgpu::TextConfig;
+use pollster::block_on;
+use std::path::PathBuf;
+use std::time::Instant;
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// A GGUF file or a checkpoint folder.
+    #[arg(long, required_unless_present = "synthetic", conflicts_with = "synthetic")]
+    model: Option<PathBuf>,
+    /// Random bf16 weights at a preset's shapes, no checkpoint: scout, maverick or tiny.
+    #[arg(long)]
+    synthetic: Option<String>,
+    /// With --synthetic: keep this many layers (Scout has 48).
+    #[arg(long)]
+    layers: Option<usize>,
+    /// Prompt tokens of the prefill test (ppN); 0 skips it.
+    #[arg(short = 'p', long = "n-prompt", default_value_t = 512)]
+    n_prompt: usize,
+    /// Generated tokens of the decode test (tgN); 0 skips it.
+    #[arg(short = 'n', long = "n-gen", default_value_t = 128)]
+    n_gen: usize,
+    /// Repetitions of each test.
+    #[arg(short = 'r', long = "repetitions", default_value_t = 5)]
+    reps: usize,
+    /// `md` (a table, as llama-bench prints) or `json` (an array of objects, as llama-bench -o json).
+    #[arg(short = 'o', long = "output", default_value = "md", value_parser = ["md", "json"])]
+    output: String,
+    #[command(flatten)]
+    gpu: GpuArgs,
+}
+
+/// One test's samples, in llama-bench's fields plus what this runtime adds.
+#[derive(serde::Serialize)]
+struct TestResult {
+    model: String,
+    model_size: u64,
+    backend: String,
+    adapter: String,
+    n_prompt: usize,
+    n_gen: usize,
+    avg_ns: f64,
+    stddev_ns: f64,
+    avg_ts: f64,
+    stddev_ts: f64,
+    samples_ns: Vec<f64>,
+    samples_ts: Vec<f64>,
+    /// Prefill: the time to the first token (the prompt's prefill and its sampled id), ms.
+    ttft_ms: Option<f64>,
+    /// Decode: GPU dispatches one step records (all in one submit).
+    dispatches_per_token: Option<usize>,
+    kv_bytes: u64,
+}
+
+fn mean_std(x: &[f64]) -> (f64, f64) {
+    let n = x.len() as f64;
+    let mean = x.iter().sum::<f64>() / n;
+    let var = if x.len() > 1 { x.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1.0) } else { 0.0 };
+    (mean, var.sqrt())
+}
+
+impl TestResult {
+    fn new(base: &Base, n_prompt: usize, n_gen: usize, samples_ns: Vec<f64>) -> Self {
+        let tokens = (n_prompt + n_gen) as f64;
+        let samples_ts: Vec<f64> = samples_ns.iter().map(|ns| tokens * 1e9 / ns).collect();
+        let (avg_ns, stddev_ns) = mean_std(&samples_ns);
+        let (avg_ts, stddev_ts) = mean_std(&samples_ts);
+        TestResult {
+            model: base.model.clone(),
+            model_size: base.model_size,
+            backend: base.backend.clone(),
+            adapter: base.adapter.clone(),
+            n_prompt,
+            n_gen,
+            avg_ns,
+            stddev_ns,
+            avg_ts,
+            stddev_ts,
+            samples_ns,
+            samples_ts,
+            ttft_ms: None,
+            dispatches_per_token: None,
+            kv_bytes: base.kv_bytes,
+        }
+    }
+}
+
+/// What every row shares.
+struct Base {
+    model: String,
+    model_size: u64,
+    backend: String,
+    adapter: String,
+    kv_bytes: u64,
+}
+
+pub fn bench(a: BenchArgs) -> Result<()> {
+    if a.reps == 0 {
+        bail!("-r must be at least 1");
+    }
+    if a.n_prompt == 0 && a.n_gen == 0 {
+        bail!("nothing to measure: -p and -n are both 0");
+    }
+    let (cfg, source, name): (TextConfig, Box<dyn TensorSource>, String) = match (&a.model, &a.synthetic) {
+        (_, Some(preset)) => {
+            let cfg = synthetic::preset(preset, a.layers)?;
+            let name = format!("synthetic {preset} {}L bf16", cfg.num_hidden_layers);
+            let source = Box::new(Synthetic::new(&cfg, preset));
+            (cfg, source, name)
+        }
+        (Some(path), None) => {
+            if a.layers.is_some() {
+                bail!("--layers goes with --synthetic");
+            }
+            let files = ModelFiles::open(path)?;
+            (files.cfg, files.tensors, path.display().to_string())
+        }
+        (None, None) => bail!("give --model PATH or --synthetic NAME"),
+    };
+    let ctx = open_gpu(&a.gpu)?;
+    let opts = LoadOptions { quantize: a.gpu.quantize, dtype: a.gpu.dtype };
+    let t = Instant::now();
+    let model = TextModel::load_with(&ctx, &cfg, source.as_ref(), &opts, |_| {})?;
+    drop(source);
+    eprintln!("loaded {name} in {:.1} s: {} MiB of weights", t.elapsed().as_secs_f64(), model.weight_bytes() >> 20);
+    let max_context = a.n_prompt.max(1) + a.n_gen + 1;
+    let base = Base {
+        model: name + &a.gpu.quantize.map(|q| format!(" -> {}", q.name())).unwrap_or_default(),
+        model_size: model.weight_bytes(),
+        backend: format!("{:?}", ctx.info.backend),
+        adapter: ctx.info.name.clone(),
+        kv_bytes: KvCache::bytes(&cfg, max_context, a.gpu.dtype),
+    };
+    let ids: Vec<u32> = (0..a.n_prompt.max(1) as u32).map(|i| (i * 7919 + 13) % cfg.vocab_size as u32).collect();
+    let mut s = Session::new(&ctx, &model, max_context, SamplerConfig::default())?;
+    // Warm-up: both step shapes (the prompt's and one token's) compile every pipeline.
+    block_on(s.prefill(&ids, false))?;
+    block_on(s.decode(None, false))?;
+
+    let mut rows = vec![];
+    if a.n_prompt > 0 {
+        let mut samples = vec![];
+        for _ in 0..a.reps {
+            s.rewind(0);
+            let t = Instant::now();
+            block_on(s.prefill(&ids, false))?;
+            samples.push(t.elapsed().as_nanos() as f64);
+        }
+        let mut r = TestResult::new(&base, a.n_prompt, 0, samples);
+        r.ttft_ms = Some(r.avg_ns / 1e6);
+        rows.push(r);
+    }
+    if a.n_gen > 0 {
+        let mut samples = vec![];
+        for _ in 0..a.reps {
+            // from an empty cache, as llama-bench's tg: one untimed token, then n_gen steps
+            s.rewind(0);
+            block_on(s.prefill(&ids[..1], false))?;
+            let t = Instant::now();
+            for _ in 0..a.n_gen {
+                block_on(s.decode(None, false))?;
+            }
+            samples.push(t.elapsed().as_nanos() as f64);
+        }
+        let mut r = TestResult::new(&base, 0, a.n_gen, samples);
+        r.dispatches_per_token = s.decode_dispatches();
+        rows.push(r);
+    }
+    if a.output == "json" {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    } else {
+        print_table(&rows);
+    }
+    Ok(())
+}
+
+fn print_table(rows: &[TestResult]) {
+    println!("| model | size | backend | adapter | test | t/s | TTFT ms | dispatches/token |");
+    println!("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: |");
+    for r in rows {
+        let test = if r.n_gen == 0 { format!("pp{}", r.n_prompt) } else { format!("tg{}", r.n_gen) };
+        let opt = |v: Option<String>| v.unwrap_or_default();
+        println!(
+            "| {} | {:.2} MiB | {} | {} | {test} | {:.2} ± {:.2} | {} | {} |",
+            r.model,
+            r.model_size as f64 / 1048576.0,
+            r.backend,
+            r.adapter,
+            r.avg_ts,
+            r.stddev_ts,
+            opt(r.ttft_ms.map(|t| format!("{t:.1}"))),
+            opt(r.dispatches_per_token.map(|d| d.to_string())),
+        );
+    }
+}

@@ -1,0 +1,83 @@
+//! `llama4-wgpu bench` through the real binary: llama-bench's JSON fields, each consistent with
+//! its own samples, on random weights at a preset's shapes and on a checkpoint.
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::process::Command;
+
+fn bench(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_llama4-wgpu")).arg("bench").args(args).output().unwrap()
+}
+
+fn bench_json(args: &[&str]) -> Vec<Value> {
+    let out = bench(&[args, &["-o", "json"]].concat());
+    assert!(out.status.success(), "bench {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice::<Vec<Value>>(&out.stdout).unwrap()
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap()
+}
+
+/// Every row: `reps` samples, tokens/s = tokens / time per sample, the averages and (sample)
+/// standard deviations of exactly those samples.
+fn check_row(r: &Value, n_prompt: u64, n_gen: u64, reps: usize) {
+    assert_eq!((r["n_prompt"].as_u64(), r["n_gen"].as_u64()), (Some(n_prompt), Some(n_gen)), "{r}");
+    let ns: Vec<f64> = r["samples_ns"].as_array().unwrap().iter().map(f).collect();
+    let ts: Vec<f64> = r["samples_ts"].as_array().unwrap().iter().map(f).collect();
+    assert_eq!((ns.len(), ts.len()), (reps, reps));
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-9);
+    for (n, t) in ns.iter().zip(&ts) {
+        assert!(*n > 0.0 && close(*t, (n_prompt + n_gen) as f64 * 1e9 / n), "{n} ns vs {t} tok/s");
+    }
+    let mean = |x: &[f64]| x.iter().sum::<f64>() / x.len() as f64;
+    let std = |x: &[f64]| {
+        let m = mean(x);
+        (x.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (x.len() as f64 - 1.0)).sqrt()
+    };
+    assert!(close(f(&r["avg_ts"]), mean(&ts)) && close(f(&r["stddev_ts"]), std(&ts)), "{r}");
+    assert!(close(f(&r["avg_ns"]), mean(&ns)) && close(f(&r["stddev_ns"]), std(&ns)), "{r}");
+}
+
+#[test]
+fn synthetic_tiny_in_llama_bench_json() {
+    let rows = bench_json(&["--synthetic", "tiny", "--layers", "2", "-p", "8", "-n", "4", "-r", "3"]);
+    assert_eq!(rows.len(), 2);
+    check_row(&rows[0], 8, 0, 3);
+    check_row(&rows[1], 0, 4, 3);
+    let (pp, tg) = (&rows[0], &rows[1]);
+    assert!((f(&pp["ttft_ms"]) - f(&pp["avg_ns"]) / 1e6).abs() < 1e-6, "{pp}");
+    let dispatches = tg["dispatches_per_token"].as_u64().unwrap();
+    assert!((10..200).contains(&dispatches), "{dispatches} dispatches per decode step");
+    // bf16 weights of the tiny preset (hidden 256, 16 experts of 512, vocab 32000): embedding and
+    // head 32.8 MB, 13.7 MB a layer
+    let per_layer = 2 * (2 * 256 * 256 + 2 * 64 * 256 + 16 * 256 + 16 * 256 * 1024 + 16 * 512 * 256 + 3 * 512 * 256);
+    let want = (2 * 2 * 32000 * 256 + 2 * per_layer) as f64;
+    let size = f(&pp["model_size"]);
+    assert!((size - want).abs() / want < 1e-3, "model_size {size} vs {want}");
+    assert_eq!(pp["model"], "synthetic tiny 2L bf16");
+}
+
+#[test]
+fn checkpoint_and_bad_arguments() {
+    let dense = fixture("dense");
+    let rows = bench_json(&["--model", dense.to_str().unwrap(), "-p", "5", "-n", "3", "-r", "2"]);
+    check_row(&rows[0], 5, 0, 2);
+    check_row(&rows[1], 0, 3, 2);
+    let rows = bench_json(&["--model", dense.to_str().unwrap(), "-p", "0", "-n", "2", "-r", "1"]);
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0]["stddev_ts"], 0.0);
+
+    for (args, expect) in [
+        (&["--synthetic", "nope"][..], "unknown synthetic model `nope` (one of: scout, maverick, tiny)"),
+        (&["--synthetic", "tiny", "-r", "0"], "-r must be at least 1"),
+        (&["--synthetic", "tiny", "-p", "0", "-n", "0"], "nothing to measure"),
+        (&["--synthetic", "tiny", "--layers", "0"], "--layers must be at least 1"),
+    ] {
+        let out = bench(args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(expect) && !err.contains("panicked"), "{args:?}: {err}");
+    }
+}
