@@ -69,7 +69,7 @@ impl<'a> Session<'a> {
         let chunked = self.cache.layers.iter().any(|l| l.shape.chunk != 0 && l.shape.cap < self.cache.max_context);
         // a chunked layer's ring holds the current chunk only; a rewind to a chunk's start needs
         // nothing of it (position 0 always works)
-        if chunked && n < self.past && n < (self.past - 1) / chunk * chunk && n % chunk != 0 {
+        if chunked && n < self.past && n < (self.past - 1) / chunk * chunk && !n.is_multiple_of(chunk) {
             return false;
         }
         self.past = n;
