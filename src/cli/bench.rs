@@ -63,6 +63,8 @@ struct TestResult {
     /// Decode: GPU dispatches one step records (all in one submit).
     dispatches_per_token: Option<usize>,
     kv_bytes: u64,
+    /// The most bytes of GPU buffers held at once: weights, KV cache, workspaces.
+    peak_gpu_bytes: u64,
 }
 
 fn mean_std(x: &[f64]) -> (f64, f64) {
@@ -94,6 +96,7 @@ impl TestResult {
             ttft_ms: None,
             dispatches_per_token: None,
             kv_bytes: base.kv_bytes,
+            peak_gpu_bytes: 0,
         }
     }
 }
@@ -179,6 +182,8 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         r.dispatches_per_token = s.decode_dispatches();
         rows.push(r);
     }
+    let peak = model.weight_bytes() + s.peak_bytes();
+    rows.iter_mut().for_each(|r| r.peak_gpu_bytes = peak);
     if a.output == "json" {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
@@ -188,13 +193,13 @@ pub fn bench(a: BenchArgs) -> Result<()> {
 }
 
 fn print_table(rows: &[TestResult]) {
-    println!("| model | size | backend | adapter | test | t/s | TTFT ms | dispatches/token |");
-    println!("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: |");
+    println!("| model | size | backend | adapter | test | t/s | TTFT ms | dispatches/token | peak GPU MiB |");
+    println!("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |");
     for r in rows {
         let test = if r.n_gen == 0 { format!("pp{}", r.n_prompt) } else { format!("tg{}", r.n_gen) };
         let opt = |v: Option<String>| v.unwrap_or_default();
         println!(
-            "| {} | {:.2} MiB | {} | {} | {test} | {:.2} ± {:.2} | {} | {} |",
+            "| {} | {:.2} MiB | {} | {} | {test} | {:.2} ± {:.2} | {} | {} | {:.1} |",
             r.model,
             r.model_size as f64 / 1048576.0,
             r.backend,
@@ -203,6 +208,7 @@ fn print_table(rows: &[TestResult]) {
             r.stddev_ts,
             opt(r.ttft_ms.map(|t| format!("{t:.1}"))),
             opt(r.dispatches_per_token.map(|d| d.to_string())),
+            r.peak_gpu_bytes as f64 / 1048576.0,
         );
     }
 }

@@ -71,6 +71,27 @@ impl Workspace {
         })
     }
 
+    /// Bytes of GPU buffers this workspace holds.
+    pub fn bytes(&self) -> u64 {
+        let one = [
+            &self.ids,
+            &self.h,
+            &self.x,
+            &self.qkv,
+            &self.attn,
+            &self.gu,
+            &self.act,
+            &self.router_logits,
+            &self.top_ids,
+            &self.top_scores,
+            &self.y,
+            &self.token,
+            &self.rope_table,
+            &self.temps,
+        ];
+        one.into_iter().chain(&self.logits).map(|a| a.buffer.size()).sum::<u64>() + self.step.size()
+    }
+
     /// Writes this step's inputs: positions `past..past+T`, their RoPE cos/sin and temperatures.
     pub fn write_step(
         &self,

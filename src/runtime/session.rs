@@ -26,6 +26,8 @@ pub struct Session<'a> {
     counter: u32,
     /// Whether the decode workspace holds the last sampled token.
     has_next: bool,
+    /// The most bytes of GPU buffers this session has held at once (cache, workspaces, readback).
+    peak_bytes: u64,
 }
 
 /// What one step produced.
@@ -45,12 +47,31 @@ impl<'a> Session<'a> {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        Ok(Session { ctx, model, cache, sampler, decode: None, staging, past: 0, counter: 0, has_next: false })
+        let peak_bytes = cache.buffer_bytes() + staging.size();
+        Ok(Session {
+            ctx,
+            model,
+            cache,
+            sampler,
+            decode: None,
+            staging,
+            past: 0,
+            counter: 0,
+            has_next: false,
+            peak_bytes,
+        })
     }
 
     /// Dispatches in one decode step (after the first prefill or decode).
     pub fn decode_dispatches(&self) -> Option<usize> {
         self.decode.as_ref().map(|s| s.plan.len())
+    }
+
+    /// The most bytes of GPU buffers this session has held at once: its KV cache, the decode
+    /// workspace, the largest prefill workspace and the readback buffer (the weights are the
+    /// model's: add [`TextModel::weight_bytes`](crate::model::TextModel::weight_bytes)).
+    pub fn peak_bytes(&self) -> u64 {
+        self.peak_bytes
     }
 
     pub fn position(&self) -> usize {
@@ -75,6 +96,14 @@ impl<'a> Session<'a> {
         self.past = n;
         self.has_next = false;
         true
+    }
+
+    /// Raises the peak to what the cache, the readback buffer, the decode workspace and `extra`
+    /// bytes (a prefill's workspace) hold together.
+    fn note_held(&mut self, extra: u64) {
+        let decode_ws = self.decode.as_ref().map_or(0, |s| s.ws.bytes());
+        let held = self.cache.buffer_bytes() + self.staging.size() + decode_ws + extra;
+        self.peak_bytes = self.peak_bytes.max(held);
     }
 
     fn check_room(&self, n: usize) -> Result<()> {
@@ -106,6 +135,7 @@ impl<'a> Session<'a> {
         self.check_room(ids.len())?;
         self.decode_stage()?;
         let ws = Workspace::new(self.ctx, &self.model.cfg, ids.len(), all_logits)?;
+        self.note_held(ws.bytes());
         let plan = self.model.record(self.ctx, &ws, &self.cache, &self.sampler)?;
         let stage = Stage { ws, plan };
         let out = self.run(&stage, Some(ids), all_logits).await?;
@@ -121,6 +151,7 @@ impl<'a> Session<'a> {
         }
         self.check_room(1)?;
         self.decode_stage()?;
+        self.note_held(0);
         let stage = self.decode.take().unwrap();
         let r = self.run(&stage, force.as_ref().map(std::slice::from_ref), want_logits).await;
         self.decode = Some(stage);
