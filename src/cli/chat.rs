@@ -69,11 +69,7 @@ pub fn chat(a: ChatArgs) -> Result<()> {
             continue;
         }
         // Keep what the cache holds of this rendering; prefill the rest (at least one token).
-        let mut common = cached.iter().zip(&ids).take_while(|(x, y)| x == y).count().min(ids.len() - 1);
-        if !session.rewind(common) {
-            session.rewind(0);
-            common = 0;
-        }
+        let common = session.keep_prefix(&cached, &ids);
         let first = pollster::block_on(session.prefill(&ids[common..], false))?.token;
         let out = stream(&mut session, first, a.max_tokens, &stop, Some(tok), true)?;
         println!();

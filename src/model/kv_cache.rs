@@ -62,11 +62,6 @@ impl KvCache {
         lo
     }
 
-    /// Bytes of the K and V buffers this cache holds.
-    pub fn buffer_bytes(&self) -> u64 {
-        self.layers.iter().map(|l| l.k.buffer.size() + l.v.buffer.size()).sum()
-    }
-
     pub fn new(ctx: &GpuContext, cfg: &TextConfig, max_context: usize, dtype: Dtype) -> Result<Self> {
         let layers = cfg
             .layers

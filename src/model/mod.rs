@@ -114,6 +114,11 @@ pub fn matrix_specs<'a>(cfg: &TextConfig, ck: &'a dyn TensorSource) -> Result<Ve
     Ok(specs)
 }
 
+/// Bytes of the embedding and the head (once when they are tied).
+fn heads_bytes(embed: &Arc<Matrix>, lm_head: &Arc<Matrix>) -> u64 {
+    embed.bytes() + if Arc::ptr_eq(embed, lm_head) { 0 } else { lm_head.bytes() }
+}
+
 /// How far an upload has come, given to the load callback after each layer.
 #[derive(Clone, Copy, Debug)]
 pub struct Uploaded {
@@ -158,8 +163,7 @@ impl TextModel {
         let norm = layer::load_norm(ctx, ck, &names.norm(), cfg.hidden_size)?;
         let n = cfg.num_hidden_layers;
         let mut layers = Vec::with_capacity(n);
-        let shared_head = Arc::ptr_eq(&embed, &lm_head);
-        let mut bytes = embed.bytes() + if shared_head { 0 } else { lm_head.bytes() };
+        let mut bytes = heads_bytes(&embed, &lm_head);
         for i in 0..n {
             let layer = Layer::load(ctx, cfg, ck, &names, i, opts.quantize)?;
             bytes += layer.weight_bytes();
@@ -179,8 +183,7 @@ impl TextModel {
     }
 
     pub fn weight_bytes(&self) -> u64 {
-        let head = if Arc::ptr_eq(&self.embed, &self.lm_head) { 0 } else { self.lm_head.bytes() };
-        self.embed.bytes() + head + self.layers.iter().map(|l| l.weight_bytes()).sum::<u64>()
+        heads_bytes(&self.embed, &self.lm_head) + self.layers.iter().map(|l| l.weight_bytes()).sum::<u64>()
     }
 
     /// Records one forward step of `ws.n_tokens` tokens, the logits and the sampler.

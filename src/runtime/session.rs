@@ -47,8 +47,7 @@ impl<'a> Session<'a> {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let peak_bytes = cache.buffer_bytes() + staging.size();
-        Ok(Session {
+        let mut s = Session {
             ctx,
             model,
             cache,
@@ -58,8 +57,10 @@ impl<'a> Session<'a> {
             past: 0,
             counter: 0,
             has_next: false,
-            peak_bytes,
-        })
+            peak_bytes: 0,
+        };
+        s.note_held(0);
+        Ok(s)
     }
 
     /// Dispatches in one decode step (after the first prefill or decode).
@@ -98,11 +99,25 @@ impl<'a> Session<'a> {
         true
     }
 
+    /// Keeps the longest prefix of `ids` that `cached` (the ids the cache holds, in order) starts
+    /// with, leaving at least one id to prefill, and rewinds to it, or to 0 when the cache can no
+    /// longer go back there. Returns how many ids were kept: prefill `ids[kept..]` next.
+    pub fn keep_prefix(&mut self, cached: &[u32], ids: &[u32]) -> usize {
+        let common = cached.iter().zip(ids).take_while(|(a, b)| a == b).count().min(ids.len().saturating_sub(1));
+        if self.rewind(common) {
+            common
+        } else {
+            self.rewind(0);
+            0
+        }
+    }
+
     /// Raises the peak to what the cache, the readback buffer, the decode workspace and `extra`
     /// bytes (a prefill's workspace) hold together.
     fn note_held(&mut self, extra: u64) {
         let decode_ws = self.decode.as_ref().map_or(0, |s| s.ws.bytes());
-        let held = self.cache.buffer_bytes() + self.staging.size() + decode_ws + extra;
+        let cache = KvCache::bytes(&self.model.cfg, self.cache.max_context, self.model.dtype);
+        let held = cache + self.staging.size() + decode_ws + extra;
         self.peak_bytes = self.peak_bytes.max(held);
     }
 
@@ -121,6 +136,7 @@ impl<'a> Session<'a> {
             let ws = Workspace::new(self.ctx, &self.model.cfg, 1, true)?;
             let plan = self.model.record(self.ctx, &ws, &self.cache, &self.sampler)?;
             self.decode = Some(Stage { ws, plan });
+            self.note_held(0);
         }
         Ok(self.decode.as_ref().unwrap())
     }
@@ -151,7 +167,6 @@ impl<'a> Session<'a> {
         }
         self.check_room(1)?;
         self.decode_stage()?;
-        self.note_held(0);
         let stage = self.decode.take().unwrap();
         let r = self.run(&stage, force.as_ref().map(std::slice::from_ref), want_logits).await;
         self.decode = Some(stage);

@@ -141,11 +141,7 @@ async fn generate<'a>(
         *state = Some(Cached { session, sampler, max_context, ids: vec![] });
     }
     let c = state.as_mut().unwrap();
-    let mut reused = c.ids.iter().zip(&ids).take_while(|(a, b)| a == b).count().min(ids.len() - 1);
-    if !c.session.rewind(reused) {
-        c.session.rewind(0);
-        reused = 0;
-    }
+    let reused = c.session.keep_prefix(&c.ids, &ids);
     c.ids = ids.clone();
     let s = &mut c.session;
 
