@@ -48,6 +48,12 @@ fn bytes4(v: u32) -> vec4<u32> {
     return (vec4<u32>(v) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu);
 }
 
+// Small unsigned codes (< 2^31) as floats through i32: CPU adapters convert i32 in one vector
+// instruction and u32 in several (AVX2 has no unsigned convert).
+fn codes4(v: vec4<u32>) -> vec4<f32> {
+    return vec4<f32>(vec4<i32>(v));
+}
+
 // Low (hi = false) or high nibbles of the four bytes of a word.
 fn nibbles4(v: u32, hi: bool) -> vec4<u32> {
     return (bytes4(v) >> vec4<u32>(select(0u, 4u, hi))) & vec4<u32>(0xfu);
@@ -92,12 +98,12 @@ fn high4(qh: u32, e0: u32) -> vec4<u32> {
 // the high one, and bit l of `qh` is its fifth bit (qh = 0 for the 4-bit formats);
 // weight = q * d + m.
 fn nibble_w(q: vec4<u32>, qh: u32, d: f32, m: f32) -> W32 {
-    return W32(vec4<f32>(nibbles4(q.x, false) | high4(qh, 0u)) * d + m,
-        vec4<f32>(nibbles4(q.y, false) | high4(qh, 4u)) * d + m,
-        vec4<f32>(nibbles4(q.z, false) | high4(qh, 8u)) * d + m,
-        vec4<f32>(nibbles4(q.w, false) | high4(qh, 12u)) * d + m,
-        vec4<f32>(nibbles4(q.x, true) | high4(qh, 16u)) * d + m,
-        vec4<f32>(nibbles4(q.y, true) | high4(qh, 20u)) * d + m,
-        vec4<f32>(nibbles4(q.z, true) | high4(qh, 24u)) * d + m,
-        vec4<f32>(nibbles4(q.w, true) | high4(qh, 28u)) * d + m);
+    return W32(codes4(nibbles4(q.x, false) | high4(qh, 0u)) * d + m,
+        codes4(nibbles4(q.y, false) | high4(qh, 4u)) * d + m,
+        codes4(nibbles4(q.z, false) | high4(qh, 8u)) * d + m,
+        codes4(nibbles4(q.w, false) | high4(qh, 12u)) * d + m,
+        codes4(nibbles4(q.x, true) | high4(qh, 16u)) * d + m,
+        codes4(nibbles4(q.y, true) | high4(qh, 20u)) * d + m,
+        codes4(nibbles4(q.z, true) | high4(qh, 24u)) * d + m,
+        codes4(nibbles4(q.w, true) | high4(qh, 28u)) * d + m);
 }

@@ -21,5 +21,5 @@ fn unit_w(b: u32, u: u32) -> W32 {
 }
 
 fn k4(q: u32, hi: bool, s: f32, m: f32) -> vec4<f32> {
-    return s * vec4<f32>(nibbles4(q, hi)) - m;
+    return s * codes4(nibbles4(q, hi)) - m;
 }

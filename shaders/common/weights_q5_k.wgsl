@@ -7,7 +7,7 @@ const BLOCK_BYTES: u32 = 176u;
 
 // The 5-bit codes of 4 elements: a nibble of `q` plus bit u of the bytes of `h`.
 fn q5(q: u32, hi: bool, h: u32, u: u32) -> vec4<f32> {
-    return vec4<f32>(nibbles4(q, hi) | (((bytes4(h) >> vec4<u32>(u)) & vec4<u32>(1u)) << vec4<u32>(4u)));
+    return codes4(nibbles4(q, hi) | (((bytes4(h) >> vec4<u32>(u)) & vec4<u32>(1u)) << vec4<u32>(4u)));
 }
 
 fn unit_w(b: u32, u: u32) -> W32 {

@@ -10,7 +10,7 @@ fn i8_at(o: u32) -> f32 {
 }
 
 fn q6(ql: u32, hi: bool, qh: u32, shift: u32) -> vec4<f32> {
-    return vec4<f32>(nibbles4(ql, hi) | (((bytes4(qh) >> vec4<u32>(shift)) & vec4<u32>(3u)) << vec4<u32>(4u)));
+    return codes4(nibbles4(ql, hi) | (((bytes4(qh) >> vec4<u32>(shift)) & vec4<u32>(3u)) << vec4<u32>(4u)));
 }
 
 // Unit u = quarter qt of half n: d * sc * (q - 32), sc changing after 16 weights.

@@ -20,6 +20,9 @@
 override TT: u32 = 1u; // activation rows per workgroup, <= 8 (1 with EXPERT_ID)
 const ROWS: u32 = 4u;   // output rows per workgroup (default) or per invocation (ROW_LANE)
 const WG: u32 = 64u;
+// ROW_LANE: one SIMD batch of a CPU adapter per workgroup, so a small matrix still spreads over
+// every core (a 576-row matrix is 18 workgroups, not 3).
+const LANE_WG: u32 = 8u;
 
 struct Params {
     k: u32,
@@ -39,7 +42,14 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
+#if X_UNIFORM
+// One decode row (ROW_LANE): every invocation reads the same activations, and on CPU adapters a
+// uniform-buffer read at a workgroup-uniform offset is one scalar load where a storage read is
+// a loop over the SIMD lanes. The host binds exactly this array's 64 KiB.
+@group(0) @binding(1) var<uniform> xu: array<vec4<f32>, 4096>;
+#else
 @group(0) @binding(1) var<storage, read> x: array<f32>;
+#endif
 @group(0) @binding(2) var<storage, read> w: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 #if EXPERT_ID
@@ -51,8 +61,13 @@ struct Params {
 
 const UNITS: u32 = BLOCK_ELEMS / 32u;
 
+// Four activations from offset o (a multiple of 4 with X_UNIFORM).
 fn xv4(o: u32) -> vec4<f32> {
+#if X_UNIFORM
+    return xu[o >> 2u];
+#else
     return vec4<f32>(x[o], x[o + 1u], x[o + 2u], x[o + 3u]);
+#endif
 }
 
 // 32 activations from offset o, times `scale`. Past k (float rows are zero-padded to 32) the
@@ -129,11 +144,20 @@ fn add_unit(acc: ptr<function, array<vec4<f32>, 8>>, rb: vec4<u32>, unit: u32, t
     let blk = unit / UNITS;
     let u = unit % UNITS;
     let bo = blk * BLOCK_BYTES;
+    let e = blk * BLOCK_ELEMS + 32u * u;
+    if (TT == 1u) {
+        // one row decoded and used at a time: 32 live weights, not 128 (CPU adapters spill)
+        let o = x_base(t0) + e;
+        (*acc)[0].x += dot_x32(unit_w(rb.x + bo, u), o, scale);
+        (*acc)[0].y += dot_x32(unit_w(rb.y + bo, u), o, scale);
+        (*acc)[0].z += dot_x32(unit_w(rb.z + bo, u), o, scale);
+        (*acc)[0].w += dot_x32(unit_w(rb.w + bo, u), o, scale);
+        return;
+    }
     let w0 = unit_w(rb.x + bo, u);
     let w1 = unit_w(rb.y + bo, u);
     let w2 = unit_w(rb.z + bo, u);
     let w3 = unit_w(rb.w + bo, u);
-    let e = blk * BLOCK_ELEMS + 32u * u;
     for (var tt = 0u; tt < TT; tt++) {
         let o = x_base(min(t0 + tt, p.n_tokens - 1u)) + e;
         (*acc)[tt] += vec4<f32>(dot_x32(w0, o, scale), dot_x32(w1, o, scale), dot_x32(w2, o, scale), dot_x32(w3, o, scale));
@@ -141,9 +165,9 @@ fn add_unit(acc: ptr<function, array<vec4<f32>, 8>>, rb: vec4<u32>, unit: u32, t
 }
 
 #if ROW_LANE
-@compute @workgroup_size(WG)
+@compute @workgroup_size(LANE_WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let r0 = ((wid.x + wid.z * p.wg_x) * WG + lid) * ROWS;
+    let r0 = ((wid.x + wid.z * p.wg_x) * LANE_WG + lid) * ROWS;
     let t0 = wid.y * TT;
     let row_bytes = p.row_blocks * BLOCK_BYTES;
     let rt = route(t0, row_bytes);

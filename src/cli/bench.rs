@@ -6,6 +6,7 @@
 
 use crate::generate::{open_gpu, GpuArgs};
 use anyhow::{bail, Result};
+use llama4_wgpu::gpu::DispatchTime;
 use llama4_wgpu::kernels::SamplerConfig;
 use llama4_wgpu::loader::synthetic::{self, Synthetic};
 use llama4_wgpu::loader::TensorSource;
@@ -39,8 +40,39 @@ pub struct BenchArgs {
     /// `md` (a table, as llama-bench prints) or `json` (an array of objects, as llama-bench -o json).
     #[arg(short = 'o', long = "output", default_value = "md", value_parser = ["md", "json"])]
     output: String,
+    /// Skip the per-kernel GPU times (one extra timed-dispatch run of each test's step).
+    #[arg(long)]
+    no_profile: bool,
     #[command(flatten)]
     gpu: GpuArgs,
+}
+
+/// One kernel's share of a step, from timestamp queries.
+#[derive(serde::Serialize)]
+struct KernelTime {
+    kernel: String,
+    /// Dispatches of this kernel in one step.
+    calls: usize,
+    /// GPU time of those dispatches in one step.
+    gpu_ns: f64,
+}
+
+/// Sums `steps` profiled steps' dispatch times by kernel, per step, largest first.
+fn kernel_times(steps: &[Vec<DispatchTime>]) -> Vec<KernelTime> {
+    let mut out: Vec<KernelTime> = vec![];
+    for d in steps.first().into_iter().flatten() {
+        match out.iter_mut().find(|k| k.kernel == d.kernel) {
+            Some(k) => k.calls += 1,
+            None => out.push(KernelTime { kernel: d.kernel.clone(), calls: 1, gpu_ns: 0.0 }),
+        }
+    }
+    for d in steps.iter().flatten() {
+        if let Some(k) = out.iter_mut().find(|k| k.kernel == d.kernel) {
+            k.gpu_ns += d.ns / steps.len() as f64;
+        }
+    }
+    out.sort_by(|a, b| b.gpu_ns.total_cmp(&a.gpu_ns));
+    out
 }
 
 /// One test's samples, in llama-bench's fields plus what this runtime adds.
@@ -65,6 +97,9 @@ struct TestResult {
     kv_bytes: u64,
     /// The most bytes of GPU buffers held at once: weights, KV cache, workspaces.
     peak_gpu_bytes: u64,
+    /// One step's GPU time by kernel (timestamp queries, each dispatch in its own pass); empty
+    /// where the adapter has none or with --no-profile.
+    kernels: Vec<KernelTime>,
 }
 
 fn mean_std(x: &[f64]) -> (f64, f64) {
@@ -97,6 +132,7 @@ impl TestResult {
             dispatches_per_token: None,
             kv_bytes: base.kv_bytes,
             peak_gpu_bytes: 0,
+            kernels: vec![],
         }
     }
 }
@@ -153,6 +189,10 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     block_on(s.prefill(&ids, false))?;
     block_on(s.decode(None, false))?;
 
+    let profile = !a.no_profile && s.set_profiling(false) && ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY);
+    if !a.no_profile && !profile {
+        eprintln!("no per-kernel times: `{}` has no timestamp queries", ctx.info.name);
+    }
     let mut rows = vec![];
     if a.n_prompt > 0 {
         let mut samples = vec![];
@@ -164,6 +204,13 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         }
         let mut r = TestResult::new(&base, a.n_prompt, 0, samples);
         r.ttft_ms = Some(r.avg_ns / 1e6);
+        if profile {
+            s.rewind(0);
+            s.set_profiling(true);
+            block_on(s.prefill(&ids, false))?;
+            s.set_profiling(false);
+            r.kernels = kernel_times(&[s.last_profile().unwrap_or_default().to_vec()]);
+        }
         rows.push(r);
     }
     if a.n_gen > 0 {
@@ -180,6 +227,18 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         }
         let mut r = TestResult::new(&base, 0, a.n_gen, samples);
         r.dispatches_per_token = s.decode_dispatches();
+        if profile {
+            s.rewind(0);
+            block_on(s.prefill(&ids[..1], false))?;
+            s.set_profiling(true);
+            let mut steps = vec![];
+            for _ in 0..a.n_gen.min(3) {
+                block_on(s.decode(None, false))?;
+                steps.push(s.last_profile().unwrap_or_default().to_vec());
+            }
+            s.set_profiling(false);
+            r.kernels = kernel_times(&steps);
+        }
         rows.push(r);
     }
     let peak = model.weight_bytes() + s.peak_bytes();
@@ -210,5 +269,22 @@ fn print_table(rows: &[TestResult]) {
             opt(r.dispatches_per_token.map(|d| d.to_string())),
             r.peak_gpu_bytes as f64 / 1048576.0,
         );
+    }
+    for r in rows.iter().filter(|r| !r.kernels.is_empty()) {
+        let test = if r.n_gen == 0 { format!("pp{}", r.n_prompt) } else { format!("tg{} (one step)", r.n_gen) };
+        let total: f64 = r.kernels.iter().map(|k| k.gpu_ns).sum();
+        println!("\nGPU time by kernel, {test}: {:.2} ms in all (timestamp queries)\n", total / 1e6);
+        println!("| kernel | calls | GPU ms | share | µs per call |");
+        println!("| --- | ---: | ---: | ---: | ---: |");
+        for k in &r.kernels {
+            println!(
+                "| {} | {} | {:.3} | {:.1}% | {:.1} |",
+                k.kernel,
+                k.calls,
+                k.gpu_ns / 1e6,
+                100.0 * k.gpu_ns / total,
+                k.gpu_ns / 1e3 / k.calls as f64
+            );
+        }
     }
 }

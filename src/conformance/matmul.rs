@@ -54,13 +54,21 @@ pub async fn dense(ctx: &GpuContext, formats: &dyn Fn(WeightFormat) -> bool, che
         let many = if chunked(ctx) { 0 } else { 1030 };
         for (rows, cols, t) in [(67, c0, 1), (67, c1, 11), (many, c0, 3)].into_iter().filter(|c| c.0 > 0) {
             let shape = format!("{rows}x{cols} T={t}");
-            let case = dense_case(ctx, f, rows, cols, t, false);
+            let case = dense_case(ctx, f, rows, cols, t, false, false);
             checks.run("matmul", variant(ctx, f, layout(ctx)), shape, TOL, case).await;
+        }
+        if ctx.row_lane_matmul {
+            // a decode row read from a uniform buffer (X_UNIFORM)
+            for cols in [c0.next_multiple_of(4), c1.next_multiple_of(4)] {
+                let case = dense_case(ctx, f, 67, cols, 1, false, true);
+                let v = format!("{} x-uniform", variant(ctx, f, layout(ctx)));
+                checks.run("matmul", v, format!("67x{cols} T=1"), TOL, case).await;
+            }
         }
         if ctx.shader_f16 {
             for (rows, cols, t) in [(67, c0, 1), (67, c1, 11)] {
                 let v = format!("{}, f16 math", variant(ctx, f, layout(ctx)));
-                let case = dense_case(ctx, f, rows, cols, t, true);
+                let case = dense_case(ctx, f, rows, cols, t, true, false);
                 checks.run("matmul", v, format!("{rows}x{cols} T={t}"), F16_MATH_TOL, case).await;
             }
         }
@@ -75,18 +83,32 @@ async fn dense_case(
     cols: usize,
     t: usize,
     f16_math: bool,
+    x_uniform: bool,
 ) -> Result<f64> {
     let (bytes, wr) = stored_weights(&rand_vec(rows * cols, 1), f);
     let shape = [rows, cols];
     let m = upload(ctx, 1, cols, RowPart::Linear(view(&bytes, f, &shape)))?;
     let x = rand_vec((t + 2) * cols, 2);
     let init = rand_vec(t * (rows + 3), 3);
-    let xa = Activation::from_f32(ctx, "x", &x)?;
+    let xa = if x_uniform {
+        let a = Activation::new_uniform_readable(ctx, "x", x.len())?;
+        if !a.uniform_readable() {
+            return Err(Error::Shape(format!("{} floats did not make a uniform-readable activation", x.len())));
+        }
+        ctx.queue.write_buffer(&a.buffer, 0, bytemuck::cast_slice(&x));
+        a
+    } else {
+        Activation::from_f32(ctx, "x", &x)?
+    };
     let out = Activation::from_f32(ctx, "out", &init)?;
     let mut rec = Recorder::new(ctx);
     rec.f16_math = f16_math;
     let args = MatmulArgs { x_row0: 2, out_col0: 3, accumulate: true, ..MatmulArgs::dense(t, rows + 3) };
     kernels::matmul(&mut rec, &m, &xa, &out, args)?;
+    if x_uniform != rec.labels().any(|l| l.contains("X_UNIFORM")) {
+        let what = if x_uniform { "not chosen for" } else { "chosen without" };
+        return Err(Error::Shape(format!("X_UNIFORM {what} a uniform-readable x")));
+    }
     submit(ctx, rec)?;
     let got = read(ctx, &out).await?;
     let y = ops::matmul(&wr, rows, cols, &x[2 * cols..]);

@@ -3,6 +3,10 @@
 use crate::error::{Error, Result};
 use crate::gpu::GpuContext;
 
+/// Bytes of a uniform-readable activation: `array<vec4<f32>, 4096>` in `matmul.wgsl` (X_UNIFORM),
+/// WebGPU's default `max_uniform_buffer_binding_size`.
+pub const UNIFORM_X_BYTES: u64 = 65536;
+
 /// An f32 (or u32) activation buffer on the GPU.
 #[derive(Clone)]
 pub struct Activation {
@@ -22,6 +26,33 @@ impl Activation {
         });
         Ok(Activation { buffer, len })
     }
+    /// An activation a ROW_LANE matmul may also read as a uniform buffer (`X_UNIFORM`): exactly
+    /// [`UNIFORM_X_BYTES`] with UNIFORM usage where `len` floats fit and the adapter binds that
+    /// much uniform data; a plain storage activation otherwise.
+    pub fn new_uniform_readable(ctx: &GpuContext, label: &str, len: usize) -> Result<Self> {
+        if !ctx.row_lane_matmul
+            || len * 4 > UNIFORM_X_BYTES as usize
+            || (ctx.limits.max_uniform_buffer_binding_size as u64) < UNIFORM_X_BYTES
+        {
+            return Self::new(ctx, label, len);
+        }
+        let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: UNIFORM_X_BYTES,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::UNIFORM
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        Ok(Activation { buffer, len })
+    }
+
+    /// Whether [`Activation::new_uniform_readable`] made this a uniform-readable buffer.
+    pub fn uniform_readable(&self) -> bool {
+        self.buffer.usage().contains(wgpu::BufferUsages::UNIFORM)
+    }
+
     pub fn from_f32(ctx: &GpuContext, label: &str, data: &[f32]) -> Result<Self> {
         let a = Self::new(ctx, label, data.len())?;
         ctx.queue.write_buffer(&a.buffer, 0, bytemuck::cast_slice(data));

@@ -5,6 +5,7 @@ pub mod buffers;
 pub mod context;
 pub mod matrix;
 pub mod pipelines;
+pub mod profile;
 pub mod recorder;
 pub mod row_part;
 
@@ -16,6 +17,7 @@ pub use context::{
 };
 pub use matrix::{Matrix, MatrixSpec, RowPart, WeightChunk};
 pub use pipelines::{Flag, PipelineKey, Shader, Variant};
+pub use profile::{DispatchTime, Timer};
 pub use recorder::{Plan, Recorder};
 
 /// Polls a future once. wgpu's native futures (error scopes, mapping after a blocking poll) are

@@ -74,7 +74,9 @@ impl Shader {
     /// The structural flags the shader understands; every subset is a valid variant.
     pub fn flags(self) -> &'static [Flag] {
         match self {
-            Shader::Matmul => &[Flag::ExpertId, Flag::RowLane, Flag::Subgroup, Flag::HalfPack, Flag::F16],
+            Shader::Matmul => {
+                &[Flag::ExpertId, Flag::RowLane, Flag::Subgroup, Flag::HalfPack, Flag::F16, Flag::XUniform]
+            }
             Shader::Embed => &[Flag::HalfPack],
             Shader::RmsNorm | Shader::QkPrep | Shader::Sample => &[Flag::Subgroup],
             Shader::Attention => &[Flag::KvHalf, Flag::F16],
@@ -99,10 +101,15 @@ pub enum Flag {
     F16,
     /// Halves in weights decoded with `unpack2x16float` (where the adapter has it).
     HalfPack,
+    /// The matmul reads its activations from a uniform buffer (one decode row, ROW_LANE): on CPU
+    /// adapters a uniform read at a workgroup-uniform offset is one scalar load, a storage read
+    /// a loop over the SIMD lanes.
+    XUniform,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 6] = [Flag::ExpertId, Flag::RowLane, Flag::Subgroup, Flag::KvHalf, Flag::F16, Flag::HalfPack];
+    pub const ALL: [Flag; 7] =
+        [Flag::ExpertId, Flag::RowLane, Flag::Subgroup, Flag::KvHalf, Flag::F16, Flag::HalfPack, Flag::XUniform];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -112,6 +119,7 @@ impl Flag {
             Flag::KvHalf => "KV_HALF",
             Flag::F16 => "F16",
             Flag::HalfPack => "HALF_PACK",
+            Flag::XUniform => "X_UNIFORM",
         }
     }
 
@@ -221,6 +229,19 @@ impl Variant {
         let mut text: String = self.flags.iter().filter_map(|f| f.enable()).map(|e| format!("enable {e};\n")).collect();
         text += &preprocess(self.shader.source(), self.shader.file(), &defines, weights_file)?;
         Ok(text)
+    }
+
+    /// A short name for reports: the shader's, its weight format and flags (`matmul q4_1 ROW_LANE`).
+    pub fn label(&self) -> String {
+        let file = self.shader.file();
+        let mut out = file.rsplit('/').next().unwrap_or(file).trim_end_matches(".wgsl").to_string();
+        if let Some(w) = self.weights {
+            out = out + " " + w.name();
+        }
+        for f in &self.flags {
+            out = out + " " + f.name();
+        }
+        out
     }
 
     /// The device features this variant needs.

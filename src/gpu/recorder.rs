@@ -8,6 +8,7 @@ use crate::kernels::params::KernelParams;
 use std::sync::Arc;
 
 struct Pending {
+    label: String,
     pipeline: Arc<wgpu::ComputePipeline>,
     params: [u32; 16],
     buffers: Vec<wgpu::Buffer>,
@@ -60,6 +61,7 @@ impl<'c> Recorder<'c> {
         }
         let pipeline = self.ctx.pipelines.get(&self.ctx.device, key)?;
         self.items.push(Pending {
+            label: key.variant.label(),
             pipeline,
             params: words,
             buffers: buffers.iter().map(|&b| b.clone()).collect(),
@@ -76,6 +78,11 @@ impl<'c> Recorder<'c> {
         self.items.is_empty()
     }
 
+    /// The kernels recorded so far, in order (`matmul q4_1 ROW_LANE`, ...).
+    pub fn labels(&self) -> impl Iterator<Item = &str> {
+        self.items.iter().map(|it| it.label.as_str())
+    }
+
     pub fn finish(self) -> Plan {
         let ctx = self.ctx;
         let stride = (ctx.limits.min_uniform_buffer_offset_alignment as usize).max(64);
@@ -89,6 +96,7 @@ impl<'c> Recorder<'c> {
             contents: &bytes,
             usage: wgpu::BufferUsages::UNIFORM,
         });
+        let labels = self.items.iter().map(|it| it.label.clone()).collect();
         let dispatches = self
             .items
             .into_iter()
@@ -114,13 +122,15 @@ impl<'c> Recorder<'c> {
                 (it.pipeline, bind_group, it.groups)
             })
             .collect();
-        Plan { dispatches, _params: params }
+        Plan { dispatches, labels, _params: params }
     }
 }
 
 /// A recorded list of dispatches, replayable any number of times.
 pub struct Plan {
     dispatches: Vec<(Arc<wgpu::ComputePipeline>, wgpu::BindGroup, [u32; 3])>,
+    /// Each dispatch's kernel, for profiles.
+    labels: Vec<String>,
     _params: wgpu::Buffer,
 }
 
@@ -134,6 +144,34 @@ impl Plan {
             pass.dispatch_workgroups(g[0], g[1], g[2]);
         }
     }
+    /// Encodes the plan with each dispatch in its own pass, timed by the timestamp queries
+    /// `queries` (two per dispatch, from `first`): see [`super::profile`].
+    pub(crate) fn encode_timed(
+        &self,
+        encoder: &mut wgpu::CommandEncoder,
+        queries: &wgpu::QuerySet,
+        range: std::ops::Range<usize>,
+    ) {
+        for (q, (p, bg, g)) in self.dispatches[range].iter().enumerate() {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("llama4 timed"),
+                timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                    query_set: queries,
+                    beginning_of_pass_write_index: Some(2 * q as u32),
+                    end_of_pass_write_index: Some(2 * q as u32 + 1),
+                }),
+            });
+            pass.set_pipeline(p);
+            pass.set_bind_group(0, bg, &[]);
+            pass.dispatch_workgroups(g[0], g[1], g[2]);
+        }
+    }
+
+    /// Each dispatch's kernel name, in order.
+    pub fn labels(&self) -> &[String] {
+        &self.labels
+    }
+
     pub fn len(&self) -> usize {
         self.dispatches.len()
     }

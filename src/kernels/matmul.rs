@@ -3,12 +3,14 @@
 use super::params::{fit, MatmulParams};
 use super::{div_ceil, weight_reader};
 use crate::error::{Error, Result};
+use crate::gpu::buffers::UNIFORM_X_BYTES;
 use crate::gpu::{Activation, Flag, Matrix, PipelineKey, Recorder, Shader};
 
 /// Output rows per invocation (ROW_LANE) or per workgroup.
 const ROWS: usize = 4;
-/// Invocations per workgroup.
-const WG: usize = 64;
+
+/// Invocations per workgroup in the ROW_LANE layout (`LANE_WG` in the shader).
+const LANE_WG: usize = 8;
 const MAX_TT: usize = 8;
 
 /// Expert routing for the EXPERT_ID variant: activation row `a` uses expert `ids[a]`.
@@ -49,16 +51,22 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
         return Err(Error::Shape(format!("matmul `{}`: expert matrix used without routing", w.name)));
     }
     let tt = if a.experts.is_some() || a.n_tokens == 1 { 1 } else { MAX_TT };
+    // whole activation rows (and the tail a 32-weight unit reads past them) inside the uniform array
+    let x_uniform = rec.ctx.row_lane_matmul
+        && x.uniform_readable()
+        && w.cols.is_multiple_of(4)
+        && in_rows * w.cols + 32 <= UNIFORM_X_BYTES as usize / 4;
     let max_dim = rec.ctx.limits.max_compute_workgroups_per_dimension as usize;
     for c in &w.chunks {
         let variant = weight_reader(rec.ctx, Shader::Matmul, c.format)
             .flag(Flag::ExpertId, a.experts.is_some())
             .flag(Flag::RowLane, rec.ctx.row_lane_matmul)
             .flag(Flag::Subgroup, rec.ctx.subgroups && !rec.ctx.row_lane_matmul)
-            .flag(Flag::F16, rec.f16_math && rec.ctx.shader_f16);
+            .flag(Flag::F16, rec.f16_math && rec.ctx.shader_f16)
+            .flag(Flag::XUniform, x_uniform);
         let key = PipelineKey { variant, overrides: vec![("TT", tt as u32)] };
         let n = (c.rows.end - c.rows.start) as usize;
-        let per_wg = if rec.ctx.row_lane_matmul { ROWS * WG } else { ROWS };
+        let per_wg = if rec.ctx.row_lane_matmul { ROWS * LANE_WG } else { ROWS };
         let blocks = n.div_ceil(per_wg);
         let wg_x = blocks.min(max_dim);
         let params = MatmulParams {

@@ -41,16 +41,24 @@ impl Workspace {
         let logits_rows = if all_logits { t } else { 1 };
         let block_rows = ((ctx.split_limit / 4) as usize / cfg.vocab_size).clamp(1, logits_rows);
         let a = |name: &str, n: usize| Activation::new(ctx, name, n);
+        // a decode step's matmul inputs: uniform-readable on CPU adapters (see Flag::XUniform)
+        let mm_in = |name: &str, n: usize| {
+            if t == 1 {
+                Activation::new_uniform_readable(ctx, name, n)
+            } else {
+                Activation::new(ctx, name, n)
+            }
+        };
         Ok(Workspace {
             n_tokens: t,
             logits_rows,
             ids: a("ids", t)?,
             h: a("h", t * cfg.hidden_size)?,
-            x: a("x", t * cfg.hidden_size)?,
+            x: mm_in("x", t * cfg.hidden_size)?,
             qkv: a("qkv", t * cfg.qkv_width())?,
-            attn: a("attn", t * cfg.num_attention_heads * cfg.head_dim)?,
+            attn: mm_in("attn", t * cfg.num_attention_heads * cfg.head_dim)?,
             gu: a("gate_up", rows_ffn * 2 * w)?,
-            act: a("act", rows_ffn * w)?,
+            act: mm_in("act", rows_ffn * w)?,
             router_logits: a("router_logits", t * cfg.num_local_experts.max(1))?,
             top_ids: a("top_ids", rows_ffn)?,
             top_scores: a("top_scores", rows_ffn)?,

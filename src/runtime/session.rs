@@ -4,7 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::gpu::buffers::{map_and_read, read_f32};
-use crate::gpu::{GpuContext, Plan};
+use crate::gpu::{DispatchTime, GpuContext, Plan, Timer};
 use crate::kernels::SamplerConfig;
 use crate::model::{KvCache, TextModel, Workspace};
 
@@ -28,6 +28,9 @@ pub struct Session<'a> {
     has_next: bool,
     /// The most bytes of GPU buffers this session has held at once (cache, workspaces, readback).
     peak_bytes: u64,
+    /// Time every dispatch of the next steps (timestamp queries), see [`Session::set_profiling`].
+    profiling: bool,
+    last_profile: Option<Vec<DispatchTime>>,
 }
 
 /// What one step produced.
@@ -58,6 +61,8 @@ impl<'a> Session<'a> {
             counter: 0,
             has_next: false,
             peak_bytes: 0,
+            profiling: false,
+            last_profile: None,
         };
         s.note_held(0);
         Ok(s)
@@ -73,6 +78,20 @@ impl<'a> Session<'a> {
     /// model's: add [`TextModel::weight_bytes`](crate::model::TextModel::weight_bytes)).
     pub fn peak_bytes(&self) -> u64 {
         self.peak_bytes
+    }
+
+    /// With `on`, every following step runs each dispatch in its own timed compute pass (slower:
+    /// for profiles, not for speed) and [`Session::last_profile`] gives its kernels' GPU times.
+    /// Returns false (and changes nothing) where the device has no timestamp queries.
+    pub fn set_profiling(&mut self, on: bool) -> bool {
+        let available = self.ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY);
+        self.profiling = on && available;
+        available || !on
+    }
+
+    /// Each dispatch of the last profiled step, in order, with its GPU time.
+    pub fn last_profile(&self) -> Option<&[DispatchTime]> {
+        self.last_profile.as_deref()
     }
 
     pub fn position(&self) -> usize {
@@ -179,12 +198,19 @@ impl<'a> Session<'a> {
         ws.write_step(ctx, &self.model.cfg, &self.model.inv_freq, self.past, self.counter, ids);
         let dec_ids = &self.decode.as_ref().map(|s| &s.ws.ids).unwrap_or(&ws.ids).buffer;
         let mut enc = ctx.device.create_command_encoder(&Default::default());
-        stage.plan.encode(&mut enc);
+        let timer = if self.profiling { Timer::new(ctx, stage.plan.len()) } else { None };
+        match &timer {
+            Some(t) => t.encode(&stage.plan, &mut enc),
+            None => stage.plan.encode(&mut enc),
+        }
         enc.copy_buffer_to_buffer(&ws.token.buffer, 0, dec_ids, 0, 4);
         enc.copy_buffer_to_buffer(&ws.token.buffer, 0, &self.staging, 0, 4);
         ctx.queue.submit([enc.finish()]);
         ctx.check_errors("a forward step")?;
         let token = map_and_read(ctx, &self.staging, 1).await?[0];
+        if let Some(t) = timer {
+            self.last_profile = Some(t.read(ctx, &stage.plan).await?);
+        }
         let logits = if want_logits {
             let mut all = Vec::with_capacity(ws.logits_rows * self.model.cfg.vocab_size);
             for block in &ws.logits {
