@@ -39,13 +39,15 @@ struct Params {
     x_div: u32,
     scale_input: u32,
     row_blocks: u32,
+    x_win: u32, // X_UNIFORM: the float offset in x where the bound 64 KiB window starts
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 #if X_UNIFORM
-// One decode row (ROW_LANE): every invocation reads the same activations, and on CPU adapters a
-// uniform-buffer read at a workgroup-uniform offset is one scalar load where a storage read is
-// a loop over the SIMD lanes. The host binds exactly this array's 64 KiB.
+// ROW_LANE on CPU adapters: every invocation of a workgroup reads the same activations, and a
+// uniform-buffer read at a workgroup-uniform offset is one scalar load where a storage read is a
+// loop over the SIMD lanes. The host binds a 64 KiB window of x starting at float p.x_win
+// (a prompt takes one dispatch per window of token rows).
 @group(0) @binding(1) var<uniform> xu: array<vec4<f32>, 4096>;
 #else
 @group(0) @binding(1) var<storage, read> x: array<f32>;
@@ -64,7 +66,7 @@ const UNITS: u32 = BLOCK_ELEMS / 32u;
 // Four activations from offset o (a multiple of 4 with X_UNIFORM).
 fn xv4(o: u32) -> vec4<f32> {
 #if X_UNIFORM
-    return xu[o >> 2u];
+    return xu[(o - p.x_win) >> 2u];
 #else
     return vec4<f32>(x[o], x[o + 1u], x[o + 2u], x[o + 3u]);
 #endif

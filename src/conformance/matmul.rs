@@ -58,11 +58,14 @@ pub async fn dense(ctx: &GpuContext, formats: &dyn Fn(WeightFormat) -> bool, che
             checks.run("matmul", variant(ctx, f, layout(ctx)), shape, TOL, case).await;
         }
         if ctx.row_lane_matmul {
-            // a decode row read from a uniform buffer (X_UNIFORM)
+            // x read through 64 KiB uniform windows (X_UNIFORM): a decode row, and a prompt over
+            // more than two windows (partial token tiles at each window's end)
             for cols in [c0.next_multiple_of(4), c1.next_multiple_of(4)] {
-                let case = dense_case(ctx, f, 67, cols, 1, false, true);
-                let v = format!("{} x-uniform", variant(ctx, f, layout(ctx)));
-                checks.run("matmul", v, format!("67x{cols} T=1"), TOL, case).await;
+                for t in [1, 2 * 16384 / cols + 3] {
+                    let case = dense_case(ctx, f, 67, cols, t, false, true);
+                    let v = format!("{} x-uniform", variant(ctx, f, layout(ctx)));
+                    checks.run("matmul", v, format!("67x{cols} T={t}"), TOL, case).await;
+                }
             }
         }
         if ctx.shader_f16 {

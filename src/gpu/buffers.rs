@@ -6,6 +6,8 @@ use crate::gpu::GpuContext;
 /// Bytes of a uniform-readable activation: `array<vec4<f32>, 4096>` in `matmul.wgsl` (X_UNIFORM),
 /// WebGPU's default `max_uniform_buffer_binding_size`.
 pub const UNIFORM_X_BYTES: u64 = 65536;
+/// Where such windows may start, in bytes (WebGPU's largest `min_uniform_buffer_offset_alignment`).
+pub const UNIFORM_X_ALIGN: u32 = 256;
 
 /// An f32 (or u32) activation buffer on the GPU.
 #[derive(Clone)]
@@ -26,19 +28,24 @@ impl Activation {
         });
         Ok(Activation { buffer, len })
     }
-    /// An activation a ROW_LANE matmul may also read as a uniform buffer (`X_UNIFORM`): exactly
-    /// [`UNIFORM_X_BYTES`] with UNIFORM usage where `len` floats fit and the adapter binds that
-    /// much uniform data; a plain storage activation otherwise.
+    /// An activation a ROW_LANE matmul may also read through 64 KiB uniform windows
+    /// (`X_UNIFORM`): UNIFORM usage, and [`UNIFORM_X_BYTES`] past its data (at least that in all)
+    /// so a window starting at any 256-byte boundary inside it fits. A plain storage activation
+    /// where the adapter is not a CPU one or binds less uniform data.
     pub fn new_uniform_readable(ctx: &GpuContext, label: &str, len: usize) -> Result<Self> {
+        let l = &ctx.limits;
         if !ctx.row_lane_matmul
-            || len * 4 > UNIFORM_X_BYTES as usize
-            || (ctx.limits.max_uniform_buffer_binding_size as u64) < UNIFORM_X_BYTES
+            || l.max_uniform_buffer_binding_size < UNIFORM_X_BYTES
+            || l.min_uniform_buffer_offset_alignment > UNIFORM_X_ALIGN
         {
             return Self::new(ctx, label, len);
         }
+        let data = (len.max(1) * 4) as u64;
+        let size = if data <= UNIFORM_X_BYTES { UNIFORM_X_BYTES } else { data.next_multiple_of(256) + UNIFORM_X_BYTES };
+        ctx.check_binding(label, data)?;
         let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
-            size: UNIFORM_X_BYTES,
+            size,
             usage: wgpu::BufferUsages::STORAGE
                 | wgpu::BufferUsages::UNIFORM
                 | wgpu::BufferUsages::COPY_SRC

@@ -11,7 +11,8 @@ struct Pending {
     label: String,
     pipeline: Arc<wgpu::ComputePipeline>,
     params: [u32; 16],
-    buffers: Vec<wgpu::Buffer>,
+    /// Each binding's buffer and, for a window of it, (offset, size) in bytes.
+    buffers: Vec<(wgpu::Buffer, Option<(u64, u64)>)>,
     groups: [u32; 3],
 }
 
@@ -34,6 +35,18 @@ impl<'c> Recorder<'c> {
         key: &PipelineKey,
         params: &P,
         buffers: &[&wgpu::Buffer],
+        groups: [u32; 3],
+    ) -> Result<()> {
+        let whole: Vec<_> = buffers.iter().map(|&b| (b, None)).collect();
+        self.dispatch_windows(key, params, &whole, groups)
+    }
+
+    /// [`Recorder::dispatch`] with some bindings a window `(offset, size)` of their buffer.
+    pub fn dispatch_windows<P: KernelParams>(
+        &mut self,
+        key: &PipelineKey,
+        params: &P,
+        buffers: &[(&wgpu::Buffer, Option<(u64, u64)>)],
         groups: [u32; 3],
     ) -> Result<()> {
         if !P::SHADERS.contains(&key.variant.shader) {
@@ -64,7 +77,7 @@ impl<'c> Recorder<'c> {
             label: key.variant.label(),
             pipeline,
             params: words,
-            buffers: buffers.iter().map(|&b| b.clone()).collect(),
+            buffers: buffers.iter().map(|&(b, w)| (b.clone(), w)).collect(),
             groups,
         });
         Ok(())
@@ -111,8 +124,16 @@ impl<'c> Recorder<'c> {
                         size: wgpu::BufferSize::new(64),
                     }),
                 }];
-                for (j, b) in it.buffers.iter().enumerate() {
-                    entries.push(wgpu::BindGroupEntry { binding: j as u32 + 1, resource: b.as_entire_binding() });
+                for (j, (b, window)) in it.buffers.iter().enumerate() {
+                    let resource = match *window {
+                        None => b.as_entire_binding(),
+                        Some((offset, size)) => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                            buffer: b,
+                            offset,
+                            size: wgpu::BufferSize::new(size),
+                        }),
+                    };
+                    entries.push(wgpu::BindGroupEntry { binding: j as u32 + 1, resource });
                 }
                 let bind_group = ctx.device.create_bind_group(&wgpu::BindGroupDescriptor {
                     label: None,

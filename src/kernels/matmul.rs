@@ -3,8 +3,9 @@
 use super::params::{fit, MatmulParams};
 use super::{div_ceil, weight_reader};
 use crate::error::{Error, Result};
-use crate::gpu::buffers::UNIFORM_X_BYTES;
+use crate::gpu::buffers::{UNIFORM_X_ALIGN, UNIFORM_X_BYTES};
 use crate::gpu::{Activation, Flag, Matrix, PipelineKey, Recorder, Shader};
+use std::ops::Range;
 
 /// Output rows per invocation (ROW_LANE) or per workgroup.
 const ROWS: usize = 4;
@@ -51,11 +52,7 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
         return Err(Error::Shape(format!("matmul `{}`: expert matrix used without routing", w.name)));
     }
     let tt = if a.experts.is_some() || a.n_tokens == 1 { 1 } else { MAX_TT };
-    // whole activation rows (and the tail a 32-weight unit reads past them) inside the uniform array
-    let x_uniform = rec.ctx.row_lane_matmul
-        && x.uniform_readable()
-        && w.cols.is_multiple_of(4)
-        && in_rows * w.cols + 32 <= UNIFORM_X_BYTES as usize / 4;
+    let windows = x_windows(rec, w, x, &a, tt);
     let max_dim = rec.ctx.limits.max_compute_workgroups_per_dimension as usize;
     for c in &w.chunks {
         let variant = weight_reader(rec.ctx, Shader::Matmul, c.format)
@@ -63,38 +60,89 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
             .flag(Flag::RowLane, rec.ctx.row_lane_matmul)
             .flag(Flag::Subgroup, rec.ctx.subgroups && !rec.ctx.row_lane_matmul)
             .flag(Flag::F16, rec.f16_math && rec.ctx.shader_f16)
-            .flag(Flag::XUniform, x_uniform);
+            .flag(Flag::XUniform, windows.is_some());
         let key = PipelineKey { variant, overrides: vec![("TT", tt as u32)] };
         let n = (c.rows.end - c.rows.start) as usize;
         let per_wg = if rec.ctx.row_lane_matmul { ROWS * LANE_WG } else { ROWS };
         let blocks = n.div_ceil(per_wg);
         let wg_x = blocks.min(max_dim);
-        let params = MatmulParams {
-            k: fit(w.cols)?,
-            n: fit(n)?,
-            n_tokens: fit(a.n_tokens)?,
-            out_stride: fit(a.out_stride)?,
-            out_col0: fit(a.out_col0 + c.rows.start as usize)?,
-            accumulate: a.accumulate as u32,
-            x_stride: fit(w.cols)?,
-            x_row0: fit(a.x_row0)?,
-            wg_x: fit(wg_x)?,
-            e0: c.experts.start,
-            e1: c.experts.end,
-            x_div: fit(a.x_div)?,
-            scale_input: a.experts.as_ref().map(|e| e.scale_input as u32).unwrap_or(0),
-            row_blocks: c.row_blocks,
-        };
-        let groups = [wg_x as u32, div_ceil(a.n_tokens, tt), div_ceil(blocks, wg_x)];
-        match &a.experts {
-            None => rec.dispatch(&key, &params, &[&x.buffer, &c.buffer, &out.buffer], groups)?,
-            Some(r) => rec.dispatch(
-                &key,
-                &params,
-                &[&x.buffer, &c.buffer, &out.buffer, &r.ids.buffer, &r.scores.buffer],
-                groups,
-            )?,
+        // the whole x, or one dispatch per uniform window of token rows
+        let whole = [XWindow { tokens: 0..a.n_tokens, start: 0 }];
+        for win in windows.as_deref().unwrap_or(&whole) {
+            let t0 = win.tokens.start;
+            let params = MatmulParams {
+                k: fit(w.cols)?,
+                n: fit(n)?,
+                n_tokens: fit(win.tokens.len())?,
+                out_stride: fit(a.out_stride)?,
+                out_col0: fit(a.out_col0 + c.rows.start as usize + t0 * a.out_stride)?,
+                accumulate: a.accumulate as u32,
+                x_stride: fit(w.cols)?,
+                x_row0: fit(a.x_row0 + t0 / a.x_div)?,
+                wg_x: fit(wg_x)?,
+                e0: c.experts.start,
+                e1: c.experts.end,
+                x_div: fit(a.x_div)?,
+                scale_input: a.experts.as_ref().map(|e| e.scale_input as u32).unwrap_or(0),
+                row_blocks: c.row_blocks,
+                x_win: fit(win.start)?,
+            };
+            let groups = [wg_x as u32, div_ceil(win.tokens.len(), tt), div_ceil(blocks, wg_x)];
+            let x_bind = (&x.buffer, windows.as_ref().map(|_| (4 * win.start as u64, UNIFORM_X_BYTES)));
+            match &a.experts {
+                None => {
+                    rec.dispatch_windows(&key, &params, &[x_bind, (&c.buffer, None), (&out.buffer, None)], groups)?
+                }
+                Some(r) => rec.dispatch_windows(
+                    &key,
+                    &params,
+                    &[x_bind, (&c.buffer, None), (&out.buffer, None), (&r.ids.buffer, None), (&r.scores.buffer, None)],
+                    groups,
+                )?,
+            }
         }
     }
     Ok(())
+}
+
+/// Activation rows `tokens` read through the 64 KiB uniform window of x starting at float `start`.
+struct XWindow {
+    tokens: Range<usize>,
+    start: usize,
+}
+
+/// The uniform windows a ROW_LANE matmul reads x through (X_UNIFORM), covering every activation
+/// row in order, or `None` for the storage path: x not uniform-readable, rows not 16-byte aligned,
+/// a row (with the tail its last 32-weight unit reads) wider than a window, or routed experts
+/// (whose ids are indexed by activation row) needing more than one window.
+fn x_windows(rec: &Recorder, w: &Matrix, x: &Activation, a: &MatmulArgs, tt: usize) -> Option<Vec<XWindow>> {
+    let (win, align) = (UNIFORM_X_BYTES as usize / 4, UNIFORM_X_ALIGN as usize / 4);
+    if !rec.ctx.row_lane_matmul || !x.uniform_readable() || !w.cols.is_multiple_of(4) {
+        return None;
+    }
+    let row = |t: usize| (a.x_row0 + t / a.x_div) * w.cols;
+    let reach = w.cols.next_multiple_of(32);
+    // the last window start that still has 64 KiB of buffer behind it
+    let last_start = (x.buffer.size().checked_sub(UNIFORM_X_BYTES)? / 4) as usize / align * align;
+    let mut out = vec![];
+    let mut t0 = 0;
+    while t0 < a.n_tokens {
+        let start = (row(t0) / align * align).min(last_start);
+        let mut t1 = t0;
+        while t1 < a.n_tokens && row(t1) + reach <= start + win {
+            t1 += 1;
+        }
+        if t1 == t0 {
+            return None;
+        }
+        if t1 < a.n_tokens && t1 - t0 > tt {
+            t1 = t0 + (t1 - t0) / tt * tt; // whole token tiles, but the last
+        }
+        out.push(XWindow { tokens: t0..t1, start });
+        t0 = t1;
+    }
+    if a.experts.is_some() && out.len() > 1 {
+        return None;
+    }
+    Some(out)
 }

@@ -41,14 +41,8 @@ impl Workspace {
         let logits_rows = if all_logits { t } else { 1 };
         let block_rows = ((ctx.split_limit / 4) as usize / cfg.vocab_size).clamp(1, logits_rows);
         let a = |name: &str, n: usize| Activation::new(ctx, name, n);
-        // a decode step's matmul inputs: uniform-readable on CPU adapters (see Flag::XUniform)
-        let mm_in = |name: &str, n: usize| {
-            if t == 1 {
-                Activation::new_uniform_readable(ctx, name, n)
-            } else {
-                Activation::new(ctx, name, n)
-            }
-        };
+        // matmul inputs: uniform-readable on CPU adapters (see Flag::XUniform)
+        let mm_in = |name: &str, n: usize| Activation::new_uniform_readable(ctx, name, n);
         Ok(Workspace {
             n_tokens: t,
             logits_rows,
