@@ -96,7 +96,7 @@ mkdir -p "$OUT"
 for m in $MODELS; do
   f=$(model_path $m)
   log "$m: llama4-wgpu (Vulkan)"
-  "$OURS" bench --model "$f" -p "$P" -n "$N" -r "$R" -o json >"$OUT/ours-$m.json"
+  "$OURS" bench --model "$f" -p "$P" -n "$N" -r "$R" --no-profile -o json >"$OUT/ours-$m.json" 2>"$OUT/ours-$m.log"
   log "$m: llama.cpp Vulkan"
   GGML_VK_VISIBLE_DEVICES=0 "$PEERS/build-vulkan/bin/llama-bench" -m "$f" -p "$P" -n "$N" -r "$R" -ngl 99 -t "$(nproc)" -o json >"$OUT/vulkan-$m.json" 2>"$OUT/vulkan-$m.log"
   log "$m: llama.cpp CPU"

@@ -15,6 +15,8 @@
 
 #include "common/step.wgsl"
 
+#include "common/lane.wgsl"
+
 @group(0) @binding(0) var<uniform> p: Params;
 // Read as vec4 (head_dim is a multiple of 4): a key is d/4 loads per lane, not d.
 @group(0) @binding(1) var<storage, read> qkv: array<vec4<f32>>;
@@ -55,6 +57,9 @@ const NEG: f32 = -3.0e38;
 var<workgroup> q: array<kv4, MAX_D / 4u>;
 var<workgroup> sc: array<f32, WG>; // this tile's scores
 var<workgroup> pr: array<f32, WG>; // and probabilities against the running max
+#if SUBGROUP
+var<workgroup> sg_max: array<f32, WG>; // the tile's max score of each subgroup
+#endif
 
 // Elements 4 i4 .. 4 i4 + 4 of key s.
 fn key4(s: u32, kvh: u32, i4: u32) -> kv4 {
@@ -73,7 +78,8 @@ fn value4(s: u32, kvh: u32, i4: u32) -> kv4 {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
+    let lid = lane.index;
     let t = wid.x;
     let h = wid.y;
     let pos = step.past + t;
@@ -103,18 +109,31 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             }
             score = qk * p.scale;
         }
+        let n = min(WG, pos - s0 + 1u);
+        var tile_max = NEG;
+#if SUBGROUP
+        // one partial max per subgroup: a lane reads n_sg values, not the tile's n scores (on CPU
+        // adapters every workgroup read is a loop over the SIMD lanes)
+        let sg_tile = subgroupMax(score);
+        if (lane.sg_lane == 0u) {
+            sg_max[lane.sg] = sg_tile;
+        }
+        workgroupBarrier();
+        for (var j = 0u; j < lane.n_sg; j++) {
+            tile_max = max(tile_max, sg_max[j]);
+        }
+#else
         sc[lid] = score;
         workgroupBarrier();
-        var tile_max = NEG;
-        let n = min(WG, pos - s0 + 1u);
         for (var j = 0u; j < n; j++) {
             tile_max = max(tile_max, sc[j]);
         }
+#endif
         let m_new = max(m, tile_max);
         let corr = exp(m - m_new);
         pr[lid] = select(0.0, exp(score - m_new), s <= pos);
-        // The next tile writes sc only after every lane passed this barrier, so its max reads
-        // are done; it writes pr only after its own first barrier, so these reads are done.
+        // The next tile writes sc (sg_max) only after every lane passed this barrier, so its max
+        // reads are done; it writes pr only after its own first barrier, so these reads are done.
         workgroupBarrier();
         l *= corr;
         acc *= corr;

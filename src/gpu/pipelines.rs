@@ -79,7 +79,7 @@ impl Shader {
             }
             Shader::Embed => &[Flag::HalfPack],
             Shader::RmsNorm | Shader::QkPrep | Shader::Sample => &[Flag::Subgroup],
-            Shader::Attention => &[Flag::KvHalf, Flag::F16],
+            Shader::Attention => &[Flag::KvHalf, Flag::F16, Flag::Subgroup],
             Shader::KvStore => &[Flag::KvHalf],
             _ => &[],
         }

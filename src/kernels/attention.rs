@@ -128,8 +128,9 @@ pub fn attention(
     check_shape(s.d, s.nh, s.nkv)?;
     s.check_cache(k_cache, v_cache)?;
     // f16 math only where the cache is f16 (`--dtype f16`) and the adapter has shader-f16
-    let v =
-        Variant::new(Shader::Attention).flag(Flag::KvHalf, s.kv_f16).flag(Flag::F16, s.kv_f16 && rec.ctx.shader_f16);
+    let v = reducing(rec.ctx, Shader::Attention)
+        .flag(Flag::KvHalf, s.kv_f16)
+        .flag(Flag::F16, s.kv_f16 && rec.ctx.shader_f16);
     rec.dispatch(
         &key(v),
         &s.params()?,
