@@ -94,3 +94,40 @@ fn checkpoint_and_bad_arguments() {
         assert!(err.contains(expect) && !err.contains("panicked"), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn depths_run_each_test_after_skipped_positions() {
+    let rows = bench_json(&[
+        "--synthetic",
+        "tiny",
+        "--layers",
+        "2",
+        "-d",
+        "0,40",
+        "-p",
+        "4",
+        "-n",
+        "2",
+        "-r",
+        "1",
+        "--no-profile",
+    ]);
+    let depths: Vec<u64> = rows.iter().map(|r| r["n_depth"].as_u64().unwrap()).collect();
+    let tests: Vec<(u64, u64)> =
+        rows.iter().map(|r| (r["n_prompt"].as_u64().unwrap(), r["n_gen"].as_u64().unwrap())).collect();
+    assert_eq!(depths, [0, 0, 40, 40]);
+    assert_eq!(tests, [(4, 0), (0, 2), (4, 0), (0, 2)]);
+    // the cache holds the deepest test: 40 + 4 + 2 + 1 positions of 2 layers, 2 KV heads of 32, K and V
+    let kv = 2 * 2 * 47 * 2 * 32 * 4;
+    assert!(
+        rows.iter().all(|r| r["kv_bytes"].as_u64() == Some(kv) && r["kernels"] == serde_json::json!([])),
+        "{rows:?}"
+    );
+    // a depth whose global layer's cache exceeds the adapter's binding limit: a clear error
+    let out = bench(&["--synthetic", "tiny", "--layers", "4", "-d", "3000000", "-p", "4", "-n", "0", "-r", "1"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("k_cache.3") && err.contains("max_storage_buffer_binding_size"),
+        "{err}"
+    );
+}

@@ -34,6 +34,11 @@ pub struct BenchArgs {
     /// Generated tokens of the decode test (tgN); 0 skips it.
     #[arg(short = 'n', long = "n-gen", default_value_t = 128)]
     n_gen: usize,
+    /// Context depths (comma-separated, llama-bench's -d): each test runs after this many
+    /// positions are in the KV cache. They are skipped, not computed (the cache holds zeros
+    /// there): attention's cost depends on how many positions it reads, not on their values.
+    #[arg(short = 'd', long = "n-depth", value_delimiter = ',', default_value = "0")]
+    depths: Vec<usize>,
     /// Repetitions of each test.
     #[arg(short = 'r', long = "repetitions", default_value_t = 5)]
     reps: usize,
@@ -84,6 +89,7 @@ struct TestResult {
     adapter: String,
     n_prompt: usize,
     n_gen: usize,
+    n_depth: usize,
     avg_ns: f64,
     stddev_ns: f64,
     avg_ts: f64,
@@ -110,7 +116,7 @@ fn mean_std(x: &[f64]) -> (f64, f64) {
 }
 
 impl TestResult {
-    fn new(base: &Base, n_prompt: usize, n_gen: usize, samples_ns: Vec<f64>) -> Self {
+    fn new(base: &Base, n_prompt: usize, n_gen: usize, n_depth: usize, samples_ns: Vec<f64>) -> Self {
         let tokens = (n_prompt + n_gen) as f64;
         let samples_ts: Vec<f64> = samples_ns.iter().map(|ns| tokens * 1e9 / ns).collect();
         let (avg_ns, stddev_ns) = mean_std(&samples_ns);
@@ -122,6 +128,7 @@ impl TestResult {
             adapter: base.adapter.clone(),
             n_prompt,
             n_gen,
+            n_depth,
             avg_ns,
             stddev_ns,
             avg_ts,
@@ -175,7 +182,7 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     let model = TextModel::load_with(&ctx, &cfg, source.as_ref(), &opts, |_| {})?;
     drop(source);
     eprintln!("loaded {name} in {:.1} s: {} MiB of weights", t.elapsed().as_secs_f64(), model.weight_bytes() >> 20);
-    let max_context = a.n_prompt.max(1) + a.n_gen + 1;
+    let max_context = a.depths.iter().max().unwrap_or(&0) + a.n_prompt.max(1) + a.n_gen + 1;
     let base = Base {
         model: name + &a.gpu.quantize.map(|q| format!(" -> {}", q.name())).unwrap_or_default(),
         model_size: model.weight_bytes(),
@@ -194,52 +201,55 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         eprintln!("no per-kernel times: `{}` has no timestamp queries", ctx.info.name);
     }
     let mut rows = vec![];
-    if a.n_prompt > 0 {
-        let mut samples = vec![];
-        for _ in 0..a.reps {
-            s.rewind(0);
-            let t = Instant::now();
-            block_on(s.prefill(&ids, false))?;
-            samples.push(t.elapsed().as_nanos() as f64);
-        }
-        let mut r = TestResult::new(&base, a.n_prompt, 0, samples);
-        r.ttft_ms = Some(r.avg_ns / 1e6);
-        if profile {
-            s.rewind(0);
-            s.set_profiling(true);
-            block_on(s.prefill(&ids, false))?;
-            s.set_profiling(false);
-            r.kernels = kernel_times(&[s.last_profile().unwrap_or_default().to_vec()]);
-        }
-        rows.push(r);
-    }
-    if a.n_gen > 0 {
-        let mut samples = vec![];
-        for _ in 0..a.reps {
-            // from an empty cache, as llama-bench's tg: one untimed token, then n_gen steps
-            s.rewind(0);
-            block_on(s.prefill(&ids[..1], false))?;
-            let t = Instant::now();
-            for _ in 0..a.n_gen {
-                block_on(s.decode(None, false))?;
+    for (i, &depth) in a.depths.iter().enumerate() {
+        let profile = profile && i == 0;
+        if a.n_prompt > 0 {
+            let mut samples = vec![];
+            for _ in 0..a.reps {
+                at_depth(&mut s, depth)?;
+                let t = Instant::now();
+                block_on(s.prefill(&ids, false))?;
+                samples.push(t.elapsed().as_nanos() as f64);
             }
-            samples.push(t.elapsed().as_nanos() as f64);
-        }
-        let mut r = TestResult::new(&base, 0, a.n_gen, samples);
-        r.dispatches_per_token = s.decode_dispatches();
-        if profile {
-            s.rewind(0);
-            block_on(s.prefill(&ids[..1], false))?;
-            s.set_profiling(true);
-            let mut steps = vec![];
-            for _ in 0..a.n_gen.min(3) {
-                block_on(s.decode(None, false))?;
-                steps.push(s.last_profile().unwrap_or_default().to_vec());
+            let mut r = TestResult::new(&base, a.n_prompt, 0, depth, samples);
+            r.ttft_ms = Some(r.avg_ns / 1e6);
+            if profile {
+                at_depth(&mut s, depth)?;
+                s.set_profiling(true);
+                block_on(s.prefill(&ids, false))?;
+                s.set_profiling(false);
+                r.kernels = kernel_times(&[s.last_profile().unwrap_or_default().to_vec()]);
             }
-            s.set_profiling(false);
-            r.kernels = kernel_times(&steps);
+            rows.push(r);
         }
-        rows.push(r);
+        if a.n_gen > 0 {
+            let mut samples = vec![];
+            for _ in 0..a.reps {
+                // as llama-bench's tg: one untimed token, then n_gen steps
+                at_depth(&mut s, depth)?;
+                block_on(s.prefill(&ids[..1], false))?;
+                let t = Instant::now();
+                for _ in 0..a.n_gen {
+                    block_on(s.decode(None, false))?;
+                }
+                samples.push(t.elapsed().as_nanos() as f64);
+            }
+            let mut r = TestResult::new(&base, 0, a.n_gen, depth, samples);
+            r.dispatches_per_token = s.decode_dispatches();
+            if profile {
+                at_depth(&mut s, depth)?;
+                block_on(s.prefill(&ids[..1], false))?;
+                s.set_profiling(true);
+                let mut steps = vec![];
+                for _ in 0..a.n_gen.min(3) {
+                    block_on(s.decode(None, false))?;
+                    steps.push(s.last_profile().unwrap_or_default().to_vec());
+                }
+                s.set_profiling(false);
+                r.kernels = kernel_times(&steps);
+            }
+            rows.push(r);
+        }
     }
     let peak = model.weight_bytes() + s.peak_bytes();
     rows.iter_mut().for_each(|r| r.peak_gpu_bytes = peak);
@@ -251,11 +261,28 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     Ok(())
 }
 
+/// An empty cache, then `depth` positions skipped.
+fn at_depth(s: &mut Session, depth: usize) -> Result<()> {
+    s.rewind(0);
+    s.skip(depth)?;
+    Ok(())
+}
+
+/// llama-bench's test names: `pp512`, `tg128`, `tg128 @ d4096`.
+fn test_name(r: &TestResult) -> String {
+    let test = if r.n_gen == 0 { format!("pp{}", r.n_prompt) } else { format!("tg{}", r.n_gen) };
+    if r.n_depth > 0 {
+        format!("{test} @ d{}", r.n_depth)
+    } else {
+        test
+    }
+}
+
 fn print_table(rows: &[TestResult]) {
     println!("| model | size | backend | adapter | test | t/s | TTFT ms | dispatches/token | peak GPU MiB |");
     println!("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: |");
     for r in rows {
-        let test = if r.n_gen == 0 { format!("pp{}", r.n_prompt) } else { format!("tg{}", r.n_gen) };
+        let test = test_name(r);
         let opt = |v: Option<String>| v.unwrap_or_default();
         println!(
             "| {} | {:.2} MiB | {} | {} | {test} | {:.2} ± {:.2} | {} | {} | {:.1} |",
@@ -271,7 +298,7 @@ fn print_table(rows: &[TestResult]) {
         );
     }
     for r in rows.iter().filter(|r| !r.kernels.is_empty()) {
-        let test = if r.n_gen == 0 { format!("pp{}", r.n_prompt) } else { format!("tg{} (one step)", r.n_gen) };
+        let test = if r.n_gen == 0 { test_name(r) } else { format!("{} (one step)", test_name(r)) };
         let total: f64 = r.kernels.iter().map(|k| k.gpu_ns).sum();
         println!("\nGPU time by kernel, {test}: {:.2} ms in all (timestamp queries)\n", total / 1e6);
         println!("| kernel | calls | GPU ms | share | µs per call |");

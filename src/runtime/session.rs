@@ -118,6 +118,17 @@ impl<'a> Session<'a> {
         true
     }
 
+    /// Moves `n` positions ahead as if a prompt of `n` tokens had run, without running it: the KV
+    /// cache keeps whatever those positions hold (zeros in a new session). For benchmarks at a
+    /// context depth (`bench -d`), where a step's cost depends on how many positions attention
+    /// reads, not on their values; what is generated after it means nothing.
+    pub fn skip(&mut self, n: usize) -> Result<()> {
+        self.check_room(n)?;
+        self.past += n;
+        self.has_next = false;
+        Ok(())
+    }
+
     /// Keeps the longest prefix of `ids` that `cached` (the ids the cache holds, in order) starts
     /// with, leaving at least one id to prefill, and rewinds to it, or to 0 when the cache can no
     /// longer go back there. Returns how many ids were kept: prefill `ids[kept..]` next.
