@@ -50,6 +50,13 @@ fn synthetic_tiny_in_llama_bench_json() {
     assert!((f(&pp["ttft_ms"]) - f(&pp["avg_ns"]) / 1e6).abs() < 1e-6, "{pp}");
     let dispatches = tg["dispatches_per_token"].as_u64().unwrap();
     assert!((10..200).contains(&dispatches), "{dispatches} dispatches per decode step");
+    // lavapipe has timestamp queries: the profile of one decode step covers each of its
+    // dispatches once, every kernel took GPU time, and the expert matmul is among them
+    let kernels = tg["kernels"].as_array().unwrap();
+    let calls: u64 = kernels.iter().map(|k| k["calls"].as_u64().unwrap()).sum();
+    assert_eq!(calls, dispatches, "{kernels:?}");
+    assert!(kernels.iter().all(|k| f(&k["gpu_ns"]) > 0.0), "{kernels:?}");
+    assert!(kernels.iter().any(|k| k["kernel"].as_str().unwrap().starts_with("matmul bf16 EXPERT_ID")), "{kernels:?}");
     // bf16 weights of the tiny preset (hidden 256, 16 experts of 512, vocab 32000): embedding and
     // head 32.8 MB, 13.7 MB a layer
     let per_layer = 2 * (2 * 256 * 256 + 2 * 64 * 256 + 16 * 256 + 16 * 256 * 1024 + 16 * 512 * 256 + 3 * 512 * 256);

@@ -165,8 +165,8 @@ impl Plan {
             pass.dispatch_workgroups(g[0], g[1], g[2]);
         }
     }
-    /// Encodes the plan with each dispatch in its own pass, timed by the timestamp queries
-    /// `queries` (two per dispatch, from `first`): see [`super::profile`].
+    /// Encodes the dispatches `range` each in its own pass, its begin and end stamped into
+    /// `queries` 2i and 2i + 1 (i counted from the range's start): see [`super::profile`].
     pub(crate) fn encode_timed(
         &self,
         encoder: &mut wgpu::CommandEncoder,

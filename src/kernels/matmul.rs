@@ -113,8 +113,9 @@ struct XWindow {
 
 /// The uniform windows a ROW_LANE matmul reads x through (X_UNIFORM), covering every activation
 /// row in order, or `None` for the storage path: x not uniform-readable, rows not 16-byte aligned,
-/// a row (with the tail its last 32-weight unit reads) wider than a window, or routed experts
-/// (whose ids are indexed by activation row) needing more than one window.
+/// a row (with the tail its last 32-weight unit reads) wider than a window, or more than one
+/// window for routed experts (whose ids are indexed by activation row) or shared input rows
+/// (`x_div` > 1).
 fn x_windows(rec: &Recorder, w: &Matrix, x: &Activation, a: &MatmulArgs, tt: usize) -> Option<Vec<XWindow>> {
     let (win, align) = (UNIFORM_X_BYTES as usize / 4, UNIFORM_X_ALIGN as usize / 4);
     if !rec.ctx.row_lane_matmul || !x.uniform_readable() || !w.cols.is_multiple_of(4) {
@@ -141,7 +142,8 @@ fn x_windows(rec: &Recorder, w: &Matrix, x: &Activation, a: &MatmulArgs, tt: usi
         out.push(XWindow { tokens: t0..t1, start });
         t0 = t1;
     }
-    if a.experts.is_some() && out.len() > 1 {
+    // a window's rows restart at its first activation row: only where each row reads its own input
+    if (a.experts.is_some() || a.x_div != 1) && out.len() > 1 {
         return None;
     }
     Some(out)
