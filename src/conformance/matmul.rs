@@ -60,7 +60,9 @@ pub async fn dense(ctx: &GpuContext, formats: &dyn Fn(WeightFormat) -> bool, che
         if ctx.row_lane_matmul {
             // x read through 64 KiB uniform windows (X_UNIFORM): a decode row, and a prompt over
             // more than two windows (partial token tiles at each window's end)
-            for cols in [c0.next_multiple_of(4), c1.next_multiple_of(4)] {
+            let mut widths = vec![c0.next_multiple_of(4), c1.next_multiple_of(4)];
+            widths.dedup(); // the float formats' 131 and 130 both become 132
+            for cols in widths {
                 for t in [1, 2 * 16384 / cols + 3] {
                     let case = dense_case(ctx, f, 67, cols, t, false, true);
                     let v = format!("{} x-uniform", variant(ctx, f, layout(ctx)));
