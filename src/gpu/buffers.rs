@@ -19,15 +19,9 @@ pub struct Activation {
 impl Activation {
     pub fn new(ctx: &GpuContext, label: &str, len: usize) -> Result<Self> {
         let bytes = (len.max(1) * 4) as u64;
-        ctx.check_binding(label, bytes)?;
-        let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-            label: Some(label),
-            size: bytes,
-            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST,
-            mapped_at_creation: false,
-        });
-        Ok(Activation { buffer, len })
+        Self::alloc(ctx, label, len, bytes, wgpu::BufferUsages::empty())
     }
+
     /// An activation a ROW_LANE matmul may also read through 64 KiB uniform windows
     /// (`X_UNIFORM`): UNIFORM usage, and [`UNIFORM_X_BYTES`] past its data (at least that in all)
     /// so a window starting at any 256-byte boundary inside it fits. A plain storage activation
@@ -41,15 +35,22 @@ impl Activation {
             return Self::new(ctx, label, len);
         }
         let data = (len.max(1) * 4) as u64;
-        let size = if data <= UNIFORM_X_BYTES { UNIFORM_X_BYTES } else { data.next_multiple_of(256) + UNIFORM_X_BYTES };
-        ctx.check_binding(label, data)?;
+        let size = if data <= UNIFORM_X_BYTES {
+            UNIFORM_X_BYTES
+        } else {
+            data.next_multiple_of(UNIFORM_X_ALIGN as u64) + UNIFORM_X_BYTES
+        };
+        Self::alloc(ctx, label, len, size, wgpu::BufferUsages::UNIFORM)
+    }
+
+    /// A storage buffer of `size` bytes for `len` words (checked against the binding limit), with
+    /// `extra` usages besides storage and copies.
+    fn alloc(ctx: &GpuContext, label: &str, len: usize, size: u64, extra: wgpu::BufferUsages) -> Result<Self> {
+        ctx.check_binding(label, (len.max(1) * 4) as u64)?;
         let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
             size,
-            usage: wgpu::BufferUsages::STORAGE
-                | wgpu::BufferUsages::UNIFORM
-                | wgpu::BufferUsages::COPY_SRC
-                | wgpu::BufferUsages::COPY_DST,
+            usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC | wgpu::BufferUsages::COPY_DST | extra,
             mapped_at_creation: false,
         });
         Ok(Activation { buffer, len })
