@@ -65,7 +65,9 @@ fn main() {
         mapped_at_creation: false,
     });
     ctx.queue.write_buffer(&step, 0, bytemuck::cast_slice(&[16u32, 1, 0, 0]));
-    time(&ctx, "attention T=1 past=16", 20, |r| kernels::attention(r, s, &qkv, &kc, &vc, &out, &step, 1).unwrap());
+    time(&ctx, "attention T=1 past=16", 20, |r| {
+        kernels::attention(r, s, &qkv, &kc, &vc, &out, &step, 1, None).unwrap()
+    });
     let x = Activation::new(&ctx, "x", 64 * 256).unwrap();
     let w = Activation::new(&ctx, "w", 256).unwrap();
     let o = Activation::new(&ctx, "o", 64 * 256).unwrap();

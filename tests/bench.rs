@@ -77,6 +77,64 @@ fn synthetic_tiny_in_llama_bench_json() {
     let step = |t: u64| workspace(t) + uniform(t);
     let peak = size as u64 + kv + 4 + step(1) + step(8);
     assert_eq!(pp["peak_gpu_bytes"].as_u64(), Some(peak), "{pp}");
+
+    // achieved rates, from the shapes: a token's layer reads 2 bytes a bf16 weight of qkv
+    // (384 x 256), o, the router, the one routed expert's and the shared expert's gate_up
+    // (1024 x 256) and down (256 x 512); a step reads the head (32000 x 256) once
+    let layer_weights = 384 * 256 + 256 * 256 + 16 * 256 + 2 * (1024 * 256 + 256 * 512);
+    let head = 32000 * 256;
+    // tg4 after one token: positions 1..=4 read 2..=5 cached positions in each layer, 256 bytes
+    // of K and V each (2 heads of 32 f32)
+    let decode_bytes = 4 * 2 * (2 * layer_weights + head) + 2 * (2 + 3 + 4 + 5) * 2 * 256;
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b;
+    assert!(close(f(&tg["achieved_gbps"]) * f(&tg["avg_ns"]), decode_bytes as f64), "{tg}");
+    // pp8: 2 FLOPs a multiply-add for 8 tokens' layers and one row of logits, and attention's
+    // 4 nh d = 1024 FLOPs a position read (positions 0..8 read 1..=8 in each layer)
+    let prefill_flops = 2 * (8 * 2 * layer_weights + head) + 1024 * 2 * 36;
+    assert!(close(f(&pp["achieved_gflops"]) * f(&pp["avg_ns"]), prefill_flops as f64), "{pp}");
+    // the adapter's peaks, measured once and the same on every row
+    assert!(f(&pp["peaks"]["copy_gbps"]) > 0.0 && f(&pp["peaks"]["fma_gflops"]) > 0.0, "{pp}");
+    assert_eq!(pp["peaks"], tg["peaks"]);
+}
+
+#[test]
+fn synthetic_formats_and_expert_counts() {
+    // one layer of 4 experts in q4_K: every matrix 144 bytes a 256-weight block; norms (f32 on
+    // the GPU) and the 4 x 256 router (kept bf16) as stored
+    let rows = bench_json(&[
+        "--synthetic",
+        "tiny",
+        "--layers",
+        "1",
+        "--experts",
+        "4",
+        "--quant",
+        "q4_k",
+        "-p",
+        "0",
+        "-n",
+        "2",
+        "-r",
+        "1",
+        "--no-profile",
+        "--no-peaks",
+    ]);
+    assert_eq!(rows[0]["model"], "synthetic tiny 1L 4E q4_K");
+    let q4k = |n: u64| n / 256 * 144;
+    let layer = q4k(384 * 256 + 256 * 256 + 4 * 2 * 1024 * 256 / 2 + 4 * 256 * 512 + 1024 * 256 + 256 * 512)
+        + 2 * 4 * 256
+        + 2 * 4 * 256;
+    let want = 2 * q4k(32000 * 256) + layer;
+    assert_eq!(rows[0]["model_size"].as_u64(), Some(want), "{}", rows[0]);
+    assert_eq!(rows[0]["peaks"], Value::Null);
+    for (args, expect) in [
+        (&["--quant", "q5_k"][..], "not a format synthetic weights are stored in"),
+        (&["--experts", "0"], "--experts must be at least 1"),
+    ] {
+        let out = bench(&[&["--synthetic", "tiny", "-p", "0", "-n", "1", "-r", "1"][..], args].concat());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(expect) && !err.contains("panicked"), "{args:?}: {err}");
+    }
 }
 
 #[test]

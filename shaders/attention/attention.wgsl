@@ -7,6 +7,11 @@
 // key j of a tile and turns its score into a probability once; every lane then reads the tile's
 // probabilities from workgroup memory for the dims it owns (on CPU adapters the exp is the cost).
 //
+// SPLIT (flash-decoding, for GPUs where one step's few (query, head) pairs would leave most of
+// the chip idle): workgroup z of p.splits takes the z-th WG-aligned slice of [lo, pos] and writes
+// its unnormalized output with its running max and sum, d + 2 floats, to `out`;
+// attention_combine.wgsl merges the slices. An empty slice writes max NEG, sum 0.
+//
 // KV_HALF: the cache holds f16 (packed two per word, read with unpack2x16float). F16 (adapters
 // with shader-f16): the cache is read as vec4<f16>, and q.k and p.v products are f16 math on
 // 4-element groups, summed in f32.
@@ -88,6 +93,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
     if (p.chunk != 0u) {
         lo = (pos / p.chunk) * p.chunk;
     }
+    // this workgroup's keys: [first, last] (all of [lo, pos] without SPLIT, where splits is 1)
+    let slice = ((pos - lo + p.splits) / p.splits + WG - 1u) / WG * WG;
+    let first = lo + wid.z * slice;
+    let last = min(pos, first + slice - 1u);
     for (var i = lid; i < p.d / 4u; i += WG) {
         q[i] = kv4(qkv[(t * p.width + h * p.d) / 4u + i]);
     }
@@ -99,17 +108,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
     // dynamic indexing CPU adapters turn into memory traffic).
     let owns = lid < p.d / 4u;
     var acc = vec4<f32>(0.0);
-    for (var s0 = lo; s0 <= pos; s0 += WG) {
+    for (var s0 = first; s0 <= last; s0 += WG) {
         let s = s0 + lid;
         var score = NEG;
-        if (s <= pos) {
+        if (s <= last) {
             var qk = 0.0;
             for (var i = 0u; i < p.d / 4u; i++) {
                 qk += f32(dot(q[i], key4(s, kvh, i)));
             }
             score = qk * p.scale;
         }
-        let n = min(WG, pos - s0 + 1u);
+        let n = min(WG, last - s0 + 1u);
         var tile_max = NEG;
 #if SUBGROUP
         // one partial max per subgroup: a lane reads n_sg values, not the tile's n scores (on CPU
@@ -131,7 +140,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
 #endif
         let m_new = max(m, tile_max);
         let corr = exp(m - m_new);
-        pr[lid] = select(0.0, exp(score - m_new), s <= pos);
+        pr[lid] = select(0.0, exp(score - m_new), s <= last);
         // The next tile writes sc (sg_max) only after every lane passed this barrier, so its max
         // reads are done; it writes pr only after its own first barrier, so these reads are done.
         workgroupBarrier();
@@ -146,6 +155,19 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
         }
         m = m_new;
     }
+#if SPLIT
+    let o = ((t * p.nh + h) * p.splits + wid.z) * (p.d + 2u);
+    if (owns) {
+        out[o + 4u * lid] = acc.x;
+        out[o + 4u * lid + 1u] = acc.y;
+        out[o + 4u * lid + 2u] = acc.z;
+        out[o + 4u * lid + 3u] = acc.w;
+    }
+    if (lid == 0u) {
+        out[o + p.d] = m;
+        out[o + p.d + 1u] = l;
+    }
+#else
     if (owns) {
         let o = (t * p.nh + h) * p.d + 4u * lid;
         let r = acc / l;
@@ -154,4 +176,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
         out[o + 2u] = r.z;
         out[o + 3u] = r.w;
     }
+#endif
 }

@@ -1,5 +1,5 @@
 // One layer's attention geometry (`AttentionShape::params` on the host), shared by the
-// attention and kv_store kernels.
+// attention, attention_combine and kv_store kernels.
 struct Params {
     nh: u32,    // query heads
     nkv: u32,   // key/value heads
@@ -8,4 +8,5 @@ struct Params {
     cap: u32,   // KV cache slots (a ring for chunked layers)
     chunk: u32, // chunk size, 0 for global layers
     scale: f32, // head_dim^-0.5
+    splits: u32, // SPLIT attention: key-range splits per (query, head) (1 otherwise)
 }

@@ -2,6 +2,7 @@
 //! Thin: parsing, files, printing.
 
 mod bench;
+mod bench_report;
 mod chat;
 mod doctor;
 mod generate;

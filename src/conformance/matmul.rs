@@ -34,7 +34,7 @@ fn variant(ctx: &GpuContext, f: WeightFormat, kind: &str) -> String {
 
 /// Whether the context splits weights below the adapter's binding limit (the `alt` context).
 fn chunked(ctx: &GpuContext) -> bool {
-    ctx.split_limit < ctx.max_binding
+    ctx.split_overridden
 }
 
 /// Uploads and, on a chunking context, makes sure the matrix really was split.

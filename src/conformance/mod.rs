@@ -206,7 +206,7 @@ pub async fn run_kernels(devices: &[(Role, GpuContext)], checks: &mut Checks<'_>
 /// runs there as on [`Role::Main`]).
 pub async fn run_model(devices: &[(Role, GpuContext)], checks: &mut Checks<'_>) {
     for (_, c) in devices.iter().filter(|(r, _)| *r != Role::Packed) {
-        let chunked = if c.split_limit < c.max_binding { " chunked" } else { "" };
+        let chunked = if c.split_overridden { " chunked" } else { "" };
         e2e::run(c, &format!("{}, {}{chunked}", layout(c), half_decode(c)), checks).await;
     }
 }

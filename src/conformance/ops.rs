@@ -143,14 +143,28 @@ async fn qk_case(
 
 /// Attention with its KV store, with the cache in f32 and/or f16 (`kv_f16`).
 pub async fn attention(ctx: &GpuContext, kv_f16: &[bool], checks: &mut Checks<'_>) {
-    // small heads with several chunks in one batch; then head_dim 136 (three dims per lane, the
-    // last ragged) with more than one 64-key tile per query
-    let cases = [(6, 2, 20, 7, 9, 5), (6, 2, 20, 7, 9, 0), (4, 4, 136, 70, 5, 50), (4, 4, 136, 70, 5, 0)];
+    // (nh, nkv, d, past, T, chunk, splits): small heads with several chunks in one batch; then
+    // head_dim 136 (three dims per lane, the last ragged) with more than one 64-key tile per
+    // query; then SPLIT attention (flash-decoding): a decode row over three slices of two
+    // tiles and an empty fourth, a chunk's keys in three slices, and a batch whose slices are
+    // mostly empty
+    let cases = [
+        (6, 2, 20, 7, 9, 5, 1),
+        (6, 2, 20, 7, 9, 0, 1),
+        (4, 4, 136, 70, 5, 50, 1),
+        (4, 4, 136, 70, 5, 0, 1),
+        (4, 2, 64, 300, 1, 0, 4),
+        (4, 2, 64, 300, 2, 160, 3),
+        (4, 4, 136, 70, 5, 0, 3),
+    ];
     for &half in kv_f16 {
-        for (nh, nkv, d, past, t, chunk) in cases {
+        for (nh, nkv, d, past, t, chunk, splits) in cases {
             let s =
                 AttentionShape { nh, nkv, d, cap: if chunk > 0 { chunk } else { past + t + 3 }, chunk, kv_f16: half };
             let mut v = if chunk > 0 { format!("chunked {chunk}") } else { "global".into() };
+            if splits > 1 {
+                v += &format!(", split {splits}");
+            }
             let tol = match (half, ctx.shader_f16) {
                 (false, _) => TOL,
                 (true, false) => {
@@ -163,8 +177,9 @@ pub async fn attention(ctx: &GpuContext, kv_f16: &[bool], checks: &mut Checks<'_
                 }
             };
             let shape = format!("past {past} + T={t} heads {nh}/{nkv} d={d}");
-            let (out, cache) =
-                attention_case(ctx, s, past, t).await.map_or_else(|e| (Err(e), None), |(o, c)| (Ok(o), Some(c)));
+            let (out, cache) = attention_case(ctx, s, past, t, splits)
+                .await
+                .map_or_else(|e| (Err(e), None), |(o, c)| (Ok(o), Some(c)));
             checks.run("attention", v.clone(), shape.clone(), tol, async { out }).await;
             let cache = cache.ok_or_else(|| crate::Error::Gpu("the attention case did not run".into()));
             checks.run("kv_store", v, shape, 0.0, async { cache }).await;
@@ -186,7 +201,13 @@ fn pack_f16(x: &[f32]) -> Vec<u32> {
 
 /// One attention step with `past` cached positions and `t` new ones (GQA), then the KV store:
 /// (the attention output's error, the cache slots that differ from what later steps need).
-async fn attention_case(ctx: &GpuContext, s: AttentionShape, past: usize, t: usize) -> Result<(f64, f64)> {
+async fn attention_case(
+    ctx: &GpuContext,
+    s: AttentionShape,
+    past: usize,
+    t: usize,
+    splits: usize,
+) -> Result<(f64, f64)> {
     let AttentionShape { nh, nkv, d, cap, chunk, kv_f16 } = s;
     let total = past + t;
     let (k_all, v_all, q) = (rand_vec(total * nkv * d, 16), rand_vec(total * nkv * d, 17), rand_vec(t * nh * d, 18));
@@ -215,7 +236,8 @@ async fn attention_case(ctx: &GpuContext, s: AttentionShape, past: usize, t: usi
     let out = Activation::new(ctx, "out", t * nh * d)?;
     let step = step_buffer(ctx, past as u32, t as u32, 0);
     let mut rec = Recorder::new(ctx);
-    kernels::attention(&mut rec, s, &qa, &ka, &va, &out, &step, t)?;
+    let part = Activation::new(ctx, "attn_part", kernels::split_floats(s, t, splits))?;
+    kernels::attention(&mut rec, s, &qa, &ka, &va, &out, &step, t, Some((&part, splits)))?;
     kernels::kv_store(&mut rec, s, &qa, &ka, &va, &step, t)?;
     submit(ctx, rec)?;
     // What the cache holds: cached positions as f16 when the cache is f16; new ones as computed.

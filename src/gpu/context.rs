@@ -227,6 +227,9 @@ pub struct GpuContext {
     /// Largest binding planned for splittable tensors (weight chunks, logits blocks): `max_binding`,
     /// or lower when overridden.
     pub split_limit: u64,
+    /// Whether `split_limit` was lowered on purpose (`AdapterChoice::max_binding_override`), so
+    /// that weights split where the adapter alone would not split them.
+    pub split_overridden: bool,
     pub pipelines: PipelineCache,
     /// Matmul layout: whole rows per invocation (CPU adapters) instead of split-k workgroups.
     pub row_lane_matmul: bool,
@@ -337,7 +340,9 @@ impl GpuContext {
             .map_err(|e| Error::Gpu(format!("request_device on `{}`: {e}", info.name)))?;
         let max_binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) & !3;
         // Weight shaders address their chunk in bytes with u32: keep chunks under 4 GiB.
-        let split_limit = max_binding_override.map_or(max_binding, |o| o.min(max_binding)).min(u32::MAX as u64) & !255;
+        let natural = max_binding.min(u32::MAX as u64) & !255;
+        let split_limit = max_binding_override.map_or(natural, |o| o.min(natural)) & !255;
+        let split_overridden = split_limit < natural;
         let uncaptured = std::sync::Arc::new(std::sync::Mutex::new(None));
         let sink = uncaptured.clone();
         device.on_uncaptured_error(std::sync::Arc::new(move |e: wgpu::Error| {
@@ -365,6 +370,7 @@ impl GpuContext {
             features,
             max_binding,
             split_limit,
+            split_overridden,
         })
     }
 

@@ -15,25 +15,32 @@ pub enum Shader {
     Matmul,
     QkPrep,
     Attention,
+    AttentionCombine,
     KvStore,
     Router,
     Swiglu,
     MoeCombine,
     Sample,
+    /// `bench`'s microkernels: stream copy and register multiply-adds.
+    PeakCopy,
+    PeakFma,
 }
 
 impl Shader {
-    pub const ALL: [Shader; 10] = [
+    pub const ALL: [Shader; 13] = [
         Shader::Embed,
         Shader::RmsNorm,
         Shader::Matmul,
         Shader::QkPrep,
         Shader::Attention,
+        Shader::AttentionCombine,
         Shader::KvStore,
         Shader::Router,
         Shader::Swiglu,
         Shader::MoeCombine,
         Shader::Sample,
+        Shader::PeakCopy,
+        Shader::PeakFma,
     ];
 
     pub fn file(self) -> &'static str {
@@ -43,11 +50,14 @@ impl Shader {
             Shader::Matmul => "matmul/matmul.wgsl",
             Shader::QkPrep => "attention/qk_prep.wgsl",
             Shader::Attention => "attention/attention.wgsl",
+            Shader::AttentionCombine => "attention/attention_combine.wgsl",
             Shader::KvStore => "attention/kv_store.wgsl",
             Shader::Router => "moe/router.wgsl",
             Shader::Swiglu => "ffn/swiglu.wgsl",
             Shader::MoeCombine => "moe/combine.wgsl",
             Shader::Sample => "sample/sample.wgsl",
+            Shader::PeakCopy => "bench/copy.wgsl",
+            Shader::PeakFma => "bench/fma.wgsl",
         }
     }
 
@@ -58,11 +68,14 @@ impl Shader {
             Shader::Matmul => include_str!("../../shaders/matmul/matmul.wgsl"),
             Shader::QkPrep => include_str!("../../shaders/attention/qk_prep.wgsl"),
             Shader::Attention => include_str!("../../shaders/attention/attention.wgsl"),
+            Shader::AttentionCombine => include_str!("../../shaders/attention/attention_combine.wgsl"),
             Shader::KvStore => include_str!("../../shaders/attention/kv_store.wgsl"),
             Shader::Router => include_str!("../../shaders/moe/router.wgsl"),
             Shader::Swiglu => include_str!("../../shaders/ffn/swiglu.wgsl"),
             Shader::MoeCombine => include_str!("../../shaders/moe/combine.wgsl"),
             Shader::Sample => include_str!("../../shaders/sample/sample.wgsl"),
+            Shader::PeakCopy => include_str!("../../shaders/bench/copy.wgsl"),
+            Shader::PeakFma => include_str!("../../shaders/bench/fma.wgsl"),
         }
     }
 
@@ -79,7 +92,7 @@ impl Shader {
             }
             Shader::Embed => &[Flag::HalfPack],
             Shader::RmsNorm | Shader::QkPrep | Shader::Sample => &[Flag::Subgroup],
-            Shader::Attention => &[Flag::KvHalf, Flag::F16, Flag::Subgroup],
+            Shader::Attention => &[Flag::KvHalf, Flag::F16, Flag::Subgroup, Flag::Split],
             Shader::KvStore => &[Flag::KvHalf],
             _ => &[],
         }
@@ -105,11 +118,22 @@ pub enum Flag {
     /// adapters a uniform read at a workgroup-uniform offset is one scalar load, a storage read
     /// a loop over the SIMD lanes.
     XUniform,
+    /// Attention splits each (query, head)'s keys over several workgroups (flash-decoding),
+    /// writing partial results that `attention_combine` merges.
+    Split,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 7] =
-        [Flag::ExpertId, Flag::RowLane, Flag::Subgroup, Flag::KvHalf, Flag::F16, Flag::HalfPack, Flag::XUniform];
+    pub const ALL: [Flag; 8] = [
+        Flag::ExpertId,
+        Flag::RowLane,
+        Flag::Subgroup,
+        Flag::KvHalf,
+        Flag::F16,
+        Flag::HalfPack,
+        Flag::XUniform,
+        Flag::Split,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -120,6 +144,7 @@ impl Flag {
             Flag::F16 => "F16",
             Flag::HalfPack => "HALF_PACK",
             Flag::XUniform => "X_UNIFORM",
+            Flag::Split => "SPLIT",
         }
     }
 

@@ -3,7 +3,7 @@
 use super::params::{fit, AttentionParams, QkPrepParams};
 use super::{key, reducing};
 use crate::error::{Error, Result};
-use crate::gpu::{Activation, Flag, Recorder, Shader, Variant};
+use crate::gpu::{Activation, Flag, GpuContext, Recorder, Shader, Variant};
 
 /// Attention geometry of one layer.
 #[derive(Clone, Copy, Debug)]
@@ -54,6 +54,7 @@ impl AttentionShape {
             cap: fit(self.cap)?,
             chunk: fit(self.chunk)?,
             scale: (self.d as f32).powf(-0.5),
+            splits: 1,
         })
     }
 }
@@ -114,6 +115,32 @@ pub fn qk_prep(
     )
 }
 
+/// The most workgroups that share one (query, head)'s keys (SPLIT attention).
+pub const MAX_SPLITS: usize = 32;
+/// Keys a split gets at least, so short caches split less.
+const SPLIT_KEYS: usize = 256;
+
+/// How many workgroups share each (query, head)'s keys in a step of `n_tokens` tokens: a decode
+/// token on a GPU splits a cache of `s.cap` slots into slices of at least 256 keys, up to
+/// [`MAX_SPLITS`] (40 heads alone would leave most of a large GPU idle while each walks the
+/// whole cache). Prefill has a workgroup per token already, and a CPU adapter, with a few
+/// cores, gains nothing from more workgroups: 1 there.
+pub fn attention_splits(ctx: &GpuContext, s: AttentionShape, n_tokens: usize) -> usize {
+    if n_tokens != 1 || ctx.info.device_type == wgpu::DeviceType::Cpu {
+        return 1;
+    }
+    s.cap.div_ceil(SPLIT_KEYS).clamp(1, MAX_SPLITS)
+}
+
+/// Floats of the partial-result buffer SPLIT attention writes: `d` outputs, the running max and
+/// sum per (token, head, split).
+pub fn split_floats(s: AttentionShape, n_tokens: usize, splits: usize) -> usize {
+    n_tokens * s.nh * splits * (s.d + 2)
+}
+
+/// Causal attention of `n_tokens` queries over the cache and this step's keys into `out`.
+/// `split`: a partial-result buffer and a split count above 1 run SPLIT attention (each
+/// (query, head)'s keys in that many slices) and then the combine.
 #[allow(clippy::too_many_arguments)]
 pub fn attention(
     rec: &mut Recorder,
@@ -124,19 +151,31 @@ pub fn attention(
     out: &Activation,
     step: &wgpu::Buffer,
     n_tokens: usize,
+    split: Option<(&Activation, usize)>,
 ) -> Result<()> {
     check_shape(s.d, s.nh, s.nkv)?;
     s.check_cache(k_cache, v_cache)?;
+    let split = split.filter(|&(_, n)| n > 1);
     // f16 math only where the cache is f16 (`--dtype f16`) and the adapter has shader-f16
     let v = reducing(rec.ctx, Shader::Attention)
         .flag(Flag::KvHalf, s.kv_f16)
-        .flag(Flag::F16, s.kv_f16 && rec.ctx.shader_f16);
-    rec.dispatch(
-        &key(v),
-        &s.params()?,
-        &[&qkv.buffer, &k_cache.buffer, &v_cache.buffer, &out.buffer, step],
-        [n_tokens as u32, s.nh as u32, 1],
-    )
+        .flag(Flag::F16, s.kv_f16 && rec.ctx.shader_f16)
+        .flag(Flag::Split, split.is_some());
+    let grid = [n_tokens as u32, s.nh as u32, 1];
+    let caches = [&qkv.buffer, &k_cache.buffer, &v_cache.buffer];
+    let Some((part, splits)) = split else {
+        return rec.dispatch(&key(v), &s.params()?, &[caches[0], caches[1], caches[2], &out.buffer, step], grid);
+    };
+    if part.len < split_floats(s, n_tokens, splits) {
+        return Err(Error::Shape(format!(
+            "attention: a partial buffer of {} floats, {} needed for {splits} splits",
+            part.len,
+            split_floats(s, n_tokens, splits)
+        )));
+    }
+    let p = AttentionParams { splits: fit(splits)?, ..s.params()? };
+    rec.dispatch(&key(v), &p, &[caches[0], caches[1], caches[2], &part.buffer, step], [grid[0], grid[1], p.splits])?;
+    rec.dispatch(&key(Variant::new(Shader::AttentionCombine)), &p, &[&part.buffer, &out.buffer], grid)
 }
 
 pub fn kv_store(

@@ -86,12 +86,19 @@ kernel_params!(
     }
 );
 kernel_params!(
-    /// shaders/common/attention_shape.wgsl (attention and the KV store)
-    AttentionParams for [Attention, KvStore] { nh: u32, nkv: u32, d: u32, width: u32, cap: u32, chunk: u32, scale: f32 }
+    /// shaders/common/attention_shape.wgsl (attention, its combine and the KV store)
+    AttentionParams for [Attention, AttentionCombine, KvStore] {
+        nh: u32, nkv: u32, d: u32, width: u32, cap: u32, chunk: u32, scale: f32, splits: u32,
+    }
 );
 kernel_params!(
     /// shaders/sample/sample.wgsl
     SampleParams for [Sample] { vocab: u32, row0: u32, greedy: u32, top_k: u32, top_p: f32, inv_temp: f32, seed: u32 }
+);
+
+kernel_params!(
+    /// shaders/bench/copy.wgsl and fma.wgsl
+    PeakParams for [PeakCopy, PeakFma] { n: u32, iters: u32, stride: u32 }
 );
 
 /// Every parameter struct's shaders and fields (what the reflection test walks).
@@ -109,6 +116,7 @@ pub fn all() -> Vec<(&'static [Shader], &'static [Field])> {
         e::<QkPrepParams>(),
         e::<AttentionParams>(),
         e::<SampleParams>(),
+        e::<PeakParams>(),
     ]
 }
 

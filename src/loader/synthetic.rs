@@ -1,10 +1,13 @@
-//! Random bf16 weights at a model's shapes, with no checkpoint: what `bench --synthetic` loads.
-//! Every matrix is a view into one buffer of small random bf16 values (sized for the largest
-//! tensor), every norm a view of ones, so even Scout's shapes cost one large allocation and no disk.
+//! Random weights at a model's shapes, with no checkpoint: what `bench --synthetic` loads. Every
+//! matrix is a view into one buffer of small random values stored in the chosen format (bf16, f16,
+//! f32, or ggml blocks quantized once), sized for the largest tensor; every norm and the router
+//! are bf16 views. Routed experts are expert-stacked `[E, rows, cols]` (GGUF's layout), so loading
+//! is a copy: even Scout's shapes cost one large allocation, no transposition and no disk.
 
 use super::tensor::{TensorSource, TensorView};
 use crate::config::{FfnKind, TextConfig};
 use crate::error::{Error, Result};
+use crate::quant::quantize::{quantize_row, TARGETS};
 use crate::quant::WeightFormat;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,8 +15,9 @@ use std::path::{Path, PathBuf};
 /// The presets `bench --synthetic` knows: real Llama 4 shapes and a small one for slow adapters.
 pub const PRESETS: [&str; 3] = ["scout", "maverick", "tiny"];
 
-/// The `config.json` of a preset with `layers` layers (`None`: the model's own depth).
-pub fn preset(name: &str, layers: Option<usize>) -> Result<TextConfig> {
+/// The `config.json` of a preset with `layers` layers and `experts` routed experts per MoE layer
+/// (`None`: the model's own).
+pub fn preset(name: &str, layers: Option<usize>, experts: Option<usize>) -> Result<TextConfig> {
     let mut c = serde_json::json!({
         "architectures": ["Llama4ForCausalLM"], "model_type": "llama4_text", "vocab_size": 202048, "hidden_size": 5120,
         "intermediate_size": 8192, "intermediate_size_mlp": 16384, "num_attention_heads": 40, "num_key_value_heads": 8,
@@ -55,6 +59,12 @@ pub fn preset(name: &str, layers: Option<usize>) -> Result<TextConfig> {
         }
         c["num_hidden_layers"] = n.into();
     }
+    if let Some(e) = experts {
+        if e == 0 {
+            return Err(Error::Input("--experts must be at least 1".into()));
+        }
+        c["num_local_experts"] = e.into();
+    }
     TextConfig::from_json_str(&c.to_string(), &synthetic_path(name))
 }
 
@@ -85,8 +95,9 @@ fn tensor_shapes(cfg: &TextConfig) -> BTreeMap<String, Vec<usize>> {
             FfnKind::Moe => {
                 let (e, w) = (cfg.num_local_experts, cfg.intermediate_size);
                 put("feed_forward.router.weight", vec![e, h]);
-                put("feed_forward.experts.gate_up_proj", vec![e, h, 2 * w]);
-                put("feed_forward.experts.down_proj", vec![e, w, h]);
+                put("feed_forward.experts.gate_proj.weight", vec![e, w, h]);
+                put("feed_forward.experts.up_proj.weight", vec![e, w, h]);
+                put("feed_forward.experts.down_proj.weight", vec![e, h, w]);
                 (w, "feed_forward.shared_expert.")
             }
         };
@@ -97,35 +108,79 @@ fn tensor_shapes(cfg: &TextConfig) -> BTreeMap<String, Vec<usize>> {
     t
 }
 
-/// Random bf16 weights for every tensor of a text model.
+/// The formats synthetic matrices can be stored in: the float formats, and the ones
+/// quantize-on-load writes.
+pub fn storable(f: WeightFormat) -> bool {
+    matches!(f, WeightFormat::F32 | WeightFormat::F16 | WeightFormat::Bf16) || TARGETS.contains(&f)
+}
+
+/// Random weights for every tensor of a text model.
 pub struct Synthetic {
     path: PathBuf,
     shapes: BTreeMap<String, Vec<usize>>,
-    /// Random bf16 values in [-0.02, 0.02), as long as the largest matrix.
+    format: WeightFormat,
+    /// Random values in [-0.02, 0.02) stored in `format`, as many as the largest matrix holds.
     random: Vec<u8>,
+    /// bf16 random values for the router.
+    router: Vec<u8>,
     /// bf16 ones, as long as the largest norm.
     ones: Vec<u8>,
 }
 
-impl Synthetic {
-    /// Weights for `cfg`, named `name` in errors.
-    pub fn new(cfg: &TextConfig, name: &str) -> Self {
-        let shapes = tensor_shapes(cfg);
-        let numel = |s: &Vec<usize>| s.iter().product::<usize>();
-        let largest = shapes.values().map(numel).max().unwrap_or(0);
-        // 1 Mi random values, repeated: generating Scout's 1.3 G values one by one would take longer
-        // than the upload
-        let block: Vec<u8> = crate::conformance::data::rand_vec(1 << 20, 0x5eed)
-            .into_iter()
-            .flat_map(|x| half::bf16::from_f32(0.02 * x).to_le_bytes())
-            .collect();
-        let mut random = Vec::with_capacity(largest * 2);
-        while random.len() < largest * 2 {
-            let n = block.len().min(largest * 2 - random.len());
-            random.extend_from_slice(&block[..n]);
+/// The values of `block` (whole blocks of `format`) stored in `format`.
+fn store(format: WeightFormat, block: &[f32]) -> Vec<u8> {
+    match format {
+        WeightFormat::F32 => block.iter().flat_map(|x| x.to_le_bytes()).collect(),
+        WeightFormat::F16 => block.iter().flat_map(|&x| half::f16::from_f32(x).to_le_bytes()).collect(),
+        WeightFormat::Bf16 => block.iter().flat_map(|&x| half::bf16::from_f32(x).to_le_bytes()).collect(),
+        f => {
+            let mut out = Vec::with_capacity(f.bytes_for(block.len()).unwrap_or(0));
+            quantize_row(f, block, &mut out);
+            out
         }
+    }
+}
+
+/// `block` repeated up to `len` bytes.
+fn repeat_to(block: &[u8], len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len);
+    while out.len() < len {
+        out.extend_from_slice(&block[..block.len().min(len - out.len())]);
+    }
+    out
+}
+
+impl Synthetic {
+    /// Weights for `cfg` with matrices stored in `format` (one of [`storable`]), named `name` in
+    /// errors. Every matrix width must be whole blocks of `format`.
+    pub fn new(cfg: &TextConfig, name: &str, format: WeightFormat) -> Result<Self> {
+        let path = synthetic_path(name);
+        if !storable(format) {
+            return Err(Error::Input(format!("synthetic weights cannot be stored as {}", format.name())));
+        }
+        let shapes = tensor_shapes(cfg);
+        let is_matrix = |n: &str| !n.ends_with("norm.weight") && !n.ends_with("router.weight");
+        let mut largest = 0;
+        for (n, s) in shapes.iter().filter(|(n, _)| is_matrix(n)) {
+            let cols = s.last().copied().unwrap_or(1);
+            if !cols.is_multiple_of(format.block_elems()) {
+                return Err(Error::load(
+                    &path,
+                    n,
+                    format!("{cols} columns are not whole {}-element {} blocks", format.block_elems(), format.name()),
+                ));
+            }
+            largest = largest.max(s.iter().product::<usize>());
+        }
+        // 1 Mi random values (whole blocks of every format), stored once and repeated: storing
+        // Scout's 1.3 G values one by one would take longer than the upload
+        let block: Vec<f32> =
+            crate::conformance::data::rand_vec(1 << 20, 0x5eed).into_iter().map(|x| 0.02 * x).collect();
+        let random = repeat_to(&store(format, &block), format.bytes_for(largest).unwrap_or(0));
+        let router_len = 2 * cfg.num_local_experts * cfg.hidden_size;
+        let router = repeat_to(&store(WeightFormat::Bf16, &block), router_len);
         let ones = half::bf16::from_f32(1.0).to_le_bytes().repeat(cfg.hidden_size.max(cfg.head_dim));
-        Synthetic { path: synthetic_path(name), shapes, random, ones }
+        Ok(Synthetic { path, shapes, format, random, router, ones })
     }
 }
 
@@ -139,9 +194,15 @@ impl TensorSource for Synthetic {
             .shapes
             .get_key_value(name)
             .ok_or_else(|| Error::load(&self.path, name, "not a tensor of this synthetic model"))?;
-        let bytes = 2 * shape.iter().product::<usize>();
-        let src = if name.ends_with("norm.weight") { &self.ones } else { &self.random };
-        Ok(TensorView { name: key, path: &self.path, dtype: WeightFormat::Bf16, shape, bytes: &src[..bytes] })
+        let (dtype, src) = if name.ends_with("norm.weight") {
+            (WeightFormat::Bf16, &self.ones)
+        } else if name.ends_with("router.weight") {
+            (WeightFormat::Bf16, &self.router)
+        } else {
+            (self.format, &self.random)
+        };
+        let bytes = dtype.bytes_for(shape.iter().product()).unwrap_or(0);
+        Ok(TensorView { name: key, path: &self.path, dtype, shape, bytes: &src[..bytes] })
     }
 
     fn contains(&self, name: &str) -> bool {

@@ -40,6 +40,16 @@ impl KvCache {
             .sum()
     }
 
+    /// Positions the attention of a token at `pos` reads, summed over layers (a chunked layer
+    /// reads its chunk so far, a global one every position), and the cache bytes that is.
+    pub fn token_reads(cfg: &TextConfig, pos: usize, dtype: Dtype) -> (u64, u64) {
+        cfg.layers.iter().fold((0, 0), |(n, b), l| {
+            let s = Self::shape(cfg, l.attention, 1, dtype);
+            let seen = if s.chunk > 0 { pos % s.chunk + 1 } else { pos + 1 } as u64;
+            (n + seen, b + seen * 2 * 4 * s.cache_words() as u64)
+        })
+    }
+
     /// The most positions, at most `want`, for which every layer's K and V caches each fit one
     /// storage binding of `max_binding` bytes.
     pub fn positions_within(cfg: &TextConfig, want: usize, dtype: Dtype, max_binding: u64) -> usize {

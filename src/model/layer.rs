@@ -92,6 +92,17 @@ impl Layer {
         self.qkv.bytes() + self.o.bytes() + ffn + 8 * self.input_norm.len as u64
     }
 
+    /// What one token's step does with this layer's matrices: (weight bytes read, multiply-adds),
+    /// counting of each expert-stacked matrix only the `k` routed experts.
+    pub fn token_work(&self, k: usize) -> (u64, u64) {
+        let mut m = vec![&self.qkv, &self.o];
+        m.extend(self.ffn.matrices());
+        m.iter().fold((0, 0), |(b, f), m| {
+            let used = k.min(m.experts) as u64;
+            (b + m.bytes() / m.experts as u64 * used, f + (m.rows * m.cols) as u64 * used)
+        })
+    }
+
     /// Appends this layer's dispatches for `ws.n_tokens` tokens.
     pub fn encode(&self, rec: &mut Recorder, cfg: &TextConfig, ws: &Workspace, cache: &LayerCache) -> Result<()> {
         let (t, h) = (ws.n_tokens, cfg.hidden_size);
@@ -112,7 +123,9 @@ impl Layer {
             !rope && cfg.attn_temperature_tuning,
             cfg.rms_norm_eps,
         )?;
-        kernels::attention(rec, shape, &ws.qkv, &cache.k, &cache.v, &ws.attn, &ws.step, t)?;
+        let splits = kernels::attention_splits(rec.ctx, shape, t);
+        let split = ws.attn_part.as_ref().map(|part| (part, splits));
+        kernels::attention(rec, shape, &ws.qkv, &cache.k, &cache.v, &ws.attn, &ws.step, t, split)?;
         kernels::kv_store(rec, shape, &ws.qkv, &cache.k, &cache.v, &ws.step, t)?;
         kernels::matmul(rec, &self.o, &ws.attn, &ws.h, MatmulArgs { accumulate: true, ..MatmulArgs::dense(t, h) })?;
         // --- feed-forward block

@@ -186,6 +186,14 @@ impl TextModel {
         heads_bytes(&self.embed, &self.lm_head) + self.layers.iter().map(|l| l.weight_bytes()).sum::<u64>()
     }
 
+    /// What a step does per token with the decoder layers' matrices: (weight bytes read,
+    /// multiply-adds), only the routed experts counted. The LM head (one row of logits a step)
+    /// adds [`Matrix::bytes`] and `rows * cols` of `self.lm_head` once per step.
+    pub fn token_work(&self) -> (u64, u64) {
+        let k = self.cfg.num_experts_per_tok;
+        self.layers.iter().map(|l| l.token_work(k)).fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+    }
+
     /// Records one forward step of `ws.n_tokens` tokens, the logits and the sampler.
     pub fn record(
         &self,

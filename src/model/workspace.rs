@@ -4,16 +4,20 @@
 use crate::config::{FfnKind, TextConfig};
 use crate::error::Result;
 use crate::gpu::{Activation, GpuContext};
+use crate::kernels;
 
 pub struct Workspace {
     pub n_tokens: usize,
     /// Logits rows computed: all `n_tokens` (for --dump-logits) or only the last.
     pub logits_rows: usize,
-    pub ids: Activation,           // u32 [T]
-    pub h: Activation,             // [T, H] residual stream
-    pub x: Activation,             // [T, H] normed
-    pub qkv: Activation,           // [T, (nh + 2 nkv) d]
-    pub attn: Activation,          // [T, nh d]
+    pub ids: Activation,  // u32 [T]
+    pub h: Activation,    // [T, H] residual stream
+    pub x: Activation,    // [T, H] normed
+    pub qkv: Activation,  // [T, (nh + 2 nkv) d]
+    pub attn: Activation, // [T, nh d]
+    /// SPLIT attention's partial results (a decode step on a GPU adapter; see
+    /// [`kernels::attention_splits`]): `[nh, MAX_SPLITS, d + 2]`.
+    pub attn_part: Option<Activation>,
     pub gu: Activation,            // [T k, 2 max(I, Imlp)]
     pub act: Activation,           // [T k, max(I, Imlp)]
     pub router_logits: Activation, // [T, E]
@@ -51,6 +55,11 @@ impl Workspace {
             x: mm_in("x", t * cfg.hidden_size)?,
             qkv: a("qkv", t * cfg.qkv_width())?,
             attn: mm_in("attn", t * cfg.num_attention_heads * cfg.head_dim)?,
+            attn_part: if t == 1 && ctx.info.device_type != wgpu::DeviceType::Cpu {
+                Some(a("attn_part", cfg.num_attention_heads * kernels::MAX_SPLITS * (cfg.head_dim + 2))?)
+            } else {
+                None
+            },
             gu: a("gate_up", rows_ffn * 2 * w)?,
             act: mm_in("act", rows_ffn * w)?,
             router_logits: a("router_logits", t * cfg.num_local_experts.max(1))?,
@@ -91,7 +100,8 @@ impl Workspace {
             &self.rope_table,
             &self.temps,
         ];
-        one.into_iter().chain(&self.logits).map(|a| a.buffer.size()).sum::<u64>() + self.step.size()
+        one.into_iter().chain(&self.attn_part).chain(&self.logits).map(|a| a.buffer.size()).sum::<u64>()
+            + self.step.size()
     }
 
     /// Writes this step's inputs: positions `past..past+T`, their RoPE cos/sin and temperatures.

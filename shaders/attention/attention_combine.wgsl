@@ -1,0 +1,36 @@
+// Merges SPLIT attention's slices (flash-decoding's second pass): slice j of (query t, head h)
+// left its unnormalized output a_j (d floats), its running max m_j and sum l_j. With M the
+// largest m_j: out = sum_j exp(m_j - M) a_j / sum_j exp(m_j - M) l_j. Empty slices (m_j = NEG,
+// l_j = 0) add nothing. One workgroup per (t, h); lanes stride over the d outputs.
+
+#include "common/attention_shape.wgsl"
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> part: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+
+const WG: u32 = 64u;
+const NEG: f32 = -3.0e38;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let t = wid.x;
+    let h = wid.y;
+    let stride = p.d + 2u;
+    let base = (t * p.nh + h) * p.splits * stride;
+    var big = NEG;
+    for (var j = 0u; j < p.splits; j++) {
+        big = max(big, part[base + j * stride + p.d]);
+    }
+    var sum = 0.0;
+    for (var j = 0u; j < p.splits; j++) {
+        sum += exp(part[base + j * stride + p.d] - big) * part[base + j * stride + p.d + 1u];
+    }
+    for (var i = lid; i < p.d; i += WG) {
+        var a = 0.0;
+        for (var j = 0u; j < p.splits; j++) {
+            a += exp(part[base + j * stride + p.d] - big) * part[base + j * stride + i];
+        }
+        out[(t * p.nh + h) * p.d + i] = a / sum;
+    }
+}
