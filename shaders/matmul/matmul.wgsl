@@ -50,7 +50,12 @@ struct Params {
 // (a prompt takes one dispatch per window of token rows).
 @group(0) @binding(1) var<uniform> xu: array<vec4<f32>, 4096>;
 #else
+#if X_VEC4
+// GPUs, rows of x 16-byte aligned: one 16-byte load per four activations.
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;
+#else
 @group(0) @binding(1) var<storage, read> x: array<f32>;
+#endif
 #endif
 @group(0) @binding(2) var<storage, read> w: array<u32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
@@ -63,21 +68,33 @@ struct Params {
 
 const UNITS: u32 = BLOCK_ELEMS / 32u;
 
-// Four activations from offset o (a multiple of 4 with X_UNIFORM).
+// Four activations from offset o (a multiple of 4 with X_UNIFORM and X_VEC4).
 fn xv4(o: u32) -> vec4<f32> {
 #if X_UNIFORM
     return xu[(o - p.x_win) >> 2u];
 #else
+#if X_VEC4
+    return x4[o >> 2u];
+#else
     return vec4<f32>(x[o], x[o + 1u], x[o + 2u], x[o + 3u]);
+#endif
 #endif
 }
 
-// 32 activations from offset o, times `scale`. Past k (float rows are zero-padded to 32) the
-// values belong to the next row or are clamped reads: finite, and multiplied by zero weights.
+// 32 activations from offset o (in the W32 layout). Past k (float rows are zero-padded to 32)
+// the values belong to the next row or are clamped reads: finite, and multiplied by zero weights.
+fn x32(o: u32) -> W32 {
+    return W32(xv4(o), xv4(o + 4u), xv4(o + 8u), xv4(o + 12u), xv4(o + 16u), xv4(o + 20u), xv4(o + 24u), xv4(o + 28u));
+}
+
+fn dot32(wv: W32, xv: W32) -> f32 {
+    return dot4(wv.a0, xv.a0) + dot4(wv.a1, xv.a1) + dot4(wv.a2, xv.a2) + dot4(wv.a3, xv.a3)
+        + dot4(wv.a4, xv.a4) + dot4(wv.a5, xv.a5) + dot4(wv.a6, xv.a6) + dot4(wv.a7, xv.a7);
+}
+
+// One unit's weights dotted with the 32 activations from offset o, times `scale`.
 fn dot_x32(wv: W32, o: u32, scale: f32) -> f32 {
-    let s = dot4(wv.a0, xv4(o)) + dot4(wv.a1, xv4(o + 4u)) + dot4(wv.a2, xv4(o + 8u)) + dot4(wv.a3, xv4(o + 12u))
-        + dot4(wv.a4, xv4(o + 16u)) + dot4(wv.a5, xv4(o + 20u)) + dot4(wv.a6, xv4(o + 24u)) + dot4(wv.a7, xv4(o + 28u));
-    return s * scale;
+    return dot32(wv, x32(o)) * scale;
 }
 
 // Four weights times four activations, summed. F16 (`--dtype f16` with shader-f16): f16 products
@@ -148,12 +165,20 @@ fn add_unit(acc: ptr<function, array<vec4<f32>, 8>>, rb: vec4<u32>, unit: u32, t
     let bo = blk * BLOCK_BYTES;
     let e = blk * BLOCK_ELEMS + 32u * u;
     if (TT == 1u) {
-        // one row decoded and used at a time: 32 live weights, not 128 (CPU adapters spill)
         let o = x_base(t0) + e;
+#if ROW_LANE
+        // one row decoded and used at a time: 32 live weights, not 128 (CPU adapters spill);
+        // x comes from scalar uniform loads, cheap to repeat
         (*acc)[0].x += dot_x32(unit_w(rb.x + bo, u), o, scale);
         (*acc)[0].y += dot_x32(unit_w(rb.y + bo, u), o, scale);
         (*acc)[0].z += dot_x32(unit_w(rb.z + bo, u), o, scale);
         (*acc)[0].w += dot_x32(unit_w(rb.w + bo, u), o, scale);
+#else
+        // GPUs: the 32 activations loaded once for the four rows
+        let xv = x32(o);
+        (*acc)[0] += scale * vec4<f32>(dot32(unit_w(rb.x + bo, u), xv), dot32(unit_w(rb.y + bo, u), xv),
+            dot32(unit_w(rb.z + bo, u), xv), dot32(unit_w(rb.w + bo, u), xv));
+#endif
         return;
     }
     let w0 = unit_w(rb.x + bo, u);
@@ -161,8 +186,8 @@ fn add_unit(acc: ptr<function, array<vec4<f32>, 8>>, rb: vec4<u32>, unit: u32, t
     let w2 = unit_w(rb.z + bo, u);
     let w3 = unit_w(rb.w + bo, u);
     for (var tt = 0u; tt < TT; tt++) {
-        let o = x_base(min(t0 + tt, p.n_tokens - 1u)) + e;
-        (*acc)[tt] += vec4<f32>(dot_x32(w0, o, scale), dot_x32(w1, o, scale), dot_x32(w2, o, scale), dot_x32(w3, o, scale));
+        let xv = x32(x_base(min(t0 + tt, p.n_tokens - 1u)) + e);
+        (*acc)[tt] += scale * vec4<f32>(dot32(w0, xv), dot32(w1, xv), dot32(w2, xv), dot32(w3, xv));
     }
 }
 

@@ -88,7 +88,7 @@ impl Shader {
     pub fn flags(self) -> &'static [Flag] {
         match self {
             Shader::Matmul => {
-                &[Flag::ExpertId, Flag::RowLane, Flag::Subgroup, Flag::HalfPack, Flag::F16, Flag::XUniform]
+                &[Flag::ExpertId, Flag::RowLane, Flag::Subgroup, Flag::HalfPack, Flag::F16, Flag::XUniform, Flag::XVec4]
             }
             Shader::Embed => &[Flag::HalfPack],
             Shader::RmsNorm | Shader::QkPrep | Shader::Sample => &[Flag::Subgroup],
@@ -118,13 +118,16 @@ pub enum Flag {
     /// adapters a uniform read at a workgroup-uniform offset is one scalar load, a storage read
     /// a loop over the SIMD lanes.
     XUniform,
+    /// The matmul reads its activations as vec4 from storage (GPU layout, rows 16-byte aligned):
+    /// one 16-byte load per four activations instead of four 4-byte loads.
+    XVec4,
     /// Attention splits each (query, head)'s keys over several workgroups (flash-decoding),
     /// writing partial results that `attention_combine` merges.
     Split,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 8] = [
+    pub const ALL: [Flag; 9] = [
         Flag::ExpertId,
         Flag::RowLane,
         Flag::Subgroup,
@@ -132,6 +135,7 @@ impl Flag {
         Flag::F16,
         Flag::HalfPack,
         Flag::XUniform,
+        Flag::XVec4,
         Flag::Split,
     ];
 
@@ -144,6 +148,7 @@ impl Flag {
             Flag::F16 => "F16",
             Flag::HalfPack => "HALF_PACK",
             Flag::XUniform => "X_UNIFORM",
+            Flag::XVec4 => "X_VEC4",
             Flag::Split => "SPLIT",
         }
     }
