@@ -9,8 +9,11 @@
 @group(0) @binding(1) var<storage, read> part: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
-const WG: u32 = 64u;
+const WG: u32 = 64u; // at least the most splits (MAX_SPLITS on the host)
 const NEG: f32 = -3.0e38;
+
+var<workgroup> maxes: array<f32, WG>;
+var<workgroup> sums: array<f32, WG>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -18,18 +21,24 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let h = wid.y;
     let stride = p.d + 2u;
     let base = (t * p.nh + h) * p.splits * stride;
+    // each slice's max and sum loaded once, by its own lane (not split by split in every lane)
+    if (lid < p.splits) {
+        maxes[lid] = part[base + lid * stride + p.d];
+        sums[lid] = part[base + lid * stride + p.d + 1u];
+    }
+    workgroupBarrier();
     var big = NEG;
     for (var j = 0u; j < p.splits; j++) {
-        big = max(big, part[base + j * stride + p.d]);
+        big = max(big, maxes[j]);
     }
     var sum = 0.0;
     for (var j = 0u; j < p.splits; j++) {
-        sum += exp(part[base + j * stride + p.d] - big) * part[base + j * stride + p.d + 1u];
+        sum += exp(maxes[j] - big) * sums[j];
     }
     for (var i = lid; i < p.d; i += WG) {
         var a = 0.0;
         for (var j = 0u; j < p.splits; j++) {
-            a += exp(part[base + j * stride + p.d] - big) * part[base + j * stride + i];
+            a += exp(maxes[j] - big) * part[base + j * stride + i];
         }
         out[(t * p.nh + h) * p.d + i] = a / sum;
     }

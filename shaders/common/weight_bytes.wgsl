@@ -1,13 +1,34 @@
-// Byte access to a weight buffer `w: array<u32>` holding ggml blocks exactly as GGUF stores
-// them (blocks sit at any even byte offset). Included before every `weights_*.wgsl`.
+// Byte access to a weight buffer holding ggml blocks exactly as GGUF stores them (blocks sit at
+// any even byte offset). Included before every `weights_*.wgsl`. The buffer is `w: array<u32>`,
+// or with W_VEC4 (GPU layout, formats whose blocks are whole 16-byte vectors) `w4:
+// array<vec4<u32>>`, read 16 bytes a load; `wd` and `wq` read either.
+
+// Word i.
+fn wd(i: u32) -> u32 {
+#if W_VEC4
+    return w4[i >> 2u][i & 3u];
+#else
+    return w[i];
+#endif
+}
+
+// Words 4 i4 .. 4 i4 + 4 (a 16-byte aligned vector: only blocks at 16-byte offsets use it).
+fn wq(i4: u32) -> vec4<u32> {
+#if W_VEC4
+    return w4[i4];
+#else
+    let i = 4u * i4;
+    return vec4<u32>(w[i], w[i + 1u], w[i + 2u], w[i + 3u]);
+#endif
+}
 
 fn w_u8(o: u32) -> u32 {
-    return (w[o >> 2u] >> ((o & 3u) * 8u)) & 0xffu;
+    return (wd(o >> 2u) >> ((o & 3u) * 8u)) & 0xffu;
 }
 
 // 16 bits at an even byte offset.
 fn w_u16(o: u32) -> u32 {
-    return (w[o >> 2u] >> ((o & 2u) * 8u)) & 0xffffu;
+    return (wd(o >> 2u) >> ((o & 2u) * 8u)) & 0xffffu;
 }
 
 // IEEE half bits -> f32 with integer ops (for adapters without the f16 pack builtins, such as
@@ -39,7 +60,7 @@ fn halves(v: u32) -> vec2<f32> {
 
 // The half at an even byte offset.
 fn w_f16(o: u32) -> f32 {
-    let h = halves(w[o >> 2u]);
+    let h = halves(wd(o >> 2u));
     return select(h.x, h.y, (o & 2u) != 0u);
 }
 
@@ -69,8 +90,8 @@ fn sbytes4(v: u32) -> vec4<f32> {
 fn w_u32x4(o: u32) -> vec4<u32> {
     let i = o >> 2u;
     let s = (o & 2u) * 8u;
-    let a = vec4<u32>(w[i], w[i + 1u], w[i + 2u], w[i + 3u]);
-    let b = vec4<u32>(w[i + 1u], w[i + 2u], w[i + 3u], w[i + 4u]);
+    let a = vec4<u32>(wd(i), wd(i + 1u), wd(i + 2u), wd(i + 3u));
+    let b = vec4<u32>(wd(i + 1u), wd(i + 2u), wd(i + 3u), wd(i + 4u));
     return select((a >> vec4<u32>(s)) | (b << vec4<u32>(32u - s)), a, s == 0u);
 }
 

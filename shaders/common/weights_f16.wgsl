@@ -2,12 +2,17 @@
 const BLOCK_ELEMS: u32 = 32u;
 const BLOCK_BYTES: u32 = 64u;
 
-// The four halves in words i and i + 1.
-fn h4(i: u32) -> vec4<f32> {
-    return vec4<f32>(halves(w[i]), halves(w[i + 1u]));
+// The eight halves of a 16-byte vector, as two vec4.
+fn h8(q: vec4<u32>) -> array<vec4<f32>, 2> {
+    return array<vec4<f32>, 2>(vec4<f32>(halves(q.x), halves(q.y)), vec4<f32>(halves(q.z), halves(q.w)));
 }
 
+// The block at byte b (a multiple of 16: blocks of 64 bytes) is four vectors.
 fn unit_w(b: u32, u: u32) -> W32 {
-    let i = b >> 2u;
-    return W32(h4(i), h4(i + 2u), h4(i + 4u), h4(i + 6u), h4(i + 8u), h4(i + 10u), h4(i + 12u), h4(i + 14u));
+    let i = b >> 4u;
+    let a = h8(wq(i));
+    let c = h8(wq(i + 1u));
+    let d = h8(wq(i + 2u));
+    let e = h8(wq(i + 3u));
+    return W32(a[0], a[1], c[0], c[1], d[0], d[1], e[0], e[1]);
 }

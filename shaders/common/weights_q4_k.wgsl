@@ -7,17 +7,18 @@ const BLOCK_BYTES: u32 = 144u;
 
 #include "common/kquant_scales.wgsl"
 
-// Sub-block u: d * sc * q - dmin * m.
+// Sub-block u: d * sc * q - dmin * m. Three 16-byte vectors: the head and the 32 bytes of qs
+// whose low (even u) or high (odd u) nibbles are this sub-block.
 fn unit_w(b: u32, u: u32) -> W32 {
-    let i = (b >> 2u) + 4u + 8u * (u >> 1u);
+    let i = b >> 4u;
+    let sm = k_scale_min(wq(i), u);
+    let q0 = wq(i + 1u + 2u * (u >> 1u));
+    let q1 = wq(i + 2u + 2u * (u >> 1u));
     let hi = (u & 1u) != 0u;
-    let sm = scale_min_k4(b, u);
-    let dd = w[b >> 2u];
-    let dm = halves(dd);
-    let s = dm.x * sm.x;
-    let m = dm.y * sm.y;
-    return W32(k4(w[i], hi, s, m), k4(w[i + 1u], hi, s, m), k4(w[i + 2u], hi, s, m), k4(w[i + 3u], hi, s, m),
-        k4(w[i + 4u], hi, s, m), k4(w[i + 5u], hi, s, m), k4(w[i + 6u], hi, s, m), k4(w[i + 7u], hi, s, m));
+    let s = sm.x;
+    let m = sm.y;
+    return W32(k4(q0.x, hi, s, m), k4(q0.y, hi, s, m), k4(q0.z, hi, s, m), k4(q0.w, hi, s, m),
+        k4(q1.x, hi, s, m), k4(q1.y, hi, s, m), k4(q1.z, hi, s, m), k4(q1.w, hi, s, m));
 }
 
 fn k4(q: u32, hi: bool, s: f32, m: f32) -> vec4<f32> {

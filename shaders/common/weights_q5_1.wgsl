@@ -5,8 +5,8 @@ const BLOCK_BYTES: u32 = 24u;
 
 fn unit_w(b: u32, u: u32) -> W32 {
     let i = b >> 2u;
-    let dm = w[i];
-    let q = vec4<u32>(w[i + 2u], w[i + 3u], w[i + 4u], w[i + 5u]);
+    let dm = wd(i);
+    let q = vec4<u32>(wd(i + 2u), wd(i + 3u), wd(i + 4u), wd(i + 5u));
     let h = halves(dm);
-    return nibble_w(q, w[i + 1u], h.x, h.y);
+    return nibble_w(q, wd(i + 1u), h.x, h.y);
 }

@@ -10,17 +10,18 @@ fn q5(q: u32, hi: bool, h: u32, u: u32) -> vec4<f32> {
     return codes4(nibbles4(q, hi) | (((bytes4(h) >> vec4<u32>(u)) & vec4<u32>(1u)) << vec4<u32>(4u)));
 }
 
+// Sub-block u: the head, qh (two vectors) and the 32 bytes of qs of its nibbles (two vectors).
 fn unit_w(b: u32, u: u32) -> W32 {
-    let i = (b >> 2u) + 12u + 8u * (u >> 1u);
-    let h = (b >> 2u) + 4u;
+    let i = b >> 4u;
+    let sm = k_scale_min(wq(i), u);
+    let h0 = wq(i + 1u);
+    let h1 = wq(i + 2u);
+    let q0 = wq(i + 3u + 2u * (u >> 1u));
+    let q1 = wq(i + 4u + 2u * (u >> 1u));
     let hi = (u & 1u) != 0u;
-    let sm = scale_min_k4(b, u);
-    let dd = w[b >> 2u];
-    let dm = halves(dd);
-    let s = dm.x * sm.x;
-    let m = dm.y * sm.y;
-    return W32(s * q5(w[i], hi, w[h], u) - m, s * q5(w[i + 1u], hi, w[h + 1u], u) - m,
-        s * q5(w[i + 2u], hi, w[h + 2u], u) - m, s * q5(w[i + 3u], hi, w[h + 3u], u) - m,
-        s * q5(w[i + 4u], hi, w[h + 4u], u) - m, s * q5(w[i + 5u], hi, w[h + 5u], u) - m,
-        s * q5(w[i + 6u], hi, w[h + 6u], u) - m, s * q5(w[i + 7u], hi, w[h + 7u], u) - m);
+    let s = sm.x;
+    let m = sm.y;
+    return W32(s * q5(q0.x, hi, h0.x, u) - m, s * q5(q0.y, hi, h0.y, u) - m, s * q5(q0.z, hi, h0.z, u) - m,
+        s * q5(q0.w, hi, h0.w, u) - m, s * q5(q1.x, hi, h1.x, u) - m, s * q5(q1.y, hi, h1.y, u) - m,
+        s * q5(q1.z, hi, h1.z, u) - m, s * q5(q1.w, hi, h1.w, u) - m);
 }

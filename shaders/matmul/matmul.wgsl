@@ -57,7 +57,11 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 #endif
 #endif
+#if W_VEC4
+@group(0) @binding(2) var<storage, read> w4: array<vec4<u32>>;
+#else
 @group(0) @binding(2) var<storage, read> w: array<u32>;
+#endif
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 #if EXPERT_ID
 @group(0) @binding(4) var<storage, read> ids: array<u32>;

@@ -146,8 +146,8 @@ pub async fn attention(ctx: &GpuContext, kv_f16: &[bool], checks: &mut Checks<'_
     // (nh, nkv, d, past, T, chunk, splits): small heads with several chunks in one batch; then
     // head_dim 136 (three dims per lane, the last ragged) with more than one 64-key tile per
     // query; then SPLIT attention (flash-decoding): a decode row over three slices of two
-    // tiles and an empty fourth, a chunk's keys in three slices, and a batch whose slices are
-    // mostly empty
+    // tiles and an empty fourth, a chunk's keys in three slices, a batch whose slices are
+    // mostly empty, and the most splits (32 slices of two tiles, 17 of them used)
     let cases = [
         (6, 2, 20, 7, 9, 5, 1),
         (6, 2, 20, 7, 9, 0, 1),
@@ -156,6 +156,7 @@ pub async fn attention(ctx: &GpuContext, kv_f16: &[bool], checks: &mut Checks<'_
         (4, 2, 64, 300, 1, 0, 4),
         (4, 2, 64, 300, 2, 160, 3),
         (4, 4, 136, 70, 5, 0, 3),
+        (2, 1, 32, 2100, 1, 0, 32),
     ];
     for &half in kv_f16 {
         for (nh, nkv, d, past, t, chunk, splits) in cases {

@@ -88,7 +88,7 @@ impl Shader {
     pub fn flags(self) -> &'static [Flag] {
         match self {
             Shader::Matmul => {
-                &[Flag::ExpertId, Flag::RowLane, Flag::Subgroup, Flag::HalfPack, Flag::F16, Flag::XUniform, Flag::XVec4]
+                &[Flag::ExpertId, Flag::RowLane, Flag::Subgroup, Flag::HalfPack, Flag::F16, Flag::XUniform, Flag::XVec4, Flag::WVec4]
             }
             Shader::Embed => &[Flag::HalfPack],
             Shader::RmsNorm | Shader::QkPrep | Shader::Sample => &[Flag::Subgroup],
@@ -121,13 +121,16 @@ pub enum Flag {
     /// The matmul reads its activations as vec4 from storage (GPU layout, rows 16-byte aligned):
     /// one 16-byte load per four activations instead of four 4-byte loads.
     XVec4,
+    /// The matmul reads its weights as 16-byte vectors (GPU layout; formats whose GPU blocks are
+    /// whole vectors: f32, f16, bf16, q4_K, q5_K).
+    WVec4,
     /// Attention splits each (query, head)'s keys over several workgroups (flash-decoding),
     /// writing partial results that `attention_combine` merges.
     Split,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 9] = [
+    pub const ALL: [Flag; 10] = [
         Flag::ExpertId,
         Flag::RowLane,
         Flag::Subgroup,
@@ -136,6 +139,7 @@ impl Flag {
         Flag::HalfPack,
         Flag::XUniform,
         Flag::XVec4,
+        Flag::WVec4,
         Flag::Split,
     ];
 
@@ -149,6 +153,7 @@ impl Flag {
             Flag::HalfPack => "HALF_PACK",
             Flag::XUniform => "X_UNIFORM",
             Flag::XVec4 => "X_VEC4",
+            Flag::WVec4 => "W_VEC4",
             Flag::Split => "SPLIT",
         }
     }

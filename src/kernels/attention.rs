@@ -115,7 +115,8 @@ pub fn qk_prep(
     )
 }
 
-/// The most workgroups that share one (query, head)'s keys (SPLIT attention).
+/// The most workgroups that share one (query, head)'s keys (SPLIT attention; at most the
+/// combine's 64 lanes).
 pub const MAX_SPLITS: usize = 32;
 /// Keys a split gets at least, so short caches split less.
 const SPLIT_KEYS: usize = 256;
@@ -156,6 +157,9 @@ pub fn attention(
     check_shape(s.d, s.nh, s.nkv)?;
     s.check_cache(k_cache, v_cache)?;
     let split = split.filter(|&(_, n)| n > 1);
+    if let Some((_, n)) = split.filter(|&(_, n)| n > MAX_SPLITS) {
+        return Err(Error::Shape(format!("attention: {n} splits, at most {MAX_SPLITS}")));
+    }
     // f16 math only where the cache is f16 (`--dtype f16`) and the adapter has shader-f16
     let v = reducing(rec.ctx, Shader::Attention)
         .flag(Flag::KvHalf, s.kv_f16)

@@ -61,7 +61,8 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
             .flag(Flag::Subgroup, rec.ctx.subgroups && !rec.ctx.row_lane_matmul)
             .flag(Flag::F16, rec.f16_math && rec.ctx.shader_f16)
             .flag(Flag::XUniform, windows.is_some())
-            .flag(Flag::XVec4, !rec.ctx.row_lane_matmul && w.cols.is_multiple_of(4));
+            .flag(Flag::XVec4, !rec.ctx.row_lane_matmul && w.cols.is_multiple_of(4))
+            .flag(Flag::WVec4, !rec.ctx.row_lane_matmul && c.format.gpu_block_bytes().is_multiple_of(16));
         let key = PipelineKey { variant, overrides: vec![("TT", tt as u32)] };
         let n = (c.rows.end - c.rows.start) as usize;
         let per_wg = if rec.ctx.row_lane_matmul { ROWS * LANE_WG } else { ROWS };
