@@ -161,7 +161,7 @@ fn checkpoint_and_bad_arguments() {
 }
 
 #[test]
-fn depths_run_each_test_after_skipped_positions() {
+fn depths_and_lists_run_each_test_after_skipped_positions() {
     let rows = bench_json(&[
         "--synthetic",
         "tiny",
@@ -170,7 +170,7 @@ fn depths_run_each_test_after_skipped_positions() {
         "-d",
         "0,40",
         "-p",
-        "4",
+        "4,6",
         "-n",
         "2",
         "-r",
@@ -180,10 +180,12 @@ fn depths_run_each_test_after_skipped_positions() {
     let depths: Vec<u64> = rows.iter().map(|r| r["n_depth"].as_u64().unwrap()).collect();
     let tests: Vec<(u64, u64)> =
         rows.iter().map(|r| (r["n_prompt"].as_u64().unwrap(), r["n_gen"].as_u64().unwrap())).collect();
-    assert_eq!(depths, [0, 0, 40, 40]);
-    assert_eq!(tests, [(4, 0), (0, 2), (4, 0), (0, 2)]);
-    // the cache holds the deepest test: 40 + 4 + 2 + 1 positions of 2 layers, 2 KV heads of 32, K and V
-    let kv = 2 * 2 * 47 * 2 * 32 * 4;
+    // llama-bench's order: every prompt length, then every generation length, at each depth
+    assert_eq!(depths, [0, 0, 0, 40, 40, 40]);
+    assert_eq!(tests, [(4, 0), (6, 0), (0, 2), (4, 0), (6, 0), (0, 2)]);
+    // the cache holds the deepest, longest test: 40 + 6 + 2 + 1 positions of 2 layers, 2 KV
+    // heads of 32, K and V
+    let kv = 2 * 2 * 49 * 2 * 32 * 4;
     assert!(
         rows.iter().all(|r| r["kv_bytes"].as_u64() == Some(kv) && r["kernels"] == serde_json::json!([])),
         "{rows:?}"

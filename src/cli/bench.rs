@@ -37,12 +37,12 @@ pub struct BenchArgs {
     /// as a checkpoint in that format would hold it. Norms and the router stay bf16.
     #[arg(long, default_value = "bf16", value_parser = parse_stored)]
     quant: WeightFormat,
-    /// Prompt tokens of the prefill test (ppN); 0 skips it.
-    #[arg(short = 'p', long = "n-prompt", default_value_t = 512)]
-    n_prompt: usize,
-    /// Generated tokens of the decode test (tgN); 0 skips it.
-    #[arg(short = 'n', long = "n-gen", default_value_t = 128)]
-    n_gen: usize,
+    /// Prompt tokens of the prefill tests (ppN; comma-separated, as llama-bench's -p); 0 skips.
+    #[arg(short = 'p', long = "n-prompt", value_delimiter = ',', default_value = "512")]
+    n_prompt: Vec<usize>,
+    /// Generated tokens of the decode tests (tgN; comma-separated); 0 skips.
+    #[arg(short = 'n', long = "n-gen", value_delimiter = ',', default_value = "128")]
+    n_gen: Vec<usize>,
     /// Context depths (comma-separated, llama-bench's -d): each test runs after this many
     /// positions are in the KV cache. They are skipped, not computed (the cache holds zeros
     /// there): attention's cost depends on how many positions it reads, not on their values.
@@ -77,7 +77,9 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     if a.reps == 0 {
         bail!("-r must be at least 1");
     }
-    if a.n_prompt == 0 && a.n_gen == 0 {
+    let prompts: Vec<usize> = a.n_prompt.iter().copied().filter(|&p| p > 0).collect();
+    let gens: Vec<usize> = a.n_gen.iter().copied().filter(|&n| n > 0).collect();
+    if prompts.is_empty() && gens.is_empty() {
         bail!("nothing to measure: -p and -n are both 0");
     }
     let (cfg, source, name): (TextConfig, Box<dyn TensorSource>, String) = match (&a.model, &a.synthetic) {
@@ -103,7 +105,8 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     let model = TextModel::load_with(&ctx, &cfg, source.as_ref(), &opts, |_| {})?;
     drop(source);
     eprintln!("loaded {name} in {:.1} s: {} MiB of weights", t.elapsed().as_secs_f64(), model.weight_bytes() >> 20);
-    let max_context = a.depths.iter().max().unwrap_or(&0) + a.n_prompt.max(1) + a.n_gen + 1;
+    let longest = prompts.iter().max().copied().unwrap_or(1);
+    let max_context = a.depths.iter().max().unwrap_or(&0) + longest + gens.iter().max().unwrap_or(&0) + 1;
     let peaks = if a.no_peaks {
         None
     } else {
@@ -119,9 +122,9 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         kv_bytes: KvCache::bytes(&cfg, max_context, a.gpu.dtype),
         peaks,
     };
-    let ids: Vec<u32> = (0..a.n_prompt.max(1) as u32).map(|i| (i * 7919 + 13) % cfg.vocab_size as u32).collect();
+    let ids: Vec<u32> = (0..longest as u32).map(|i| (i * 7919 + 13) % cfg.vocab_size as u32).collect();
     let mut s = Session::new(&ctx, &model, max_context, SamplerConfig::default())?;
-    // Warm-up: both step shapes (the prompt's and one token's) compile every pipeline.
+    // Warm-up: both step shapes (a prompt's and one token's) compile every pipeline.
     block_on(s.prefill(&ids, false))?;
     block_on(s.decode(None, false))?;
 
@@ -132,47 +135,47 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     let mut rows = vec![];
     for (i, &depth) in a.depths.iter().enumerate() {
         let profile = profile && i == 0;
-        if a.n_prompt > 0 {
+        for &n_prompt in &prompts {
             let mut samples = vec![];
             for _ in 0..a.reps {
                 at_depth(&mut s, depth)?;
                 let t = Instant::now();
-                block_on(s.prefill(&ids, false))?;
+                block_on(s.prefill(&ids[..n_prompt], false))?;
                 samples.push(t.elapsed().as_nanos() as f64);
             }
-            let mut r = TestResult::new(&base, a.n_prompt, 0, depth, samples);
+            let mut r = TestResult::new(&base, n_prompt, 0, depth, samples);
             r.ttft_ms = Some(r.avg_ns / 1e6);
-            r.achieved_gflops = Some(work.prefill_gflops(depth, a.n_prompt, r.avg_ns));
+            r.achieved_gflops = Some(work.prefill_gflops(depth, n_prompt, r.avg_ns));
             if profile {
                 at_depth(&mut s, depth)?;
                 s.set_profiling(true);
-                block_on(s.prefill(&ids, false))?;
+                block_on(s.prefill(&ids[..n_prompt], false))?;
                 s.set_profiling(false);
                 r.kernels = kernel_times(&[s.last_profile().unwrap_or_default().to_vec()]);
             }
             rows.push(r);
         }
-        if a.n_gen > 0 {
+        for &n_gen in &gens {
             let mut samples = vec![];
             for _ in 0..a.reps {
                 // as llama-bench's tg: one untimed token, then n_gen steps
                 at_depth(&mut s, depth)?;
                 block_on(s.prefill(&ids[..1], false))?;
                 let t = Instant::now();
-                for _ in 0..a.n_gen {
+                for _ in 0..n_gen {
                     block_on(s.decode(None, false))?;
                 }
                 samples.push(t.elapsed().as_nanos() as f64);
             }
-            let mut r = TestResult::new(&base, 0, a.n_gen, depth, samples);
+            let mut r = TestResult::new(&base, 0, n_gen, depth, samples);
             r.dispatches_per_token = s.decode_dispatches();
-            r.achieved_gbps = Some(work.decode_gbps(depth, a.n_gen, r.avg_ns));
+            r.achieved_gbps = Some(work.decode_gbps(depth, n_gen, r.avg_ns));
             if profile {
                 at_depth(&mut s, depth)?;
                 block_on(s.prefill(&ids[..1], false))?;
                 s.set_profiling(true);
                 let mut steps = vec![];
-                for _ in 0..a.n_gen.min(3) {
+                for _ in 0..n_gen.min(3) {
                     block_on(s.decode(None, false))?;
                     steps.push(s.last_profile().unwrap_or_default().to_vec());
                 }
