@@ -31,7 +31,8 @@ fn main() {
     let ctx = pollster::block_on(GpuContext::new(&AdapterChoice::default())).unwrap();
     // SmolLM2-135M's matmul shapes (q|k|v, o, gate|up, down, lm_head) in the formats its files use.
     let only: Option<String> = std::env::args().nth(1);
-    for (rows, cols) in [(960usize, 576usize), (576, 576), (3072, 576), (576, 1536), (49152, 576)] {
+    let matmuls = if only.as_deref() == Some("attention") { &[][..] } else { &[(960usize, 576usize), (576, 576), (3072, 576), (576, 1536), (49152, 576)][..] };
+    for &(rows, cols) in matmuls {
         for f in [WeightFormat::F32, WeightFormat::F16, WeightFormat::Q8_0, WeightFormat::Q4_1, WeightFormat::Q4K] {
             if only.as_deref().is_some_and(|o| o != f.name()) || f.bytes_for(cols).is_none() {
                 continue;
@@ -67,6 +68,17 @@ fn main() {
     ctx.queue.write_buffer(&step, 0, bytemuck::cast_slice(&[16u32, 1, 0, 0]));
     time(&ctx, "attention T=1 past=16", 20, |r| {
         kernels::attention(r, s, &qkv, &kc, &vc, &out, &step, 1, None).unwrap()
+    });
+    // SmolLM2's prefill attention (9 heads of 64, 3 KV heads): a 128-token prompt
+    let (t, nh, nkv, d) = (128, 9, 3, 64);
+    let s = AttentionShape { nh, nkv, d, cap: t, chunk: 0, kv_f16: false };
+    let qkv = Activation::from_f32(&ctx, "qkv", &llama4_wgpu::conformance::data::rand_vec(t * s.width(), 1)).unwrap();
+    let kc = Activation::new(&ctx, "k", t * nkv * d).unwrap();
+    let vc = Activation::new(&ctx, "v", t * nkv * d).unwrap();
+    let out = Activation::new(&ctx, "o", t * nh * d).unwrap();
+    ctx.queue.write_buffer(&step, 0, bytemuck::cast_slice(&[0u32, t as u32, 0, 0]));
+    time(&ctx, "attention T=128 past=0 (SmolLM2 heads)", 3, |r| {
+        kernels::attention(r, s, &qkv, &kc, &vc, &out, &step, t, None).unwrap()
     });
     let x = Activation::new(&ctx, "x", 64 * 256).unwrap();
     let w = Activation::new(&ctx, "w", 256).unwrap();

@@ -57,6 +57,7 @@ fn kv_load(c: vec4<f32>) -> kv4 {
 
 const WG: u32 = 64u;
 const MAX_D: u32 = 256u;
+override D4: u32 = 1u; // head_dim / 4, fixed per pipeline: loops over it unroll
 const NEG: f32 = -3.0e38;
 
 var<workgroup> q: array<kv4, MAX_D / 4u>;
@@ -101,6 +102,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
         q[i] = kv4(qkv[(t * p.width + h * p.d) / 4u + i]);
     }
     workgroupBarrier();
+    // this lane's copy of q: registers once the loops over D4 unroll
+    var qr: array<kv4, MAX_D / 4u>;
+    for (var i = 0u; i < D4; i++) {
+        qr[i] = q[i];
+    }
 
     var m = NEG;
     var l = 0.0;
@@ -113,8 +119,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
         var score = NEG;
         if (s <= last) {
             var qk = 0.0;
-            for (var i = 0u; i < p.d / 4u; i++) {
-                qk += f32(dot(q[i], key4(s, kvh, i)));
+            if (s < step.past) {
+                let kb = (((s % p.cap) * p.nkv + kvh) * p.d) / 4u;
+                for (var i = 0u; i < D4; i++) {
+                    qk += f32(dot(qr[i], kv_load(k_cache[kb + i])));
+                }
+            } else {
+                let kb = ((s - step.past) * p.width + (p.nh + kvh) * p.d) / 4u;
+                for (var i = 0u; i < D4; i++) {
+                    qk += f32(dot(qr[i], kv4(qkv[kb + i])));
+                }
             }
             score = qk * p.scale;
         }

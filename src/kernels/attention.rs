@@ -3,7 +3,7 @@
 use super::params::{fit, AttentionParams, QkPrepParams};
 use super::{key, reducing};
 use crate::error::{Error, Result};
-use crate::gpu::{Activation, Flag, GpuContext, Recorder, Shader, Variant};
+use crate::gpu::{Activation, Flag, GpuContext, PipelineKey, Recorder, Shader, Variant};
 
 /// Attention geometry of one layer.
 #[derive(Clone, Copy, Debug)]
@@ -167,8 +167,9 @@ pub fn attention(
         .flag(Flag::Split, split.is_some());
     let grid = [n_tokens as u32, s.nh as u32, 1];
     let caches = [&qkv.buffer, &k_cache.buffer, &v_cache.buffer];
+    let k = PipelineKey { variant: v, overrides: vec![("D4", fit(s.d / 4)?)] };
     let Some((part, splits)) = split else {
-        return rec.dispatch(&key(v), &s.params()?, &[caches[0], caches[1], caches[2], &out.buffer, step], grid);
+        return rec.dispatch(&k, &s.params()?, &[caches[0], caches[1], caches[2], &out.buffer, step], grid);
     };
     if part.len < split_floats(s, n_tokens, splits) {
         return Err(Error::Shape(format!(
@@ -178,7 +179,7 @@ pub fn attention(
         )));
     }
     let p = AttentionParams { splits: fit(splits)?, ..s.params()? };
-    rec.dispatch(&key(v), &p, &[caches[0], caches[1], caches[2], &part.buffer, step], [grid[0], grid[1], p.splits])?;
+    rec.dispatch(&k, &p, &[caches[0], caches[1], caches[2], &part.buffer, step], [grid[0], grid[1], p.splits])?;
     rec.dispatch(&key(Variant::new(Shader::AttentionCombine)), &p, &[&part.buffer, &out.buffer], grid)
 }
 
