@@ -4,7 +4,9 @@
 //   global (NoPE) layers:  lo = 0                             (chunk = 0)
 // Keys s < past come from the KV cache (slot s % cap), keys s >= past from this step's qkv rows.
 // Softmax runs online over tiles of WG keys (running max and sum), all in float32. Lane j scores
-// key j of a tile and turns its score into a probability once; every lane then reads the tile's
+// key j of a tile (Q_PRIVATE, on CPU adapters: with q copied into the lane's registers, since a
+// workgroup-memory read in that loop is a loop over the SIMD lanes; D4 is a pipeline constant,
+// so the loops over it unroll) and turns its score into a probability once; every lane then reads the tile's
 // probabilities from workgroup memory for the dims it owns (on CPU adapters the exp is the cost).
 //
 // SPLIT (flash-decoding, for GPUs where one step's few (query, head) pairs would leave most of
@@ -102,11 +104,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
         q[i] = kv4(qkv[(t * p.width + h * p.d) / 4u + i]);
     }
     workgroupBarrier();
+#if Q_PRIVATE
     // this lane's copy of q: registers once the loops over D4 unroll
     var qr: array<kv4, MAX_D / 4u>;
     for (var i = 0u; i < D4; i++) {
         qr[i] = q[i];
     }
+#endif
 
     var m = NEG;
     var l = 0.0;
@@ -122,12 +126,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
             if (s < step.past) {
                 let kb = (((s % p.cap) * p.nkv + kvh) * p.d) / 4u;
                 for (var i = 0u; i < D4; i++) {
-                    qk += f32(dot(qr[i], kv_load(k_cache[kb + i])));
+#if Q_PRIVATE
+                    let qi = qr[i];
+#else
+                    let qi = q[i];
+#endif
+                    qk += f32(dot(qi, kv_load(k_cache[kb + i])));
                 }
             } else {
                 let kb = ((s - step.past) * p.width + (p.nh + kvh) * p.d) / 4u;
                 for (var i = 0u; i < D4; i++) {
-                    qk += f32(dot(qr[i], kv4(qkv[kb + i])));
+#if Q_PRIVATE
+                    let qi = qr[i];
+#else
+                    let qi = q[i];
+#endif
+                    qk += f32(dot(qi, kv4(qkv[kb + i])));
                 }
             }
             score = qk * p.scale;

@@ -92,7 +92,7 @@ impl Shader {
             }
             Shader::Embed => &[Flag::HalfPack],
             Shader::RmsNorm | Shader::QkPrep | Shader::Sample => &[Flag::Subgroup],
-            Shader::Attention => &[Flag::KvHalf, Flag::F16, Flag::Subgroup, Flag::Split],
+            Shader::Attention => &[Flag::KvHalf, Flag::F16, Flag::Subgroup, Flag::Split, Flag::QPrivate],
             Shader::KvStore => &[Flag::KvHalf],
             _ => &[],
         }
@@ -124,13 +124,17 @@ pub enum Flag {
     /// The matmul reads its weights as 16-byte vectors (GPU layout; formats whose GPU blocks are
     /// whole vectors: f32, f16, bf16, q4_K, q5_K).
     WVec4,
+    /// Attention copies q into each lane's registers (CPU adapters, where a workgroup-memory
+    /// read in the score loop is a loop over the SIMD lanes; a GPU keeps q in workgroup memory,
+    /// its registers being the scarcer resource).
+    QPrivate,
     /// Attention splits each (query, head)'s keys over several workgroups (flash-decoding),
     /// writing partial results that `attention_combine` merges.
     Split,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 10] = [
+    pub const ALL: [Flag; 11] = [
         Flag::ExpertId,
         Flag::RowLane,
         Flag::Subgroup,
@@ -141,6 +145,7 @@ impl Flag {
         Flag::XVec4,
         Flag::WVec4,
         Flag::Split,
+        Flag::QPrivate,
     ];
 
     pub fn name(self) -> &'static str {
@@ -154,6 +159,7 @@ impl Flag {
             Flag::XUniform => "X_UNIFORM",
             Flag::XVec4 => "X_VEC4",
             Flag::WVec4 => "W_VEC4",
+            Flag::QPrivate => "Q_PRIVATE",
             Flag::Split => "SPLIT",
         }
     }

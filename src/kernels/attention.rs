@@ -164,7 +164,8 @@ pub fn attention(
     let v = reducing(rec.ctx, Shader::Attention)
         .flag(Flag::KvHalf, s.kv_f16)
         .flag(Flag::F16, s.kv_f16 && rec.ctx.shader_f16)
-        .flag(Flag::Split, split.is_some());
+        .flag(Flag::Split, split.is_some())
+        .flag(Flag::QPrivate, rec.ctx.info.device_type == wgpu::DeviceType::Cpu);
     let grid = [n_tokens as u32, s.nh as u32, 1];
     let caches = [&qkv.buffer, &k_cache.buffer, &v_cache.buffer];
     let k = PipelineKey { variant: v, overrides: vec![("D4", fit(s.d / 4)?)] };
