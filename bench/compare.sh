@@ -8,6 +8,7 @@
 #   P=128 N=32 R=2 bench/compare.sh  # shorter runs
 #   bench/compare.sh --build-only    # only build llama.cpp and fetch/make the models
 #   MODELS="q4_1" bench/compare.sh   # a subset
+#   RUN=2026-11-24-b bench/compare.sh  # results in bench/results/$RUN (default: the date)
 #
 # Recipe and caveats: ../shared/peers/llama-cpp.md. Nothing here is needed by the tests.
 set -euo pipefail
@@ -90,7 +91,7 @@ done
 # 5. the runs, alternating engines on each file
 cargo build --release -q
 OURS=$REPO/target/release/llama4-wgpu
-DATE=$(date +%Y-%m-%d)
+DATE=${RUN:-$(date +%Y-%m-%d)} # RUN=name: another results folder than the date
 OUT=$REPO/bench/results/$DATE
 mkdir -p "$OUT"
 for m in $MODELS; do

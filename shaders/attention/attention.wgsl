@@ -69,12 +69,18 @@ var<workgroup> pr: array<f32, WG>; // and probabilities against the running max
 var<workgroup> sg_max: array<f32, WG>; // the tile's max score of each subgroup
 #endif
 
-// Elements 4 i4 .. 4 i4 + 4 of key s.
-fn key4(s: u32, kvh: u32, i4: u32) -> kv4 {
-    if (s < step.past) {
-        return kv_load(k_cache[(((s % p.cap) * p.nkv + kvh) * p.d) / 4u + i4]);
-    }
-    return kv4(qkv[((s - step.past) * p.width + (p.nh + kvh) * p.d) / 4u + i4]);
+#if Q_PRIVATE
+// this lane's copy of q: registers once the loops over D4 unroll
+var<private> qr: array<kv4, MAX_D / 4u>;
+#endif
+
+// Elements 4 i .. 4 i + 4 of the query.
+fn q_at(i: u32) -> kv4 {
+#if Q_PRIVATE
+    return qr[i];
+#else
+    return q[i];
+#endif
 }
 
 // Elements 4 i4 .. 4 i4 + 4 of value s.
@@ -105,8 +111,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
     }
     workgroupBarrier();
 #if Q_PRIVATE
-    // this lane's copy of q: registers once the loops over D4 unroll
-    var qr: array<kv4, MAX_D / 4u>;
     for (var i = 0u; i < D4; i++) {
         qr[i] = q[i];
     }
@@ -122,26 +126,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
         let s = s0 + lid;
         var score = NEG;
         if (s <= last) {
+            // cached or this step's key: one branch per key, not per 4 dims
             var qk = 0.0;
             if (s < step.past) {
                 let kb = (((s % p.cap) * p.nkv + kvh) * p.d) / 4u;
                 for (var i = 0u; i < D4; i++) {
-#if Q_PRIVATE
-                    let qi = qr[i];
-#else
-                    let qi = q[i];
-#endif
-                    qk += f32(dot(qi, kv_load(k_cache[kb + i])));
+                    qk += f32(dot(q_at(i), kv_load(k_cache[kb + i])));
                 }
             } else {
                 let kb = ((s - step.past) * p.width + (p.nh + kvh) * p.d) / 4u;
                 for (var i = 0u; i < D4; i++) {
-#if Q_PRIVATE
-                    let qi = qr[i];
-#else
-                    let qi = q[i];
-#endif
-                    qk += f32(dot(qi, kv4(qkv[kb + i])));
+                    qk += f32(dot(q_at(i), kv4(qkv[kb + i])));
                 }
             }
             score = qk * p.scale;
