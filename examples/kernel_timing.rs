@@ -31,7 +31,11 @@ fn main() {
     let ctx = pollster::block_on(GpuContext::new(&AdapterChoice::default())).unwrap();
     // SmolLM2-135M's matmul shapes (q|k|v, o, gate|up, down, lm_head) in the formats its files use.
     let only: Option<String> = std::env::args().nth(1);
-    let matmuls = if only.as_deref() == Some("attention") { &[][..] } else { &[(960usize, 576usize), (576, 576), (3072, 576), (576, 1536), (49152, 576)][..] };
+    let matmuls = if only.as_deref() == Some("attention") {
+        &[][..]
+    } else {
+        &[(960usize, 576usize), (576, 576), (3072, 576), (576, 1536), (49152, 576)][..]
+    };
     for &(rows, cols) in matmuls {
         for f in [WeightFormat::F32, WeightFormat::F16, WeightFormat::Q8_0, WeightFormat::Q4_1, WeightFormat::Q4K] {
             if only.as_deref().is_some_and(|o| o != f.name()) || f.bytes_for(cols).is_none() {

@@ -87,9 +87,16 @@ impl Shader {
     /// The structural flags the shader understands; every subset is a valid variant.
     pub fn flags(self) -> &'static [Flag] {
         match self {
-            Shader::Matmul => {
-                &[Flag::ExpertId, Flag::RowLane, Flag::Subgroup, Flag::HalfPack, Flag::F16, Flag::XUniform, Flag::XVec4, Flag::WVec4]
-            }
+            Shader::Matmul => &[
+                Flag::ExpertId,
+                Flag::RowLane,
+                Flag::Subgroup,
+                Flag::HalfPack,
+                Flag::F16,
+                Flag::XUniform,
+                Flag::XVec4,
+                Flag::WVec4,
+            ],
             Shader::Embed => &[Flag::HalfPack],
             Shader::RmsNorm | Shader::QkPrep | Shader::Sample => &[Flag::Subgroup],
             Shader::Attention => &[Flag::KvHalf, Flag::F16, Flag::Subgroup, Flag::Split, Flag::QPrivate],
