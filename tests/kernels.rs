@@ -82,12 +82,15 @@ fn every_conformance_check_passes() {
             assert!(checks.iter().any(|c| c.kernel == "matmul" && c.variant.contains(d)), "no matmul with {d}");
         }
     }
-    // The f16 KV cache: unpacked to f32 math always, with f16 math where the adapter has shader-f16.
+    // The f16 KV cache: unpacked to f32 math always, with f16 math where the adapter has
+    // shader-f16; each cache with the 8 attention cases, 4 of them split (flash-decoding)
     let f16_math = gpu().shader_f16;
     for (v, want) in [(", f16 cache", true), (", f16 cache, f16 math", f16_math)] {
         let n = checks.iter().filter(|c| c.kernel == "attention" && c.variant.ends_with(v)).count();
-        assert_eq!(n, if want { 4 } else { 0 }, "attention checks ending in `{v}`");
+        assert_eq!(n, if want { 8 } else { 0 }, "attention checks ending in `{v}`");
     }
+    let split = checks.iter().filter(|c| c.kernel == "attention" && c.variant.contains(", split ")).count();
+    assert_eq!(split, 4 * (2 + f16_math as usize), "split attention checks");
     // Tolerances are real: the f32 matmuls land well inside theirs, not at it; f16 math (where
     // the adapter has shader-f16) shows f16 rounding, inside its own.
     let worst = |f16: bool| {
