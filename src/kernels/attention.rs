@@ -127,10 +127,16 @@ const SPLIT_KEYS: usize = 256;
 /// whole cache). Prefill has a workgroup per token already, and a CPU adapter, with a few
 /// cores, gains nothing from more workgroups: 1 there.
 pub fn attention_splits(ctx: &GpuContext, s: AttentionShape, n_tokens: usize) -> usize {
-    if n_tokens != 1 || ctx.info.device_type == wgpu::DeviceType::Cpu {
+    if !may_split(ctx, n_tokens) {
         return 1;
     }
     s.cap.div_ceil(SPLIT_KEYS).clamp(1, MAX_SPLITS)
+}
+
+/// Whether steps of `n_tokens` tokens on `ctx` may split attention (and so need the partial
+/// buffer of [`split_floats`]): one decode token on a GPU adapter.
+pub fn may_split(ctx: &GpuContext, n_tokens: usize) -> bool {
+    n_tokens == 1 && ctx.info.device_type != wgpu::DeviceType::Cpu
 }
 
 /// Floats of the partial-result buffer SPLIT attention writes: `d` outputs, the running max and

@@ -9,7 +9,9 @@ pub mod params;
 pub mod peaks;
 pub mod sample;
 
-pub use attention::{attention, attention_splits, kv_store, qk_prep, split_floats, AttentionShape, MAX_SPLITS};
+pub use attention::{
+    attention, attention_splits, kv_store, may_split, qk_prep, split_floats, AttentionShape, MAX_SPLITS,
+};
 pub use elementwise::{embed, moe_combine, rmsnorm, router_topk, swiglu};
 pub use matmul::{matmul, ExpertRouting, MatmulArgs};
 pub use sample::{sample, SamplerConfig};

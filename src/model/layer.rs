@@ -87,17 +87,21 @@ impl Layer {
         })
     }
 
+    /// Every weight matrix of the layer: qkv, o, then the feed-forward ones.
+    pub fn matrices(&self) -> Vec<&Matrix> {
+        let mut m = vec![&self.qkv, &self.o];
+        m.extend(self.ffn.matrices());
+        m
+    }
+
     pub fn weight_bytes(&self) -> u64 {
-        let ffn: u64 = self.ffn.matrices().iter().map(|m| m.bytes()).sum();
-        self.qkv.bytes() + self.o.bytes() + ffn + 8 * self.input_norm.len as u64
+        self.matrices().iter().map(|m| m.bytes()).sum::<u64>() + 8 * self.input_norm.len as u64
     }
 
     /// What one token's step does with this layer's matrices: (weight bytes read, multiply-adds),
     /// counting of each expert-stacked matrix only the `k` routed experts.
     pub fn token_work(&self, k: usize) -> (u64, u64) {
-        let mut m = vec![&self.qkv, &self.o];
-        m.extend(self.ffn.matrices());
-        m.iter().fold((0, 0), |(b, f), m| {
+        self.matrices().iter().fold((0, 0), |(b, f), m| {
             let used = k.min(m.experts) as u64;
             (b + m.bytes() / m.experts as u64 * used, f + (m.rows * m.cols) as u64 * used)
         })

@@ -55,7 +55,7 @@ impl Workspace {
             x: mm_in("x", t * cfg.hidden_size)?,
             qkv: a("qkv", t * cfg.qkv_width())?,
             attn: mm_in("attn", t * cfg.num_attention_heads * cfg.head_dim)?,
-            attn_part: if t == 1 && ctx.info.device_type != wgpu::DeviceType::Cpu {
+            attn_part: if kernels::may_split(ctx, t) {
                 Some(a("attn_part", cfg.num_attention_heads * kernels::MAX_SPLITS * (cfg.head_dim + 2))?)
             } else {
                 None
