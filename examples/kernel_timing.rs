@@ -3,7 +3,7 @@
 use llama4_wgpu::gpu::buffers::read_words;
 use llama4_wgpu::gpu::RowPart;
 use llama4_wgpu::gpu::{Activation, AdapterChoice, GpuContext, Matrix, Recorder, WeightFormat};
-use llama4_wgpu::kernels::{self, AttentionShape, MatmulArgs};
+use llama4_wgpu::kernels::{self, AttentionPlan, AttentionScratch, AttentionShape, MatmulArgs};
 use llama4_wgpu::loader::TensorView;
 use std::time::Instant;
 
@@ -21,7 +21,8 @@ fn time(ctx: &GpuContext, name: &str, reps: usize, mut f: impl FnMut(&mut Record
         let probe = Activation::new(ctx, "probe", 1).unwrap();
         pollster::block_on(read_words(ctx, &probe.buffer, 0, 1)).unwrap();
         if pass == 1 {
-            println!("{name:<40} {:8.3} ms/dispatch", t.elapsed().as_secs_f64() * 1e3 / plan.len() as f64);
+            let ms = t.elapsed().as_secs_f64() * 1e3 / reps as f64;
+            println!("{name:<48} {ms:9.3} ms/call ({} dispatches)", plan.len() / reps);
         }
     }
 }
@@ -70,20 +71,32 @@ fn main() {
         mapped_at_creation: false,
     });
     ctx.queue.write_buffer(&step, 0, bytemuck::cast_slice(&[16u32, 1, 0, 0]));
-    time(&ctx, "attention T=1 past=16", 20, |r| {
-        kernels::attention(r, s, &qkv, &kc, &vc, &out, &step, 1, None).unwrap()
+    let plan = AttentionPlan::pick(&ctx, s, 1);
+    let scratch = AttentionScratch::new(&ctx, s, 1, plan).unwrap();
+    time(&ctx, &format!("attention T=1 past=16 ({plan:?})"), 20, |r| {
+        kernels::attention(r, s, &qkv, &kc, &vc, &out, &step, 1, plan, &scratch).unwrap()
     });
-    // SmolLM2's prefill attention (9 heads of 64, 3 KV heads): a 128-token prompt
-    let (t, nh, nkv, d) = (128, 9, 3, 64);
-    let s = AttentionShape { nh, nkv, d, cap: t, chunk: 0, kv_f16: false };
-    let qkv = Activation::from_f32(&ctx, "qkv", &llama4_wgpu::conformance::data::rand_vec(t * s.width(), 1)).unwrap();
-    let kc = Activation::new(&ctx, "k", t * nkv * d).unwrap();
-    let vc = Activation::new(&ctx, "v", t * nkv * d).unwrap();
-    let out = Activation::new(&ctx, "o", t * nh * d).unwrap();
-    ctx.queue.write_buffer(&step, 0, bytemuck::cast_slice(&[0u32, t as u32, 0, 0]));
-    time(&ctx, "attention T=128 past=0 (SmolLM2 heads)", 3, |r| {
-        kernels::attention(r, s, &qkv, &kc, &vc, &out, &step, t, None).unwrap()
-    });
+    // SmolLM2's prefill attention (9 heads of 64, 3 KV heads): prompts of 8 to 512 tokens, in
+    // the direct layout and in the window layout
+    for t in [8, 32, 128, 512] {
+        let (nh, nkv, d) = (9, 3, std::env::var("D").map_or(64, |v| v.parse().unwrap()));
+        let s = AttentionShape { nh, nkv, d, cap: t, chunk: 0, kv_f16: false };
+        let data = llama4_wgpu::conformance::data::rand_vec(t * s.width(), 1);
+        let qkv = Activation::from_f32(&ctx, "qkv", &data).unwrap();
+        let kc = Activation::new(&ctx, "k", t * nkv * d).unwrap();
+        let vc = Activation::new(&ctx, "v", t * nkv * d).unwrap();
+        let out = Activation::new(&ctx, "o", t * nh * d).unwrap();
+        ctx.queue.write_buffer(&step, 0, bytemuck::cast_slice(&[0u32, t as u32, 0, 0]));
+        for plan in [AttentionPlan::Direct].into_iter().chain(AttentionPlan::windows(s, t)) {
+            if plan == AttentionPlan::Direct && t > 128 {
+                continue; // seconds on a CPU adapter
+            }
+            let scratch = AttentionScratch::new(&ctx, s, t, plan).unwrap();
+            time(&ctx, &format!("attention T={t} past=0 SmolLM2 heads, {plan:?}"), 2, |r| {
+                kernels::attention(r, s, &qkv, &kc, &vc, &out, &step, t, plan, &scratch).unwrap()
+            });
+        }
+    }
     let x = Activation::new(&ctx, "x", 64 * 256).unwrap();
     let w = Activation::new(&ctx, "w", 256).unwrap();
     let o = Activation::new(&ctx, "o", 64 * 256).unwrap();

@@ -72,10 +72,13 @@ fn synthetic_tiny_in_llama_bench_json() {
     assert_eq!(tg["kv_bytes"].as_u64(), Some(kv));
     let workspace = |t: u64| 4 * (2996 * t + 32000 + 1) + 16;
     // on a CPU adapter (lavapipe here) the matmul inputs x, attn and act are uniform-readable
-    // (the X_UNIFORM matmul): 64 KiB buffers while their data fits in 64 KiB
-    let uniform = |t: u64| 3 * 65536 - 4 * t * (256 + 256 + 512);
-    let step = |t: u64| workspace(t) + uniform(t);
-    let peak = size as u64 + kv + 4 + step(1) + step(8);
+    // (the X_UNIFORM matmul): 64 KiB more each
+    let uniform = 3 * 65536;
+    // and the prompt's attention takes the window layout: partial results (8 tokens, 8 heads, 2
+    // slots of d + 2 = 34 floats) and the packed K and V (2 KV heads of 8 x 32 floats, 64 KiB
+    // more each)
+    let windows = 4 * 8 * 8 * 2 * 34 + 2 * (4 * 2 * 8 * 32 + 65536);
+    let peak = size as u64 + kv + 4 + workspace(1) + uniform + workspace(8) + uniform + windows;
     assert_eq!(pp["peak_gpu_bytes"].as_u64(), Some(peak), "{pp}");
 
     // achieved rates, from the shapes: a token's layer reads 2 bytes a bf16 weight of qkv

@@ -83,14 +83,20 @@ fn every_conformance_check_passes() {
         }
     }
     // The f16 KV cache: unpacked to f32 math always, with f16 math where the adapter has
-    // shader-f16; each cache with the 8 attention cases, 4 of them split (flash-decoding)
+    // shader-f16; each cache run with the 8 direct and split attention cases, 4 of them split
+    // (flash-decoding); and the 4 window cases (lavapipe binds uniform windows)
     let f16_math = gpu().shader_f16;
+    let runs = 2 + f16_math as usize;
+    let attention =
+        |f: &dyn Fn(&str) -> bool| checks.iter().filter(|c| c.kernel == "attention" && f(&c.variant)).count();
     for (v, want) in [(", f16 cache", true), (", f16 cache, f16 math", f16_math)] {
-        let n = checks.iter().filter(|c| c.kernel == "attention" && c.variant.ends_with(v)).count();
-        assert_eq!(n, if want { 8 } else { 0 }, "attention checks ending in `{v}`");
+        let n = attention(&|c| c.ends_with(v) && !c.contains(", windows "));
+        assert_eq!(n, if want { 8 } else { 0 }, "direct and split attention checks ending in `{v}`");
     }
-    let split = checks.iter().filter(|c| c.kernel == "attention" && c.variant.contains(", split ")).count();
-    assert_eq!(split, 4 * (2 + f16_math as usize), "split attention checks");
+    assert_eq!(attention(&|c| c.contains(", split ")), 4 * runs, "split attention checks");
+    // the window layout does f32 math on any cache: its f16-cache cases run once
+    assert_eq!(attention(&|c| c.contains(", windows ")), 8, "window attention checks");
+    assert_eq!(attention(&|c| c.contains(", windows ") && c.contains("f16 math")), 0, "window attention is f32 math");
     // Tolerances are real: the f32 matmuls land well inside theirs, not at it; f16 math (where
     // the adapter has shader-f16) shows f16 rounding, inside its own.
     let worst = |f16: bool| {

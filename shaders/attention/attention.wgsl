@@ -27,33 +27,8 @@
 @group(0) @binding(0) var<uniform> p: Params;
 // Read as vec4 (head_dim is a multiple of 4): a key is d/4 loads per lane, not d.
 @group(0) @binding(1) var<storage, read> qkv: array<vec4<f32>>;
-#if F16
-alias kv = f16;
-#else
-alias kv = f32;
-#endif
-alias kv4 = vec4<kv>;
-#if KV_HALF
-#if F16
-@group(0) @binding(2) var<storage, read> k_cache: array<vec4<f16>>;
-@group(0) @binding(3) var<storage, read> v_cache: array<vec4<f16>>;
-fn kv_load(c: vec4<f16>) -> kv4 {
-    return c;
-}
-#else
-@group(0) @binding(2) var<storage, read> k_cache: array<vec2<u32>>; // four halves
-@group(0) @binding(3) var<storage, read> v_cache: array<vec2<u32>>;
-fn kv_load(c: vec2<u32>) -> kv4 {
-    return kv4(unpack2x16float(c.x), unpack2x16float(c.y));
-}
-#endif
-#else
-@group(0) @binding(2) var<storage, read> k_cache: array<vec4<f32>>;
-@group(0) @binding(3) var<storage, read> v_cache: array<vec4<f32>>;
-fn kv_load(c: vec4<f32>) -> kv4 {
-    return kv4(c);
-}
-#endif
+#include "common/kv_cache.wgsl"
+
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 @group(0) @binding(5) var<uniform> step: Step;
 

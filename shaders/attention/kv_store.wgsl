@@ -2,6 +2,10 @@
 // elements per invocation (KV_HALF: as one word of two f16, pack2x16float).
 // Global layers keep every position (slot = pos). Chunked layers are a ring of `cap` slots and
 // keep only the positions of the last chunk this step touched: no later query can see the rest.
+//
+// PACK (before attention_window.wgsl): this step's rows instead, in float32, head-major into
+// k_cache / v_cache standing for the packed copies: row t of kv head g at g * p.pack_stride + t d,
+// so a 64 KiB uniform window holds one head's consecutive keys (never with KV_HALF).
 
 #include "common/attention_shape.wgsl"
 
@@ -27,6 +31,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         return;
     }
     let pos = step.past + t;
+#if PACK
+    let dst = (e / p.d) * p.pack_stride + t * p.d + e % p.d;
+#else
     if (p.chunk != 0u) {
         let last = step.past + step.n_tokens - 1u;
         if (pos < (last / p.chunk) * p.chunk) {
@@ -34,6 +41,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
         }
     }
     let dst = (pos % p.cap) * row + e;
+#endif
     let k = t * p.width + p.nh * p.d + e;
     let v = t * p.width + (p.nh + p.nkv) * p.d + e;
 #if KV_HALF

@@ -9,4 +9,10 @@ struct Params {
     chunk: u32, // chunk size, 0 for global layers
     scale: f32, // head_dim^-0.5
     splits: u32, // SPLIT attention: key-range splits per (query, head) (1 otherwise)
+    // attention_window.wgsl and kv_store's PACK: the window's kv head and index, keys per
+    // window, and the floats between two kv heads' rows in the packed copy
+    kv_head: u32,
+    window: u32,
+    window_keys: u32,
+    pack_stride: u32,
 }

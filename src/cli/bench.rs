@@ -12,7 +12,7 @@ use llama4_wgpu::loader::synthetic::{self, Synthetic};
 use llama4_wgpu::loader::TensorSource;
 use llama4_wgpu::model::{KvCache, LoadOptions, TextModel};
 use llama4_wgpu::quant::WeightFormat;
-use llama4_wgpu::runtime::{ModelFiles, Session};
+use llama4_wgpu::runtime::{bench, ModelFiles, Session};
 use llama4_wgpu::TextConfig;
 use pollster::block_on;
 use std::path::PathBuf;
@@ -122,11 +122,9 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         kv_bytes: KvCache::bytes(&cfg, max_context, a.gpu.dtype),
         peaks,
     };
-    let ids: Vec<u32> = (0..longest as u32).map(|i| (i * 7919 + 13) % cfg.vocab_size as u32).collect();
+    let ids = bench::prompt_ids(longest, cfg.vocab_size);
     let mut s = Session::new(&ctx, &model, max_context, SamplerConfig::default())?;
-    // Warm-up: both step shapes (a prompt's and one token's) compile every pipeline.
-    block_on(s.prefill(&ids, false))?;
-    block_on(s.decode(None, false))?;
+    block_on(bench::warm_up(&mut s, &ids))?;
 
     let profile = !a.no_profile && ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY);
     if !a.no_profile && !profile {
@@ -136,18 +134,11 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     for (i, &depth) in a.depths.iter().enumerate() {
         let profile = profile && i == 0;
         for &n_prompt in &prompts {
-            let mut samples = vec![];
-            for _ in 0..a.reps {
-                at_depth(&mut s, depth)?;
-                let t = Instant::now();
-                block_on(s.prefill(&ids[..n_prompt], false))?;
-                samples.push(t.elapsed().as_nanos() as f64);
-            }
-            let mut r = TestResult::new(&base, n_prompt, 0, depth, samples);
-            r.ttft_ms = Some(r.avg_ns / 1e6);
-            r.achieved_gflops = Some(work.prefill_gflops(depth, n_prompt, r.avg_ns));
+            let mut r = TestResult::new(&base, block_on(bench::prefill(&mut s, &ids[..n_prompt], depth, a.reps))?);
+            r.ttft_ms = Some(r.timing.avg_ns / 1e6);
+            r.achieved_gflops = Some(work.prefill_gflops(depth, n_prompt, r.timing.avg_ns));
             if profile {
-                at_depth(&mut s, depth)?;
+                bench::at_depth(&mut s, depth)?;
                 s.set_profiling(true);
                 block_on(s.prefill(&ids[..n_prompt], false))?;
                 s.set_profiling(false);
@@ -156,22 +147,11 @@ pub fn bench(a: BenchArgs) -> Result<()> {
             rows.push(r);
         }
         for &n_gen in &gens {
-            let mut samples = vec![];
-            for _ in 0..a.reps {
-                // as llama-bench's tg: one untimed token, then n_gen steps
-                at_depth(&mut s, depth)?;
-                block_on(s.prefill(&ids[..1], false))?;
-                let t = Instant::now();
-                for _ in 0..n_gen {
-                    block_on(s.decode(None, false))?;
-                }
-                samples.push(t.elapsed().as_nanos() as f64);
-            }
-            let mut r = TestResult::new(&base, 0, n_gen, depth, samples);
+            let mut r = TestResult::new(&base, block_on(bench::decode(&mut s, ids[0], n_gen, depth, a.reps))?);
             r.dispatches_per_token = s.decode_dispatches();
-            r.achieved_gbps = Some(work.decode_gbps(depth, n_gen, r.avg_ns));
+            r.achieved_gbps = Some(work.decode_gbps(depth, n_gen, r.timing.avg_ns));
             if profile {
-                at_depth(&mut s, depth)?;
+                bench::at_depth(&mut s, depth)?;
                 block_on(s.prefill(&ids[..1], false))?;
                 s.set_profiling(true);
                 let mut steps = vec![];
@@ -192,12 +172,5 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     } else {
         print_table(&rows);
     }
-    Ok(())
-}
-
-/// An empty cache, then `depth` positions skipped.
-fn at_depth(s: &mut Session, depth: usize) -> Result<()> {
-    s.rewind(0);
-    s.skip(depth)?;
     Ok(())
 }

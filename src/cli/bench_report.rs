@@ -5,6 +5,7 @@
 use llama4_wgpu::gpu::DispatchTime;
 use llama4_wgpu::kernels::peaks::Peaks;
 use llama4_wgpu::model::{Dtype, KvCache, TextModel};
+use llama4_wgpu::runtime::bench::Timing;
 use llama4_wgpu::TextConfig;
 
 /// What the model's steps read and compute, from its shapes: the numerators of the achieved
@@ -82,15 +83,9 @@ pub struct TestResult {
     pub model_size: u64,
     pub backend: String,
     pub adapter: String,
-    pub n_prompt: usize,
-    pub n_gen: usize,
-    pub n_depth: usize,
-    pub avg_ns: f64,
-    pub stddev_ns: f64,
-    pub avg_ts: f64,
-    pub stddev_ts: f64,
-    pub samples_ns: Vec<f64>,
-    pub samples_ts: Vec<f64>,
+    /// n_prompt, n_gen, n_depth, avg_ns, stddev_ns, avg_ts, stddev_ts, samples_ns, samples_ts
+    #[serde(flatten)]
+    pub timing: Timing,
     /// Prefill: the time to the first token (the prompt's prefill and its sampled id), ms.
     pub ttft_ms: Option<f64>,
     /// Decode: GPU dispatches one step records (all in one submit).
@@ -110,33 +105,14 @@ pub struct TestResult {
     pub peaks: Option<Peaks>,
 }
 
-fn mean_std(x: &[f64]) -> (f64, f64) {
-    let n = x.len() as f64;
-    let mean = x.iter().sum::<f64>() / n;
-    let var = if x.len() > 1 { x.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / (n - 1.0) } else { 0.0 };
-    (mean, var.sqrt())
-}
-
 impl TestResult {
-    pub fn new(base: &Base, n_prompt: usize, n_gen: usize, n_depth: usize, samples_ns: Vec<f64>) -> Self {
-        let tokens = (n_prompt + n_gen) as f64;
-        let samples_ts: Vec<f64> = samples_ns.iter().map(|ns| tokens * 1e9 / ns).collect();
-        let (avg_ns, stddev_ns) = mean_std(&samples_ns);
-        let (avg_ts, stddev_ts) = mean_std(&samples_ts);
+    pub fn new(base: &Base, timing: Timing) -> Self {
         TestResult {
             model: base.model.clone(),
             model_size: base.model_size,
             backend: base.backend.clone(),
             adapter: base.adapter.clone(),
-            n_prompt,
-            n_gen,
-            n_depth,
-            avg_ns,
-            stddev_ns,
-            avg_ts,
-            stddev_ts,
-            samples_ns,
-            samples_ts,
+            timing,
             ttft_ms: None,
             dispatches_per_token: None,
             kv_bytes: base.kv_bytes,
@@ -172,16 +148,6 @@ fn achieved(r: &TestResult) -> String {
     }
 }
 
-/// llama-bench's test names: `pp512`, `tg128`, `tg128 @ d4096`.
-fn test_name(r: &TestResult) -> String {
-    let test = if r.n_gen == 0 { format!("pp{}", r.n_prompt) } else { format!("tg{}", r.n_gen) };
-    if r.n_depth > 0 {
-        format!("{test} @ d{}", r.n_depth)
-    } else {
-        test
-    }
-}
-
 pub fn print_table(rows: &[TestResult]) {
     if let Some(p) = rows.first().and_then(|r| r.peaks) {
         println!("adapter peaks (bench microkernels): stream copy {:.1} GB/s (read + write), f32 multiply-add {:.1} GFLOP/s\n", p.copy_gbps, p.fma_gflops);
@@ -191,7 +157,7 @@ pub fn print_table(rows: &[TestResult]) {
     );
     println!("| --- | ---: | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |");
     for r in rows {
-        let test = test_name(r);
+        let test = r.timing.name();
         let opt = |v: Option<String>| v.unwrap_or_default();
         println!(
             "| {} | {:.2} MiB | {} | {} | {test} | {:.2} ± {:.2} | {} | {} | {:.1} | {} |",
@@ -199,8 +165,8 @@ pub fn print_table(rows: &[TestResult]) {
             r.model_size as f64 / 1048576.0,
             r.backend,
             r.adapter,
-            r.avg_ts,
-            r.stddev_ts,
+            r.timing.avg_ts,
+            r.timing.stddev_ts,
             opt(r.ttft_ms.map(|t| format!("{t:.1}"))),
             opt(r.dispatches_per_token.map(|d| d.to_string())),
             r.peak_gpu_bytes as f64 / 1048576.0,
@@ -208,7 +174,8 @@ pub fn print_table(rows: &[TestResult]) {
         );
     }
     for r in rows.iter().filter(|r| !r.kernels.is_empty()) {
-        let test = if r.n_gen == 0 { test_name(r) } else { format!("{} (one step)", test_name(r)) };
+        let name = r.timing.name();
+        let test = if r.timing.n_gen == 0 { name } else { format!("{name} (one step)") };
         let total: f64 = r.kernels.iter().map(|k| k.gpu_ns).sum();
         println!("\nGPU time by kernel, {test}: {:.2} ms in all (timestamp queries)\n", total / 1e6);
         println!("| kernel | calls | GPU ms | share | µs per call |");

@@ -4,9 +4,9 @@
 use super::data::{mismatches, rand_vec, rel_err};
 use super::{read, reduction, submit, Checks, F16_MATH_TOL};
 use crate::error::Result;
-use crate::gpu::buffers::read_words;
+use crate::gpu::buffers::{read_words, uniform_windows};
 use crate::gpu::{Activation, GpuContext, Recorder};
-use crate::kernels::{self, AttentionShape, SamplerConfig};
+use crate::kernels::{self, AttentionPlan, AttentionScratch, AttentionShape, SamplerConfig};
 use crate::reference::ops;
 
 const TOL: f64 = 1e-5;
@@ -141,30 +141,49 @@ async fn qk_case(
     Ok(rel_err(&read(ctx, &a).await?, &want))
 }
 
-/// Attention with its KV store, with the cache in f32 and/or f16 (`kv_f16`).
+/// Attention with its KV store, with the cache in f32 and/or f16 (`kv_f16`), in every layout
+/// (see [`AttentionPlan`]) wherever the adapter can run it.
 pub async fn attention(ctx: &GpuContext, kv_f16: &[bool], checks: &mut Checks<'_>) {
-    // (nh, nkv, d, past, T, chunk, splits): small heads with several chunks in one batch; then
-    // head_dim 136 (three dims per lane, the last ragged) with more than one 64-key tile per
-    // query; then SPLIT attention (flash-decoding): a decode row over three slices of two
-    // tiles and an empty fourth, a chunk's keys in three slices, a batch whose slices are
-    // mostly empty, and the most splits (32 slices of two tiles, 17 of them used)
+    // (nh, nkv, d, past, T, chunk, layout), layout 0: direct, 1: windows, n > 1: n SPLIT slices.
+    // Direct: small heads with several chunks in one batch; then head_dim 136 (three dims per
+    // lane, the last ragged) with more than one 64-key tile per query. SPLIT (flash-decoding): a
+    // decode row over three slices of two tiles and an empty fourth, a chunk's keys in three
+    // slices, a batch whose slices are mostly empty, and the most splits (32 slices of two
+    // tiles, 17 of them used). Windows (a lane per query): a ragged last tile over chunks and
+    // cached keys; head_dim 256 (64-key windows) over three windows of an empty cache, and over
+    // 64-key chunks that cross windows after 40 cached keys; head_dim 136 (120-key windows, D4
+    // ragged) after 70 cached keys.
     let cases = [
-        (6, 2, 20, 7, 9, 5, 1),
-        (6, 2, 20, 7, 9, 0, 1),
-        (4, 4, 136, 70, 5, 50, 1),
-        (4, 4, 136, 70, 5, 0, 1),
+        (6, 2, 20, 7, 9, 5, 0),
+        (6, 2, 20, 7, 9, 0, 0),
+        (4, 4, 136, 70, 5, 50, 0),
+        (4, 4, 136, 70, 5, 0, 0),
         (4, 2, 64, 300, 1, 0, 4),
         (4, 2, 64, 300, 2, 160, 3),
         (4, 4, 136, 70, 5, 0, 3),
         (2, 1, 32, 2100, 1, 0, 32),
+        (6, 2, 20, 7, 9, 5, 1),
+        (4, 2, 256, 0, 150, 0, 1),
+        (4, 2, 256, 40, 100, 64, 1),
+        (4, 4, 136, 70, 130, 0, 1),
     ];
     for &half in kv_f16 {
-        for (nh, nkv, d, past, t, chunk, splits) in cases {
+        for (nh, nkv, d, past, t, chunk, layout) in cases {
             let s =
                 AttentionShape { nh, nkv, d, cap: if chunk > 0 { chunk } else { past + t + 3 }, chunk, kv_f16: half };
+            let plan = match layout {
+                0 => AttentionPlan::Direct,
+                // f32 math on any cache: an f16 cache's cases run where the f16 math does not
+                // (on the Packed device where the adapter has shader-f16)
+                1 if !uniform_windows(ctx) || (half && ctx.shader_f16) => continue,
+                1 => AttentionPlan::windows(s, t).expect("the window cases fit"),
+                n => AttentionPlan::Split(n),
+            };
             let mut v = if chunk > 0 { format!("chunked {chunk}") } else { "global".into() };
-            if splits > 1 {
-                v += &format!(", split {splits}");
+            match plan {
+                AttentionPlan::Direct => {}
+                AttentionPlan::Split(n) => v += &format!(", split {n}"),
+                AttentionPlan::Windows { n, .. } => v += &format!(", windows {n}"),
             }
             let tol = match (half, ctx.shader_f16) {
                 (false, _) => TOL,
@@ -178,9 +197,8 @@ pub async fn attention(ctx: &GpuContext, kv_f16: &[bool], checks: &mut Checks<'_
                 }
             };
             let shape = format!("past {past} + T={t} heads {nh}/{nkv} d={d}");
-            let (out, cache) = attention_case(ctx, s, past, t, splits)
-                .await
-                .map_or_else(|e| (Err(e), None), |(o, c)| (Ok(o), Some(c)));
+            let (out, cache) =
+                attention_case(ctx, s, past, t, plan).await.map_or_else(|e| (Err(e), None), |(o, c)| (Ok(o), Some(c)));
             checks.run("attention", v.clone(), shape.clone(), tol, async { out }).await;
             let cache = cache.ok_or_else(|| crate::Error::Gpu("the attention case did not run".into()));
             checks.run("kv_store", v, shape, 0.0, async { cache }).await;
@@ -207,7 +225,7 @@ async fn attention_case(
     s: AttentionShape,
     past: usize,
     t: usize,
-    splits: usize,
+    plan: AttentionPlan,
 ) -> Result<(f64, f64)> {
     let AttentionShape { nh, nkv, d, cap, chunk, kv_f16 } = s;
     let total = past + t;
@@ -237,8 +255,8 @@ async fn attention_case(
     let out = Activation::new(ctx, "out", t * nh * d)?;
     let step = step_buffer(ctx, past as u32, t as u32, 0);
     let mut rec = Recorder::new(ctx);
-    let part = Activation::new(ctx, "attn_part", kernels::split_floats(s, t, splits))?;
-    kernels::attention(&mut rec, s, &qa, &ka, &va, &out, &step, t, Some((&part, splits)))?;
+    let scratch = AttentionScratch::new(ctx, s, t, plan)?;
+    kernels::attention(&mut rec, s, &qa, &ka, &va, &out, &step, t, plan, &scratch)?;
     kernels::kv_store(&mut rec, s, &qa, &ka, &va, &step, t)?;
     submit(ctx, rec)?;
     // What the cache holds: cached positions as f16 when the cache is f16; new ones as computed.

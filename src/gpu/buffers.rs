@@ -9,6 +9,12 @@ pub const UNIFORM_X_BYTES: u64 = 65536;
 /// Where such windows may start, in bytes (WebGPU's largest `min_uniform_buffer_offset_alignment`).
 pub const UNIFORM_X_ALIGN: u32 = 256;
 
+/// Whether the adapter binds 64 KiB uniform windows at 256-byte offsets (WebGPU's defaults).
+pub fn uniform_windows(ctx: &GpuContext) -> bool {
+    let l = &ctx.limits;
+    l.max_uniform_buffer_binding_size >= UNIFORM_X_BYTES && l.min_uniform_buffer_offset_alignment <= UNIFORM_X_ALIGN
+}
+
 /// An f32 (or u32) activation buffer on the GPU.
 #[derive(Clone)]
 pub struct Activation {
@@ -23,23 +29,24 @@ impl Activation {
     }
 
     /// An activation a ROW_LANE matmul may also read through 64 KiB uniform windows
-    /// (`X_UNIFORM`): UNIFORM usage, and [`UNIFORM_X_BYTES`] past its data (at least that in all)
-    /// so a window starting at any 256-byte boundary inside it fits. A plain storage activation
-    /// where the adapter is not a CPU one or binds less uniform data.
+    /// (`X_UNIFORM`, see [`Activation::new_uniform_windows`]); a plain storage activation where
+    /// the adapter is not a CPU one.
     pub fn new_uniform_readable(ctx: &GpuContext, label: &str, len: usize) -> Result<Self> {
-        let l = &ctx.limits;
-        if !ctx.row_lane_matmul
-            || l.max_uniform_buffer_binding_size < UNIFORM_X_BYTES
-            || l.min_uniform_buffer_offset_alignment > UNIFORM_X_ALIGN
-        {
+        if !ctx.row_lane_matmul {
             return Self::new(ctx, label, len);
         }
-        let data = (len.max(1) * 4) as u64;
-        let size = if data <= UNIFORM_X_BYTES {
-            UNIFORM_X_BYTES
-        } else {
-            data.next_multiple_of(UNIFORM_X_ALIGN as u64) + UNIFORM_X_BYTES
-        };
+        Self::new_uniform_windows(ctx, label, len)
+    }
+
+    /// An activation that kernels may also read through 64 KiB uniform windows: UNIFORM usage,
+    /// and [`UNIFORM_X_BYTES`] past its data so a window starting at any 256-byte boundary inside
+    /// it fits. A plain storage activation where the adapter binds less
+    /// uniform data ([`uniform_windows`]).
+    pub fn new_uniform_windows(ctx: &GpuContext, label: &str, len: usize) -> Result<Self> {
+        if !uniform_windows(ctx) {
+            return Self::new(ctx, label, len);
+        }
+        let size = ((len.max(1) * 4) as u64).next_multiple_of(UNIFORM_X_ALIGN as u64) + UNIFORM_X_BYTES;
         Self::alloc(ctx, label, len, size, wgpu::BufferUsages::UNIFORM)
     }
 

@@ -15,6 +15,8 @@ pub enum Shader {
     Matmul,
     QkPrep,
     Attention,
+    /// Prefill attention on CPU adapters: a lane per query, keys in uniform windows.
+    AttentionWindow,
     AttentionCombine,
     KvStore,
     Router,
@@ -27,12 +29,13 @@ pub enum Shader {
 }
 
 impl Shader {
-    pub const ALL: [Shader; 13] = [
+    pub const ALL: [Shader; 14] = [
         Shader::Embed,
         Shader::RmsNorm,
         Shader::Matmul,
         Shader::QkPrep,
         Shader::Attention,
+        Shader::AttentionWindow,
         Shader::AttentionCombine,
         Shader::KvStore,
         Shader::Router,
@@ -50,6 +53,7 @@ impl Shader {
             Shader::Matmul => "matmul/matmul.wgsl",
             Shader::QkPrep => "attention/qk_prep.wgsl",
             Shader::Attention => "attention/attention.wgsl",
+            Shader::AttentionWindow => "attention/attention_window.wgsl",
             Shader::AttentionCombine => "attention/attention_combine.wgsl",
             Shader::KvStore => "attention/kv_store.wgsl",
             Shader::Router => "moe/router.wgsl",
@@ -68,6 +72,7 @@ impl Shader {
             Shader::Matmul => include_str!("../../shaders/matmul/matmul.wgsl"),
             Shader::QkPrep => include_str!("../../shaders/attention/qk_prep.wgsl"),
             Shader::Attention => include_str!("../../shaders/attention/attention.wgsl"),
+            Shader::AttentionWindow => include_str!("../../shaders/attention/attention_window.wgsl"),
             Shader::AttentionCombine => include_str!("../../shaders/attention/attention_combine.wgsl"),
             Shader::KvStore => include_str!("../../shaders/attention/kv_store.wgsl"),
             Shader::Router => include_str!("../../shaders/moe/router.wgsl"),
@@ -100,7 +105,8 @@ impl Shader {
             Shader::Embed => &[Flag::HalfPack],
             Shader::RmsNorm | Shader::QkPrep | Shader::Sample => &[Flag::Subgroup],
             Shader::Attention => &[Flag::KvHalf, Flag::F16, Flag::Subgroup, Flag::Split, Flag::QPrivate],
-            Shader::KvStore => &[Flag::KvHalf],
+            Shader::AttentionWindow => &[Flag::KvHalf, Flag::Subgroup],
+            Shader::KvStore => &[Flag::KvHalf, Flag::Pack],
             _ => &[],
         }
     }
@@ -138,10 +144,13 @@ pub enum Flag {
     /// Attention splits each (query, head)'s keys over several workgroups (flash-decoding),
     /// writing partial results that `attention_combine` merges.
     Split,
+    /// kv_store writes this step's k and v rows head-major into packed copies (for
+    /// `attention_window`) instead of the cache.
+    Pack,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 11] = [
+    pub const ALL: [Flag; 12] = [
         Flag::ExpertId,
         Flag::RowLane,
         Flag::Subgroup,
@@ -153,6 +162,7 @@ impl Flag {
         Flag::WVec4,
         Flag::Split,
         Flag::QPrivate,
+        Flag::Pack,
     ];
 
     pub fn name(self) -> &'static str {
@@ -168,6 +178,7 @@ impl Flag {
             Flag::WVec4 => "W_VEC4",
             Flag::QPrivate => "Q_PRIVATE",
             Flag::Split => "SPLIT",
+            Flag::Pack => "PACK",
         }
     }
 
@@ -211,6 +222,7 @@ fn include(name: &str) -> Option<&'static str> {
         "common/reduce.wgsl" => include_str!("../../shaders/common/reduce.wgsl"),
         "common/lane.wgsl" => include_str!("../../shaders/common/lane.wgsl"),
         "common/attention_shape.wgsl" => include_str!("../../shaders/common/attention_shape.wgsl"),
+        "common/kv_cache.wgsl" => include_str!("../../shaders/common/kv_cache.wgsl"),
         _ => return None,
     })
 }

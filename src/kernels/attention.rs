@@ -1,9 +1,11 @@
 //! q/k preparation (RoPE, QK norm, temperature), causal chunked/global attention, KV append.
 
+use super::attention_plan::{pack_stride, AttentionPlan, AttentionScratch, MAX_SPLITS};
 use super::params::{fit, AttentionParams, QkPrepParams};
 use super::{key, reducing};
 use crate::error::{Error, Result};
-use crate::gpu::{Activation, Flag, GpuContext, PipelineKey, Recorder, Shader, Variant};
+use crate::gpu::buffers::UNIFORM_X_BYTES;
+use crate::gpu::{Activation, Flag, PipelineKey, Recorder, Shader, Variant};
 
 /// Attention geometry of one layer.
 #[derive(Clone, Copy, Debug)]
@@ -55,6 +57,10 @@ impl AttentionShape {
             chunk: fit(self.chunk)?,
             scale: (self.d as f32).powf(-0.5),
             splits: 1,
+            kv_head: 0,
+            window: 0,
+            window_keys: 0,
+            pack_stride: 0,
         })
     }
 }
@@ -115,39 +121,9 @@ pub fn qk_prep(
     )
 }
 
-/// The most workgroups that share one (query, head)'s keys (SPLIT attention; at most the
-/// combine's 64 lanes).
-pub const MAX_SPLITS: usize = 32;
-/// Keys a split gets at least, so short caches split less.
-const SPLIT_KEYS: usize = 256;
-
-/// How many workgroups share each (query, head)'s keys in a step of `n_tokens` tokens: a decode
-/// token on a GPU splits a cache of `s.cap` slots into slices of at least 256 keys, up to
-/// [`MAX_SPLITS`] (40 heads alone would leave most of a large GPU idle while each walks the
-/// whole cache). Prefill has a workgroup per token already, and a CPU adapter, with a few
-/// cores, gains nothing from more workgroups: 1 there.
-pub fn attention_splits(ctx: &GpuContext, s: AttentionShape, n_tokens: usize) -> usize {
-    if !may_split(ctx, n_tokens) {
-        return 1;
-    }
-    s.cap.div_ceil(SPLIT_KEYS).clamp(1, MAX_SPLITS)
-}
-
-/// Whether steps of `n_tokens` tokens on `ctx` may split attention (and so need the partial
-/// buffer of [`split_floats`]): one decode token on a GPU adapter.
-pub fn may_split(ctx: &GpuContext, n_tokens: usize) -> bool {
-    n_tokens == 1 && ctx.info.device_type != wgpu::DeviceType::Cpu
-}
-
-/// Floats of the partial-result buffer SPLIT attention writes: `d` outputs, the running max and
-/// sum per (token, head, split).
-pub fn split_floats(s: AttentionShape, n_tokens: usize, splits: usize) -> usize {
-    n_tokens * s.nh * splits * (s.d + 2)
-}
-
-/// Causal attention of `n_tokens` queries over the cache and this step's keys into `out`.
-/// `split`: a partial-result buffer and a split count above 1 run SPLIT attention (each
-/// (query, head)'s keys in that many slices) and then the combine.
+/// Causal attention of `n_tokens` queries over the cache and this step's keys into `out`, laid
+/// out as `plan` says ([`AttentionPlan::pick`] for the adapter; the conformance checks force
+/// each), with the buffers it needs from `scratch`.
 #[allow(clippy::too_many_arguments)]
 pub fn attention(
     rec: &mut Recorder,
@@ -158,37 +134,67 @@ pub fn attention(
     out: &Activation,
     step: &wgpu::Buffer,
     n_tokens: usize,
-    split: Option<(&Activation, usize)>,
+    plan: AttentionPlan,
+    scratch: &AttentionScratch,
 ) -> Result<()> {
     check_shape(s.d, s.nh, s.nkv)?;
     s.check_cache(k_cache, v_cache)?;
-    let split = split.filter(|&(_, n)| n > 1);
-    if let Some((_, n)) = split.filter(|&(_, n)| n > MAX_SPLITS) {
-        return Err(Error::Shape(format!("attention: {n} splits, at most {MAX_SPLITS}")));
+    if plan.slots() > MAX_SPLITS {
+        return Err(Error::Shape(format!("attention: {plan:?} has more than {MAX_SPLITS} partial results")));
     }
-    // f16 math only where the cache is f16 (`--dtype f16`) and the adapter has shader-f16
-    let v = reducing(rec.ctx, Shader::Attention)
-        .flag(Flag::KvHalf, s.kv_f16)
-        .flag(Flag::F16, s.kv_f16 && rec.ctx.shader_f16)
-        .flag(Flag::Split, split.is_some())
-        .flag(Flag::QPrivate, rec.ctx.info.device_type == wgpu::DeviceType::Cpu);
     let grid = [n_tokens as u32, s.nh as u32, 1];
+    let d4 = vec![("D4", fit(s.d / 4)?)];
     let caches = [&qkv.buffer, &k_cache.buffer, &v_cache.buffer];
-    let k = PipelineKey { variant: v, overrides: vec![("D4", fit(s.d / 4)?)] };
-    let Some((part, splits)) = split else {
-        return rec.dispatch(&k, &s.params()?, &[caches[0], caches[1], caches[2], &out.buffer, step], grid);
+    // f16 math only where the cache is f16 (`--dtype f16`) and the adapter has shader-f16
+    let direct = |split: bool| {
+        let v = reducing(rec.ctx, Shader::Attention)
+            .flag(Flag::KvHalf, s.kv_f16)
+            .flag(Flag::F16, s.kv_f16 && rec.ctx.shader_f16)
+            .flag(Flag::Split, split)
+            .flag(Flag::QPrivate, rec.ctx.info.device_type == wgpu::DeviceType::Cpu);
+        PipelineKey { variant: v, overrides: d4.clone() }
     };
-    if part.len < split_floats(s, n_tokens, splits) {
-        return Err(Error::Shape(format!(
-            "attention: a partial buffer of {} floats, {} needed for {splits} splits",
-            part.len,
-            split_floats(s, n_tokens, splits)
-        )));
+    let p = AttentionParams { splits: fit(plan.slots().max(1))?, ..s.params()? };
+    match plan {
+        AttentionPlan::Direct => {
+            return rec.dispatch(&direct(false), &p, &[caches[0], caches[1], caches[2], &out.buffer, step], grid)
+        }
+        AttentionPlan::Split(_) => {
+            let part = scratch.part_for(s, n_tokens, plan)?;
+            let g = [grid[0], grid[1], p.splits];
+            rec.dispatch(&direct(true), &p, &[caches[0], caches[1], caches[2], &part.buffer, step], g)?;
+        }
+        AttentionPlan::Windows { n, keys } => {
+            let part = scratch.part_for(s, n_tokens, plan)?;
+            let (kp, vp) = scratch.packs_for(s, n_tokens)?;
+            let p = AttentionParams { window_keys: fit(keys)?, pack_stride: fit(pack_stride(s, n_tokens))?, ..p };
+            let pack = key(Variant::new(Shader::KvStore).flag(Flag::Pack, true));
+            let groups = [super::div_ceil(s.nkv * s.d / 2, 64), n_tokens as u32, 1];
+            rec.dispatch(&pack, &p, &[&qkv.buffer, &kp.buffer, &vp.buffer, step], groups)?;
+            // subgroup broadcasts where a subgroup holds the workgroup's 8 lanes
+            let sg = rec.ctx.subgroups && rec.ctx.info.subgroup_min_size as usize >= WINDOW_LANES;
+            let v = Variant::new(Shader::AttentionWindow).flag(Flag::KvHalf, s.kv_f16).flag(Flag::Subgroup, sg);
+            let k = PipelineKey { variant: v, overrides: d4.clone() };
+            let tiles = super::div_ceil(n_tokens, WINDOW_LANES);
+            // one dispatch per (kv head, window), then the cached keys' pass (window n)
+            let passes = (0..s.nkv).flat_map(|g| (0..n).map(move |w| (g, w))).chain([(0, n)]);
+            for (g, w) in passes {
+                let p = AttentionParams { kv_head: fit(g)?, window: fit(w)?, ..p };
+                let at = (4 * (g * p.pack_stride as usize + w * keys * s.d) as u64, UNIFORM_X_BYTES);
+                let at = if w == n { (0, UNIFORM_X_BYTES) } else { at };
+                let heads = if w == n { s.nh } else { s.nh / s.nkv };
+                let b = [caches[0], caches[1], caches[2], &part.buffer, step].map(|b| (b, None));
+                let b = [b[0], b[1], b[2], b[3], b[4], (&kp.buffer, Some(at)), (&vp.buffer, Some(at))];
+                rec.dispatch_windows(&k, &p, &b, [tiles, heads as u32, 1])?;
+            }
+        }
     }
-    let p = AttentionParams { splits: fit(splits)?, ..s.params()? };
-    rec.dispatch(&k, &p, &[caches[0], caches[1], caches[2], &part.buffer, step], [grid[0], grid[1], p.splits])?;
+    let part = scratch.part_for(s, n_tokens, plan)?;
     rec.dispatch(&key(Variant::new(Shader::AttentionCombine)), &p, &[&part.buffer, &out.buffer], grid)
 }
+
+/// Queries per workgroup of attention_window.wgsl (`LANES`).
+const WINDOW_LANES: usize = 8;
 
 pub fn kv_store(
     rec: &mut Recorder,

@@ -3,15 +3,15 @@
 //! sample; `elementwise.rs` drives embed, norm, ffn and moe).
 
 pub mod attention;
+pub mod attention_plan;
 pub mod elementwise;
 pub mod matmul;
 pub mod params;
 pub mod peaks;
 pub mod sample;
 
-pub use attention::{
-    attention, attention_splits, kv_store, may_split, qk_prep, split_floats, AttentionShape, MAX_SPLITS,
-};
+pub use attention::{attention, kv_store, qk_prep, AttentionShape};
+pub use attention_plan::{AttentionPlan, AttentionScratch, MAX_SPLITS};
 pub use elementwise::{embed, moe_combine, rmsnorm, router_topk, swiglu};
 pub use matmul::{matmul, ExpertRouting, MatmulArgs};
 pub use sample::{sample, SamplerConfig};

@@ -87,8 +87,9 @@ kernel_params!(
 );
 kernel_params!(
     /// shaders/common/attention_shape.wgsl (attention, its combine and the KV store)
-    AttentionParams for [Attention, AttentionCombine, KvStore] {
+    AttentionParams for [Attention, AttentionWindow, AttentionCombine, KvStore] {
         nh: u32, nkv: u32, d: u32, width: u32, cap: u32, chunk: u32, scale: f32, splits: u32,
+        kv_head: u32, window: u32, window_keys: u32, pack_stride: u32,
     }
 );
 kernel_params!(

@@ -127,9 +127,9 @@ impl Layer {
             !rope && cfg.attn_temperature_tuning,
             cfg.rms_norm_eps,
         )?;
-        let splits = kernels::attention_splits(rec.ctx, shape, t);
-        let split = ws.attn_part.as_ref().map(|part| (part, splits));
-        kernels::attention(rec, shape, &ws.qkv, &cache.k, &cache.v, &ws.attn, &ws.step, t, split)?;
+        let plan = kernels::AttentionPlan::pick(rec.ctx, shape, t);
+        let (qkv, scratch) = (&ws.qkv, &ws.attn_scratch);
+        kernels::attention(rec, shape, qkv, &cache.k, &cache.v, &ws.attn, &ws.step, t, plan, scratch)?;
         kernels::kv_store(rec, shape, &ws.qkv, &cache.k, &cache.v, &ws.step, t)?;
         kernels::matmul(rec, &self.o, &ws.attn, &ws.h, MatmulArgs { accumulate: true, ..MatmulArgs::dense(t, h) })?;
         // --- feed-forward block

@@ -15,9 +15,9 @@ pub struct Workspace {
     pub x: Activation,    // [T, H] normed
     pub qkv: Activation,  // [T, (nh + 2 nkv) d]
     pub attn: Activation, // [T, nh d]
-    /// SPLIT attention's partial results (a decode step on a GPU adapter; see
-    /// [`kernels::attention_splits`]): `[nh, MAX_SPLITS, d + 2]`.
-    pub attn_part: Option<Activation>,
+    /// What this step's attention plan needs besides its inputs (see
+    /// [`kernels::AttentionPlan::pick`]).
+    pub attn_scratch: kernels::AttentionScratch,
     pub gu: Activation,            // [T k, 2 max(I, Imlp)]
     pub act: Activation,           // [T k, max(I, Imlp)]
     pub router_logits: Activation, // [T, E]
@@ -55,11 +55,7 @@ impl Workspace {
             x: mm_in("x", t * cfg.hidden_size)?,
             qkv: a("qkv", t * cfg.qkv_width())?,
             attn: mm_in("attn", t * cfg.num_attention_heads * cfg.head_dim)?,
-            attn_part: if kernels::may_split(ctx, t) {
-                Some(a("attn_part", cfg.num_attention_heads * kernels::MAX_SPLITS * (cfg.head_dim + 2))?)
-            } else {
-                None
-            },
+            attn_scratch: kernels::AttentionScratch::for_step(ctx, attention_geometry(cfg), t)?,
             gu: a("gate_up", rows_ffn * 2 * w)?,
             act: mm_in("act", rows_ffn * w)?,
             router_logits: a("router_logits", t * cfg.num_local_experts.max(1))?,
@@ -100,7 +96,8 @@ impl Workspace {
             &self.rope_table,
             &self.temps,
         ];
-        one.into_iter().chain(&self.attn_part).chain(&self.logits).map(|a| a.buffer.size()).sum::<u64>()
+        one.into_iter().chain(&self.logits).map(|a| a.buffer.size()).sum::<u64>()
+            + self.attn_scratch.bytes()
             + self.step.size()
     }
 
@@ -132,5 +129,18 @@ impl Workspace {
         if let Some(ids) = ids {
             ctx.queue.write_buffer(&self.ids.buffer, 0, bytemuck::cast_slice(ids));
         }
+    }
+}
+
+/// The attention geometry every layer of `cfg` shares (the cache size differs per layer and does
+/// not change what a workspace holds).
+fn attention_geometry(cfg: &TextConfig) -> kernels::AttentionShape {
+    kernels::AttentionShape {
+        nh: cfg.num_attention_heads,
+        nkv: cfg.num_key_value_heads,
+        d: cfg.head_dim,
+        cap: 0,
+        chunk: 0,
+        kv_f16: false,
     }
 }

@@ -1,5 +1,6 @@
 //! Running the model: generation sessions, the tokenizer and the chat template.
 
+pub mod bench;
 pub mod chat;
 pub mod files;
 pub mod gguf_tokenizer;
