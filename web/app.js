@@ -5,8 +5,10 @@
 // temperature defaults to 0) runs once the page loads. URL is a checkpoint folder ending in "/"
 // or a .gguf file, same origin. At the end document.documentElement.dataset.state is "done" (or
 // "error", with dataset.error) and window.llama4Result = {tokens, text, prefill_tok_s,
-// decode_tok_s, adapter}.
+// decode_tok_s, adapter}. index.html?model=URL&bench=P,N,R runs the benchmark instead (P prompt
+// tokens, N decode steps, R repetitions) and sets window.llama4Bench to its report.
 
+import { Bench } from './bench.js';
 import { Chat } from './chat.js';
 import { acceptDrops } from './drop.js';
 
@@ -36,6 +38,7 @@ function call(type, payload = {}) {
 }
 
 const chat = new Chat(call);
+const bench = new Bench(call);
 
 worker.onmessage = ({ data }) => {
   if (data.type === 'progress') {
@@ -43,6 +46,8 @@ worker.onmessage = ({ data }) => {
     status(data.text);
   } else if (data.type === 'token') {
     chat.onToken(data.id, data.piece);
+  } else if (data.type === 'benchTest') {
+    bench.onTest(data.test);
   } else {
     const p = pending.get(data.id);
     pending.delete(data.id);
@@ -61,13 +66,14 @@ function loaded(info, name) {
   showCache();
   $('model-name').textContent = name.replace(/\/$/, '').split('/').pop() || 'Chat';
   $('generate').disabled = false;
+  $('bench-run').disabled = false;
   chat.clear();
   // the Llama licenses ask for "Built with Llama" where a Llama model is used
   $('built-with').hidden = !info.llama;
 }
 
 async function load(type, payload, name) {
-  for (const b of ['load-url', 'generate']) $(b).disabled = true;
+  for (const b of ['load-url', 'generate', 'bench-run']) $(b).disabled = true;
   setProgress(0);
   try {
     loaded(await call(type, payload), name);
@@ -140,6 +146,16 @@ function sendFromUi() {
 
 async function runContract(params) {
   const url = params.get('model');
+  if (params.has('bench')) {
+    const [p, n, r] = params.get('bench').split(',').map(Number);
+    $('bench-p').value = p;
+    $('bench-n').value = n;
+    $('bench-r').value = r;
+    $('model-url').value = url;
+    await load('loadUrl', { url }, url);
+    window.llama4Bench = await bench.run(bench.options());
+    return;
+  }
   const options = {
     max_tokens: Number(params.get('max_tokens') || 32),
     temperature: Number(params.get('temperature') || 0),
@@ -186,6 +202,7 @@ async function main() {
   $('prompt').onkeydown = (e) => { if (e.key === 'Enter' && !e.shiftKey) { e.preventDefault(); sendFromUi(); } };
   $('stop').onclick = () => worker.postMessage({ type: 'cancel' });
   $('new-chat').onclick = () => chat.clear();
+  $('bench-run').onclick = () => bench.run(bench.options()).catch(() => {});
   await showCache();
   const params = new URLSearchParams(location.search);
   if (params.has('model')) await runContract(params);

@@ -26,5 +26,5 @@ if [ -x web/node_modules/.bin/wasm-opt ]; then
   web/node_modules/.bin/wasm-opt -O2 --enable-reference-types --enable-bulk-memory --enable-nontrapping-float-to-int \
     web/dist/pkg/llama4_wgpu_web_bg.wasm -o web/dist/pkg/llama4_wgpu_web_bg.wasm
 fi
-cp web/index.html web/app.js web/chat.js web/drop.js web/worker.js web/style.css web/dist/
+cp web/index.html web/app.js web/bench.js web/chat.js web/drop.js web/worker.js web/style.css web/dist/
 echo "web/dist: $(du -sh web/dist | cut -f1) (serve it, e.g. python3 -m http.server -d web/dist)"

@@ -1,5 +1,5 @@
-// The page's UI cases for web/test.mjs: a two-turn chat typed into the page (SmolLM2), a model
-// dropped onto the page, a model too large for a tab refused before any download, a GGUF of an
+// The page's UI cases for web/test.mjs: a two-turn chat typed into the page (SmolLM2), the
+// benchmark card on SmolLM2, a model dropped onto the page, a model too large for a tab refused before any download, a GGUF of an
 // unknown architecture refused from its header, and a browser without WebGPU. Each returns 0 (ok) or 1 and prints one line.
 import path from 'node:path';
 
@@ -119,5 +119,32 @@ export async function noWebgpu(t) {
   await page.close();
   const ok = state.state === 'error' && banner.includes('no WebGPU') && state.error === banner;
   console.log(`no-webgpu: ${ok ? 'ok' : 'FAIL'}; ${JSON.stringify(banner.slice(0, 80))}`);
+  return ok ? 0 : 1;
+}
+
+// The benchmark card through the contract (?bench=P,N,R) on SmolLM2: llama-bench's pp32 and tg8
+// rows, two samples each, with the rates they were timed at, shown in the table.
+export async function benchCard(t) {
+  const page = await t.browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const t0 = Date.now();
+  await page.goto(`${t.origin}/index.html?model=/cache/SmolLM2-135M-Instruct.Q4_1.gguf&bench=32,8,2`);
+  await page.waitForFunction(finished, null, { timeout: 480000 });
+  const state = await dataset(page);
+  const r = await page.evaluate(() => window.llama4Bench);
+  const rows = await page.evaluate(() => [...document.querySelectorAll('#bench-rows tr')].map((tr) => tr.textContent));
+  await page.screenshot({ path: path.join(t.artifacts, 'bench.png'), fullPage: true });
+  await page.close();
+  const tests = r ? r.tests : [];
+  const [pp, tg] = [tests.find((x) => x.test === 'pp32'), tests.find((x) => x.test === 'tg8')];
+  // each sample's rate is its tokens over its time; the average is theirs
+  const consistent = (x, tokens) => x && x.samples_ns.length === 2 && x.samples_ts.length === 2 &&
+    x.samples_ns.every((ns, i) => ns > 0 && Math.abs(x.samples_ts[i] - tokens * 1e9 / ns) <= 1e-9 * x.samples_ts[i]) &&
+    Math.abs(x.avg_ts - (x.samples_ts[0] + x.samples_ts[1]) / 2) <= 1e-9 * x.avg_ts;
+  const ok = state.state === 'done' && tests.length === 2 && pp && pp.n_prompt === 32 && pp.n_gen === 0 &&
+    tg && tg.n_gen === 8 && tg.n_prompt === 0 && consistent(pp, 32) && consistent(tg, 8) &&
+    r.dispatches_per_token > 0 && rows.length === 2 && rows[0].startsWith('pp32') && rows[1].startsWith('tg8');
+  console.log(`bench-card: ${ok ? 'ok' : 'FAIL'} in ${((Date.now() - t0) / 1000).toFixed(1)} s; ` +
+    (r ? tests.map((x) => `${x.test} ${x.avg_ts.toFixed(2)} ± ${x.stddev_ts.toFixed(2)} tok/s`).join(', ') +
+      `; ${r.dispatches_per_token} dispatches a decode step; table ${JSON.stringify(rows)}` : `state ${state.state} ${state.error || ''}`));
   return ok ? 0 : 1;
 }

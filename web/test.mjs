@@ -7,7 +7,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { smollm2Chat, dropGguf, tooBig, unknownArch, noWebgpu } from './test-ui.mjs';
+import { smollm2Chat, benchCard, dropGguf, tooBig, unknownArch, noWebgpu } from './test-ui.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
@@ -110,7 +110,7 @@ const artifacts = path.join(here, 'test-artifacts');
 fs.mkdirSync(artifacts, { recursive: true });
 // what the UI cases (test-ui.mjs) share with this driver
 const t = { browser, origin, counts, artifacts, watchLongTasks, longestTask, MAX_TASK_MS };
-const cases = { 'smollm2-chat': smollm2Chat, 'drop-gguf': dropGguf, 'too-big': tooBig, 'unknown-arch': unknownArch, 'no-webgpu': noWebgpu };
+const cases = { 'smollm2-chat': smollm2Chat, 'bench-card': benchCard, 'drop-gguf': dropGguf, 'too-big': tooBig, 'unknown-arch': unknownArch, 'no-webgpu': noWebgpu };
 
 try {
   for (const name of (process.argv[2] || 'scout,dense').split(',')) {

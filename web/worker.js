@@ -2,11 +2,11 @@
 // with progress, uploads them, generates. The page's thread only draws, so it never blocks.
 //
 // Messages in:  {id, type: 'init'} | {id, type: 'loadUrl', url} | {id, type: 'loadFiles', files}
-//               | {id, type: 'generate', options} | {id, type: 'listCache'}
+//               | {id, type: 'generate', options} | {id, type: 'bench', options} | {id, type: 'listCache'}
 //               | {id, type: 'removeCache', url} | {type: 'cancel'}
 // Messages out: {id, ok: true, value} | {id, ok: false, error}
 //               | {type: 'progress', fraction, text, fetched?, total?, layer?, layers?, uploaded?}
-//               | {type: 'token', id, piece}
+//               | {type: 'token', id, piece} | {type: 'benchTest', test}
 
 import init, { Engine, checkGguf } from './pkg/llama4_wgpu_web.js';
 
@@ -226,6 +226,7 @@ const handlers = {
   listCache: () => listCache(),
   removeCache: async ({ url }) => (await cacheDir()).removeEntry(cacheName(url), { recursive: true }),
   generate: ({ options }) => engine.generate(options, (id, piece) => postMessage({ type: 'token', id, piece })),
+  bench: ({ options }) => engine.bench(options, (test) => postMessage({ type: 'benchTest', test })),
 };
 
 onmessage = async ({ data }) => {

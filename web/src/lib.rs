@@ -25,7 +25,16 @@ fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
     v.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(js_err)
 }
 
+mod bench;
 mod serve;
+
+/// Hands `req` to the loaded model's task.
+fn send(inner: &RefCell<Inner>, req: Request) -> Result<(), JsValue> {
+    match inner.borrow().served.as_ref().map(|tx| tx.unbounded_send(req)) {
+        Some(Ok(())) => Ok(()),
+        _ => Err(js_err("no model loaded")),
+    }
+}
 
 use serve::{Loaded, Request};
 
@@ -169,13 +178,29 @@ impl Engine {
                 serde_wasm_bindgen::from_value(options).map_err(js_err)?
             };
             let (done, answer) = oneshot::channel();
-            let sent = inner.borrow().served.as_ref().map(|tx| tx.unbounded_send(Request { options, on_token, done }));
-            if !matches!(sent, Some(Ok(()))) {
-                return Err(js_err("no model loaded"));
-            }
+            send(&inner, Request::Generate { options, on_token, done })?;
             let stats = answer.await.map_err(|_| js_err("the model was unloaded during generation"))??;
             inner.borrow_mut().last = Some(stats.clone());
             to_js(&stats)
+        })
+    }
+
+    /// Benchmarks the loaded model as `llama4-wgpu bench` does (llama-bench's tests) from
+    /// `options` `{n_prompt: [128], n_gen: [32], n_depth: [0], repetitions: 3}` (every field
+    /// optional), calling `on_test(name)` as each test starts; resolves to `{adapter, backend,
+    /// dispatches_per_token, tests: [{test, n_prompt, n_gen, n_depth, avg_ts, stddev_ts,
+    /// samples_ts, avg_ns, stddev_ns, samples_ns}]}`. The chat's KV cache is let go.
+    pub fn bench(&self, options: JsValue, on_test: js_sys::Function) -> js_sys::Promise {
+        let inner = self.inner.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            let options: bench::BenchOptions = if options.is_undefined() || options.is_null() {
+                Default::default()
+            } else {
+                serde_wasm_bindgen::from_value(options).map_err(js_err)?
+            };
+            let (done, answer) = oneshot::channel();
+            send(&inner, Request::Bench { options, on_test, done })?;
+            to_js(&answer.await.map_err(|_| js_err("the model was unloaded during the benchmark"))??)
         })
     }
 

@@ -4,6 +4,7 @@
 //! already hold is prefilled, as `llama4-wgpu chat` does natively. The task ends when the engine
 //! drops its sender (another model loaded), freeing the model's GPU memory.
 
+use crate::bench::{BenchOptions, BenchReport};
 use crate::{js_err, GenerateOptions, Stats};
 use futures_channel::{mpsc, oneshot};
 use futures_core::Stream;
@@ -51,10 +52,18 @@ pub fn chat_context(ctx: &GpuContext, model: &TextModel, name: &str) -> Result<u
     Ok(n)
 }
 
-pub struct Request {
-    pub options: GenerateOptions,
-    pub on_token: js_sys::Function,
-    pub done: oneshot::Sender<Result<Stats, JsValue>>,
+pub enum Request {
+    Generate {
+        options: GenerateOptions,
+        on_token: js_sys::Function,
+        done: oneshot::Sender<Result<Stats, JsValue>>,
+    },
+    /// The page's benchmark, in a session of its own (the chat's KV cache is let go first).
+    Bench {
+        options: BenchOptions,
+        on_test: js_sys::Function,
+        done: oneshot::Sender<Result<BenchReport, JsValue>>,
+    },
 }
 
 /// Starts the task serving `loaded`; requests go to the returned sender.
@@ -64,11 +73,19 @@ pub fn spawn(ctx: Rc<GpuContext>, loaded: Loaded, cancel: Rc<Cell<bool>>) -> mps
         let mut state: Option<Cached> = None;
         while let Some(req) = std::future::poll_fn(|cx| Pin::new(&mut rx).poll_next(cx)).await {
             cancel.set(false);
-            let r = generate(&ctx, &loaded, &mut state, req.options, &req.on_token, &cancel).await;
-            if r.is_err() {
-                state = None; // a failed step may leave the cache half written
+            match req {
+                Request::Generate { options, on_token, done } => {
+                    let r = generate(&ctx, &loaded, &mut state, options, &on_token, &cancel).await;
+                    if r.is_err() {
+                        state = None; // a failed step may leave the cache half written
+                    }
+                    let _ = done.send(r);
+                }
+                Request::Bench { options, on_test, done } => {
+                    state = None;
+                    let _ = done.send(crate::bench::run(&ctx, &loaded.model, options, &on_test).await);
+                }
             }
-            let _ = req.done.send(r);
         }
     });
     tx
