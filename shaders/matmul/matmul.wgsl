@@ -7,7 +7,8 @@
 // - default (GPUs): a workgroup computes ROWS rows; its threads stride over the units of the row
 //   and a shared-memory sum combines them (SUBGROUP: subgroup sums first, one partial each).
 // - ROW_LANE (CPU adapters such as lavapipe, where every load is a per-lane gather and barriers
-//   are costly): each invocation owns ROWS whole rows, no shared memory, no barrier.
+//   are costly): each invocation owns ROWS whole rows, no shared memory, no barrier; with
+//   SUBGROUP its 8 lanes share each 32 activations' loads (see x32).
 //
 // Dense: activation row t (of n_tokens) reads input row x_row0 + t / x_div and writes output row t,
 // columns out_col0 .. out_col0 + n.
@@ -87,9 +88,32 @@ fn xv4(o: u32) -> vec4<f32> {
 
 // 32 activations from offset o (in the W32 layout). Past k (float rows are zero-padded to 32)
 // the values belong to the next row or are clamped reads: finite, and multiplied by zero weights.
-fn x32(o: u32) -> W32 {
+fn x32_each(o: u32) -> W32 {
     return W32(xv4(o), xv4(o + 4u), xv4(o + 8u), xv4(o + 12u), xv4(o + 16u), xv4(o + 20u), xv4(o + 24u), xv4(o + 28u));
 }
+
+#if ROW_LANE
+#if SUBGROUP
+// CPU adapters with subgroups: the workgroup's 8 lanes are one subgroup, and every lane wants the
+// same 32 activations. Lane j loads o + 4 j .. o + 4 j + 3 and the eight are broadcast: one pass
+// over the lanes instead of eight (each load being a pass over the lanes, uniform or not).
+var<private> lane_id: u32;
+
+fn x32(o: u32) -> W32 {
+    let v = xv4(o + 4u * lane_id);
+    return W32(subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u), subgroupBroadcast(v, 2u), subgroupBroadcast(v, 3u),
+        subgroupBroadcast(v, 4u), subgroupBroadcast(v, 5u), subgroupBroadcast(v, 6u), subgroupBroadcast(v, 7u));
+}
+#else
+fn x32(o: u32) -> W32 {
+    return x32_each(o);
+}
+#endif
+#else
+fn x32(o: u32) -> W32 {
+    return x32_each(o);
+}
+#endif
 
 fn dot32(wv: W32, xv: W32) -> f32 {
     return dot4(wv.a0, xv.a0) + dot4(wv.a1, xv.a1) + dot4(wv.a2, xv.a2) + dot4(wv.a3, xv.a3)
@@ -198,14 +222,18 @@ fn add_unit(acc: ptr<function, array<vec4<f32>, 8>>, rb: vec4<u32>, unit: u32, t
 #if ROW_LANE
 @compute @workgroup_size(LANE_WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+#if SUBGROUP
+    lane_id = lid;
+#endif
     let r0 = ((wid.x + wid.z * p.wg_x) * LANE_WG + lid) * ROWS;
     let t0 = wid.y * TT;
     let row_bytes = p.row_blocks * BLOCK_BYTES;
     let rt = route(t0, row_bytes);
-    if (r0 >= p.n || !rt.live) {
-        return;
+    if (!rt.live) {
+        return; // the whole workgroup: its activation rows' expert is in another chunk
     }
-    // Rows past n read row n - 1 (no branch in the loop) and are not stored.
+    // Rows past n read row n - 1 (no branch in the loop) and are not stored; their lanes keep
+    // going, in step with the others (SIMD lanes of one batch cost the same, live or not).
     let rb = row_bases(rt.base, r0, row_bytes);
     var acc: array<vec4<f32>, 8>;
     for (var unit = 0u; unit < p.row_blocks * UNITS; unit++) {

@@ -8,9 +8,25 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
+#if X_VEC4
+// rows of a multiple of 4: one 16-byte access per four elements (on CPU adapters each storage
+// access is a pass over the SIMD lanes, whatever its width)
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> weight: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
+const PER: u32 = 4u; // elements per access
+fn sq(v: vec4<f32>) -> f32 {
+    return dot(v, v);
+}
+#else
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> weight: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
+const PER: u32 = 1u;
+fn sq(v: f32) -> f32 {
+    return v * v;
+}
+#endif
 
 const WG: u32 = 256u;
 var<workgroup> red: array<f32, WG>;
@@ -20,15 +36,16 @@ var<workgroup> red: array<f32, WG>;
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
     let lid = lane.index;
-    let src = (wid.x + p.in_row0) * p.n;
-    let dst = wid.x * p.n;
+    let n = p.n / PER; // accesses a row
+    let src = (wid.x + p.in_row0) * n;
+    let dst = wid.x * n;
     var ss = 0.0;
-    for (var i = lid; i < p.n; i += WG) {
+    for (var i = lid; i < n; i += WG) {
         let v = x[src + i];
-        ss += v * v;
+        ss += sq(v);
     }
     let scale = inverseSqrt(workgroup_sum(lane, ss) / f32(p.n) + p.eps);
-    for (var i = lid; i < p.n; i += WG) {
+    for (var i = lid; i < n; i += WG) {
         out[dst + i] = (x[src + i] * scale) * weight[i];
     }
 }

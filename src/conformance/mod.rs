@@ -241,8 +241,9 @@ pub(crate) async fn read(ctx: &GpuContext, a: &crate::gpu::Activation) -> Result
 
 /// How the context lays out the matmul, for variant names.
 pub(crate) fn layout(ctx: &GpuContext) -> &'static str {
-    match (ctx.row_lane_matmul, ctx.subgroups) {
-        (true, _) => "row-lane",
+    match (ctx.row_lane_matmul, crate::kernels::matmul::subgroups(ctx)) {
+        (true, true) => "row-lane subgroup",
+        (true, false) => "row-lane",
         (false, true) => "split-k subgroup",
         (false, false) => "split-k",
     }

@@ -23,7 +23,9 @@ fn step_buffer(ctx: &GpuContext, past: u32, n: u32, counter: u32) -> wgpu::Buffe
 /// The kernels that sum across a workgroup (subgroup or workgroup-memory variants).
 pub async fn reductions(ctx: &GpuContext, checks: &mut Checks<'_>) {
     let r = reduction(ctx);
-    checks.run("rmsnorm", format!("weighted, {r}"), "300 x rows 2..5", TOL, rmsnorm(ctx)).await;
+    // rows of a multiple of 4 are read as vec4
+    checks.run("rmsnorm", format!("weighted, vec4, {r}"), "300 x rows 2..5", TOL, rmsnorm(ctx, 300)).await;
+    checks.run("rmsnorm", format!("weighted, {r}"), "1030 x rows 2..5", TOL, rmsnorm(ctx, 1030)).await;
     qk_prep(ctx, checks).await;
     sampler(ctx, checks).await;
 }
@@ -35,9 +37,10 @@ pub async fn elementwise(ctx: &GpuContext, checks: &mut Checks<'_>) {
     checks.run("router", "top-3 scores", "70x13", 1e-6, router(ctx, false)).await;
 }
 
-/// 300 columns (more than the 256 threads), rows 2..5 of 5.
-async fn rmsnorm(ctx: &GpuContext) -> Result<f64> {
-    let (n, rows) = (300, 5);
+/// `n` columns (more than the 256 threads: 300, or 1030 read as f32, over 4 per thread), rows
+/// 2..5 of 5.
+async fn rmsnorm(ctx: &GpuContext, n: usize) -> Result<f64> {
+    let rows = 5;
     let (x, w) = (rand_vec(rows * n, 9), rand_vec(n, 10));
     let (xa, wa) = (Activation::from_f32(ctx, "x", &x)?, Activation::from_f32(ctx, "w", &w)?);
     let out = Activation::new(ctx, "out", 3 * n)?;

@@ -87,7 +87,7 @@ pub const REQUIRED: Requirements = Requirements {
     workgroup_size_x: 256,
     workgroup_storage_bytes: 8192,
     storage_buffers_per_stage: 5,
-    uniform_buffers_per_stage: 2,
+    uniform_buffers_per_stage: 4,
 };
 
 impl Requirements {
@@ -392,6 +392,12 @@ impl GpuContext {
 
     pub fn adapter_name(&self) -> &str {
         &self.info.name
+    }
+
+    /// A CPU adapter (lavapipe, llvmpipe, SwiftShader): SIMD lanes over a few cores, where kernels
+    /// take the variants that suit it (see the matmul's ROW_LANE and attention's plans).
+    pub fn is_cpu(&self) -> bool {
+        self.info.device_type == wgpu::DeviceType::Cpu
     }
 
     /// Errors (instead of a validation abort) when a buffer of `bytes` cannot be bound.

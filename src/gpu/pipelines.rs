@@ -103,7 +103,8 @@ impl Shader {
                 Flag::WVec4,
             ],
             Shader::Embed => &[Flag::HalfPack],
-            Shader::RmsNorm | Shader::QkPrep | Shader::Sample => &[Flag::Subgroup],
+            Shader::RmsNorm => &[Flag::Subgroup, Flag::XVec4],
+            Shader::QkPrep | Shader::Sample => &[Flag::Subgroup],
             Shader::Attention => &[Flag::KvHalf, Flag::F16, Flag::Subgroup, Flag::Split, Flag::QPrivate],
             Shader::AttentionWindow => &[Flag::KvHalf, Flag::Subgroup],
             Shader::KvStore => &[Flag::KvHalf, Flag::Pack],
@@ -131,8 +132,8 @@ pub enum Flag {
     /// adapters a uniform read at a workgroup-uniform offset is one scalar load, a storage read
     /// a loop over the SIMD lanes.
     XUniform,
-    /// The matmul reads its activations as vec4 from storage (GPU layout, rows 16-byte aligned):
-    /// one 16-byte load per four activations instead of four 4-byte loads.
+    /// The matmul (GPU layout) and rmsnorm read their activations as vec4 from storage (rows
+    /// 16-byte aligned): one 16-byte load per four activations instead of four 4-byte loads.
     XVec4,
     /// The matmul reads its weights as 16-byte vectors (GPU layout; formats whose GPU blocks are
     /// whole vectors: f32, f16, bf16, q4_K, q5_K).

@@ -151,7 +151,7 @@ pub fn attention(
             .flag(Flag::KvHalf, s.kv_f16)
             .flag(Flag::F16, s.kv_f16 && rec.ctx.shader_f16)
             .flag(Flag::Split, split)
-            .flag(Flag::QPrivate, rec.ctx.info.device_type == wgpu::DeviceType::Cpu);
+            .flag(Flag::QPrivate, rec.ctx.is_cpu());
         PipelineKey { variant: v, overrides: d4.clone() }
     };
     let p = AttentionParams { splits: fit(plan.slots().max(1))?, ..s.params()? };
@@ -167,26 +167,8 @@ pub fn attention(
         AttentionPlan::Windows { n, keys } => {
             let part = scratch.part_for(s, n_tokens, plan)?;
             let (kp, vp) = scratch.packs_for(s, n_tokens)?;
-            let p = AttentionParams { window_keys: fit(keys)?, pack_stride: fit(pack_stride(s, n_tokens))?, ..p };
-            let pack = key(Variant::new(Shader::KvStore).flag(Flag::Pack, true));
-            let groups = [super::div_ceil(s.nkv * s.d / 2, 64), n_tokens as u32, 1];
-            rec.dispatch(&pack, &p, &[&qkv.buffer, &kp.buffer, &vp.buffer, step], groups)?;
-            // subgroup broadcasts where a subgroup holds the workgroup's 8 lanes
-            let sg = rec.ctx.subgroups && rec.ctx.info.subgroup_min_size as usize >= WINDOW_LANES;
-            let v = Variant::new(Shader::AttentionWindow).flag(Flag::KvHalf, s.kv_f16).flag(Flag::Subgroup, sg);
-            let k = PipelineKey { variant: v, overrides: d4.clone() };
-            let tiles = super::div_ceil(n_tokens, WINDOW_LANES);
-            // one dispatch per (kv head, window), then the cached keys' pass (window n)
-            let passes = (0..s.nkv).flat_map(|g| (0..n).map(move |w| (g, w))).chain([(0, n)]);
-            for (g, w) in passes {
-                let p = AttentionParams { kv_head: fit(g)?, window: fit(w)?, ..p };
-                let at = (4 * (g * p.pack_stride as usize + w * keys * s.d) as u64, UNIFORM_X_BYTES);
-                let at = if w == n { (0, UNIFORM_X_BYTES) } else { at };
-                let heads = if w == n { s.nh } else { s.nh / s.nkv };
-                let b = [caches[0], caches[1], caches[2], &part.buffer, step].map(|b| (b, None));
-                let b = [b[0], b[1], b[2], b[3], b[4], (&kp.buffer, Some(at)), (&vp.buffer, Some(at))];
-                rec.dispatch_windows(&k, &p, &b, [tiles, heads as u32, 1])?;
-            }
+            let b = [caches[0], caches[1], caches[2], &part.buffer, step];
+            windows(rec, s, p, b, (kp, vp), n_tokens, (n, keys), d4)?;
         }
     }
     let part = scratch.part_for(s, n_tokens, plan)?;
@@ -195,6 +177,42 @@ pub fn attention(
 
 /// Queries per workgroup of attention_window.wgsl (`LANES`).
 const WINDOW_LANES: usize = 8;
+
+/// The window layout's passes before the combine: this step's K and V packed head-major, then
+/// attention_window.wgsl once per (kv head, window of `keys` keys) and once over the cached keys
+/// (partial slot `n`). `b`: qkv, the K and V caches, the partial results, the step uniform.
+#[allow(clippy::too_many_arguments)]
+fn windows(
+    rec: &mut Recorder,
+    s: AttentionShape,
+    p: AttentionParams,
+    b: [&wgpu::Buffer; 5],
+    (kp, vp): (&Activation, &Activation),
+    n_tokens: usize,
+    (n, keys): (usize, usize),
+    d4: Vec<(&'static str, u32)>,
+) -> Result<()> {
+    let p = AttentionParams { window_keys: fit(keys)?, pack_stride: fit(pack_stride(s, n_tokens))?, ..p };
+    let pack = key(Variant::new(Shader::KvStore).flag(Flag::Pack, true));
+    let groups = [super::div_ceil(s.nkv * s.d / 2, 64), n_tokens as u32, 1];
+    rec.dispatch(&pack, &p, &[b[0], &kp.buffer, &vp.buffer, b[4]], groups)?;
+    // subgroup broadcasts where one subgroup holds the workgroup's 8 lanes
+    let sg = rec.ctx.subgroups && rec.ctx.info.subgroup_min_size as usize >= WINDOW_LANES;
+    let v = Variant::new(Shader::AttentionWindow).flag(Flag::KvHalf, s.kv_f16).flag(Flag::Subgroup, sg);
+    let k = PipelineKey { variant: v, overrides: d4 };
+    let tiles = super::div_ceil(n_tokens, WINDOW_LANES);
+    let passes = (0..s.nkv).flat_map(|g| (0..n).map(move |w| (g, w))).chain([(0, n)]);
+    for (g, w) in passes {
+        let p = AttentionParams { kv_head: fit(g)?, window: fit(w)?, ..p };
+        // the window's bytes of the packs (the cached keys' pass reads none: any window)
+        let at = if w == n { 0 } else { 4 * (g * p.pack_stride as usize + w * keys * s.d) as u64 };
+        let heads = if w == n { s.nh } else { s.nh / s.nkv };
+        let mut binds: Vec<_> = b.iter().map(|&x| (x, None)).collect();
+        binds.extend([(&kp.buffer, Some((at, UNIFORM_X_BYTES))), (&vp.buffer, Some((at, UNIFORM_X_BYTES)))]);
+        rec.dispatch_windows(&k, &p, &binds, [tiles, heads as u32, 1])?;
+    }
+    Ok(())
+}
 
 pub fn kv_store(
     rec: &mut Recorder,

@@ -41,8 +41,7 @@ impl AttentionPlan {
                 n => AttentionPlan::Split(n),
             };
         }
-        let cpu = ctx.info.device_type == wgpu::DeviceType::Cpu;
-        if cpu && n_tokens >= WINDOW_MIN_TOKENS && uniform_windows(ctx) {
+        if ctx.is_cpu() && n_tokens >= WINDOW_MIN_TOKENS && uniform_windows(ctx) {
             if let Some(p) = Self::windows(s, n_tokens) {
                 return p;
             }
@@ -76,7 +75,7 @@ impl AttentionPlan {
 /// Whether steps of `n_tokens` tokens on `ctx` may split attention: one decode token on a GPU
 /// adapter.
 pub fn may_split(ctx: &GpuContext, n_tokens: usize) -> bool {
-    n_tokens == 1 && ctx.info.device_type != wgpu::DeviceType::Cpu
+    n_tokens == 1 && !ctx.is_cpu()
 }
 
 /// Floats between two kv heads' rows in the packed copies of `n_tokens` rows: whole 256-byte

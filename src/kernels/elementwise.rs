@@ -3,7 +3,7 @@
 use super::params::{fit, CombineParams, EmbedParams, RmsNormParams, RouterParams, SwigluParams};
 use super::{div_ceil, key, reducing, weight_reader};
 use crate::error::{Error, Result};
-use crate::gpu::{Activation, Matrix, Recorder, Shader, Variant};
+use crate::gpu::{Activation, Flag, Matrix, Recorder, Shader, Variant};
 
 /// `out[t, :] = table[ids[t], :]`, one dispatch per table chunk.
 pub fn embed(rec: &mut Recorder, table: &Matrix, ids: &Activation, out: &Activation, n_tokens: usize) -> Result<()> {
@@ -39,7 +39,7 @@ pub fn rmsnorm(
     }
     let p = RmsNormParams { n: fit(n)?, eps, in_row0: fit(in_row0)? };
     rec.dispatch(
-        &key(reducing(rec.ctx, Shader::RmsNorm)),
+        &key(reducing(rec.ctx, Shader::RmsNorm).flag(Flag::XVec4, n.is_multiple_of(4))),
         &p,
         &[&x.buffer, &weight.buffer, &out.buffer],
         [rows as u32, 1, 1],

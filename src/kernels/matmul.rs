@@ -14,6 +14,13 @@ const ROWS: usize = 4;
 const LANE_WG: usize = 8;
 const MAX_TT: usize = 8;
 
+/// Whether the matmul takes its SUBGROUP variant on `ctx`: split-k sums within subgroups first,
+/// or (ROW_LANE) a workgroup's 8 lanes share their activation loads through subgroup broadcasts,
+/// where one subgroup holds them.
+pub fn subgroups(ctx: &crate::gpu::GpuContext) -> bool {
+    ctx.subgroups && (!ctx.row_lane_matmul || ctx.info.subgroup_min_size as usize >= LANE_WG)
+}
+
 /// Expert routing for the EXPERT_ID variant: activation row `a` uses expert `ids[a]`.
 pub struct ExpertRouting<'a> {
     pub ids: &'a Activation,
@@ -58,7 +65,7 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
         let variant = weight_reader(rec.ctx, Shader::Matmul, c.format)
             .flag(Flag::ExpertId, a.experts.is_some())
             .flag(Flag::RowLane, rec.ctx.row_lane_matmul)
-            .flag(Flag::Subgroup, rec.ctx.subgroups && !rec.ctx.row_lane_matmul)
+            .flag(Flag::Subgroup, subgroups(rec.ctx))
             .flag(Flag::F16, rec.f16_math && rec.ctx.shader_f16)
             .flag(Flag::XUniform, windows.is_some())
             .flag(Flag::XVec4, !rec.ctx.row_lane_matmul && w.cols.is_multiple_of(4))

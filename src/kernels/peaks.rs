@@ -43,8 +43,7 @@ pub async fn measure(ctx: &GpuContext, now: &dyn Fn() -> f64) -> Result<Peaks> {
     let n = floats / 4;
     let copy = PeakParams { n: fit(n)?, iters: 0, stride: fit(GRID.min(n.next_multiple_of(256)))? };
     // a CPU adapter runs about a thousandth of a GPU's multiply-adds: fewer, or the bench waits
-    let cpu = ctx.info.device_type == wgpu::DeviceType::Cpu;
-    let fma = PeakParams { n: fit(n)?, iters: if cpu { 16 } else { 1024 }, stride: fit(GRID)? };
+    let fma = PeakParams { n: fit(n)?, iters: if ctx.is_cpu() { 16 } else { 1024 }, stride: fit(GRID)? };
     let (reps, copy_s) = fastest(ctx, Shader::PeakCopy, &copy, &src, &dst, now).await?;
     let copied = (reps as u64 * 2 * n as u64 * 16) as f64;
     let (reps, fma_s) = fastest(ctx, Shader::PeakFma, &fma, &src, &dst, now).await?;
