@@ -400,6 +400,12 @@ impl GpuContext {
         self.info.device_type == wgpu::DeviceType::Cpu
     }
 
+    /// Whether subgroup operations are on and one subgroup holds a whole workgroup of `lanes`
+    /// invocations (kernels that broadcast between a workgroup's lanes).
+    pub fn subgroup_holds(&self, lanes: usize) -> bool {
+        self.subgroups && self.info.subgroup_min_size as usize >= lanes
+    }
+
     /// Errors (instead of a validation abort) when a buffer of `bytes` cannot be bound.
     pub fn check_binding(&self, what: &str, bytes: u64) -> Result<()> {
         if bytes > self.max_binding {

@@ -155,23 +155,19 @@ pub fn attention(
         PipelineKey { variant: v, overrides: d4.clone() }
     };
     let p = AttentionParams { splits: fit(plan.slots().max(1))?, ..s.params()? };
-    match plan {
+    // the layouts but the direct one write partial results, which the combine merges
+    let part = match plan {
         AttentionPlan::Direct => {
             return rec.dispatch(&direct(false), &p, &[caches[0], caches[1], caches[2], &out.buffer, step], grid)
         }
-        AttentionPlan::Split(_) => {
-            let part = scratch.part_for(s, n_tokens, plan)?;
-            let g = [grid[0], grid[1], p.splits];
-            rec.dispatch(&direct(true), &p, &[caches[0], caches[1], caches[2], &part.buffer, step], g)?;
-        }
-        AttentionPlan::Windows { n, keys } => {
-            let part = scratch.part_for(s, n_tokens, plan)?;
-            let (kp, vp) = scratch.packs_for(s, n_tokens)?;
-            let b = [caches[0], caches[1], caches[2], &part.buffer, step];
-            windows(rec, s, p, b, (kp, vp), n_tokens, (n, keys), d4)?;
-        }
+        _ => scratch.part_for(s, n_tokens, plan)?,
+    };
+    let b = [caches[0], caches[1], caches[2], &part.buffer, step];
+    if let AttentionPlan::Windows { n, keys } = plan {
+        windows(rec, s, p, b, scratch.packs_for(s, n_tokens)?, n_tokens, (n, keys), d4)?;
+    } else {
+        rec.dispatch(&direct(true), &p, &b, [grid[0], grid[1], p.splits])?;
     }
-    let part = scratch.part_for(s, n_tokens, plan)?;
     rec.dispatch(&key(Variant::new(Shader::AttentionCombine)), &p, &[&part.buffer, &out.buffer], grid)
 }
 
@@ -197,7 +193,7 @@ fn windows(
     let groups = [super::div_ceil(s.nkv * s.d / 2, 64), n_tokens as u32, 1];
     rec.dispatch(&pack, &p, &[b[0], &kp.buffer, &vp.buffer, b[4]], groups)?;
     // subgroup broadcasts where one subgroup holds the workgroup's 8 lanes
-    let sg = rec.ctx.subgroups && rec.ctx.info.subgroup_min_size as usize >= WINDOW_LANES;
+    let sg = rec.ctx.subgroup_holds(WINDOW_LANES);
     let v = Variant::new(Shader::AttentionWindow).flag(Flag::KvHalf, s.kv_f16).flag(Flag::Subgroup, sg);
     let k = PipelineKey { variant: v, overrides: d4 };
     let tiles = super::div_ceil(n_tokens, WINDOW_LANES);

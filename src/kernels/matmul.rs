@@ -18,7 +18,11 @@ const MAX_TT: usize = 8;
 /// or (ROW_LANE) a workgroup's 8 lanes share their activation loads through subgroup broadcasts,
 /// where one subgroup holds them.
 pub fn subgroups(ctx: &crate::gpu::GpuContext) -> bool {
-    ctx.subgroups && (!ctx.row_lane_matmul || ctx.info.subgroup_min_size as usize >= LANE_WG)
+    if ctx.row_lane_matmul {
+        ctx.subgroup_holds(LANE_WG)
+    } else {
+        ctx.subgroups
+    }
 }
 
 /// Expert routing for the EXPERT_ID variant: activation row `a` uses expert `ids[a]`.
