@@ -49,7 +49,13 @@ fn main() {
                 TensorView { name: "w", path: std::path::Path::new("w"), dtype: f, shape: &shape, bytes: &bytes };
             let m = Matrix::upload(&ctx, "w", 1, cols, &[RowPart::Linear(view)]).unwrap();
             for t in [1usize, 64] {
-                let x = Activation::new(&ctx, "x", t * cols).unwrap();
+                // x as the model's dense layers have it (read through uniform windows on CPU
+                // adapters), or XS=1: from storage, as routed experts read it
+                let x = if std::env::var("XS").is_ok() {
+                    Activation::new(&ctx, "x", t * cols).unwrap()
+                } else {
+                    Activation::new_uniform_windows(&ctx, "x", t * cols).unwrap()
+                };
                 let y = Activation::new(&ctx, "y", t * rows).unwrap();
                 let reps = if rows > 10000 { 3 } else { 10 };
                 time(&ctx, &format!("matmul {} {rows}x{cols} T={t}", f.name()), reps, |r| {

@@ -253,7 +253,7 @@ fn embedding_and_head_beyond_webgpu_default_limits() {
     let ctx = gpu_with(AdapterChoice { limits: LimitsPreset::WebGpuDefault, ..Default::default() });
     let model = TextModel::load(&ctx, &cfg, &g, |_| {}).unwrap();
     assert!(model.embed.chunks.len() >= 3 && model.lm_head.chunks.len() >= 3, "not split");
-    assert!(model.embed.chunks.iter().all(|c| c.buffer.size() <= 128 << 20));
+    assert!(model.embed.chunks.iter().all(|c| c.store.bytes() <= 128 << 20));
     let ids: Vec<u32> = vec![5, 287_999, 144_000, 131_071, 131_072, 7];
     let want = CpuModel::load(&cfg, &g).unwrap().forward(&ids);
     let mut s = Session::new(&ctx, &model, 16, SamplerConfig::default()).unwrap();

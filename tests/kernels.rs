@@ -68,6 +68,17 @@ fn every_conformance_check_passes() {
         }
         let embeds = checks.iter().filter(|c| c.kernel == "embed" && c.variant.starts_with(&format!("{} ", f.name())));
         assert!(embeds.count() >= 2, "{f:?}: embed unsplit and split");
+        // weights in a texture (the row-lane layout's store) and in a buffer, for every reader
+        for k in ["matmul", "embed"] {
+            let of = |tex: bool| {
+                let prefix = format!("{} ", f.name());
+                let is = |c: &&conformance::Check| {
+                    c.kernel == k && c.variant.starts_with(&prefix) && c.variant.contains(", texture") == tex
+                };
+                checks.iter().filter(is).count()
+            };
+            assert!(of(true) >= 1 && of(false) >= 1, "{f:?}: {k} from a texture and a buffer");
+        }
     }
     let split = |k: &str| checks.iter().filter(|c| c.kernel == k && c.variant.ends_with(" chunked")).count();
     assert_eq!((split("matmul"), split("embed")), (11 * 4, 11), "weight-split checks");

@@ -183,6 +183,7 @@ fn every_variant_fits_the_declared_requirements() {
         workgroup_storage_bytes: 0,
         storage_buffers_per_stage: 0,
         uniform_buffers_per_stage: 0,
+        sampled_textures_per_stage: 0,
     };
     for v in Variant::all() {
         let module = naga::front::wgsl::parse_str(&v.wgsl().unwrap()).unwrap();
@@ -198,24 +199,42 @@ fn every_variant_fits_the_declared_requirements() {
             .filter(|(_, g)| matches!(g.space, naga::AddressSpace::Storage { .. }))
             .count();
         let n_uniform = space(naga::AddressSpace::Uniform).count();
+        let n_texture = space(naga::AddressSpace::Handle)
+            .filter(|(_, g)| matches!(module.types[g.ty].inner, naga::TypeInner::Image { .. }))
+            .count();
         let need = Requirements {
             invocations_per_workgroup: size.iter().product(),
             workgroup_size_x: size[0],
             workgroup_storage_bytes: storage,
             storage_buffers_per_stage: n_storage as u32,
             uniform_buffers_per_stage: n_uniform as u32,
+            sampled_textures_per_stage: n_texture as u32,
         };
         let fits = need.invocations_per_workgroup <= REQUIRED.invocations_per_workgroup
             && need.workgroup_size_x <= REQUIRED.workgroup_size_x
             && need.workgroup_storage_bytes <= REQUIRED.workgroup_storage_bytes
             && need.storage_buffers_per_stage <= REQUIRED.storage_buffers_per_stage
-            && need.uniform_buffers_per_stage <= REQUIRED.uniform_buffers_per_stage;
+            && need.uniform_buffers_per_stage <= REQUIRED.uniform_buffers_per_stage
+            && need.sampled_textures_per_stage <= REQUIRED.sampled_textures_per_stage;
         assert!(fits, "{v:?} needs {need:?}, more than gpu::REQUIRED {REQUIRED:?}");
         max.invocations_per_workgroup = max.invocations_per_workgroup.max(need.invocations_per_workgroup);
         max.workgroup_size_x = max.workgroup_size_x.max(need.workgroup_size_x);
         max.workgroup_storage_bytes = max.workgroup_storage_bytes.max(need.workgroup_storage_bytes);
         max.storage_buffers_per_stage = max.storage_buffers_per_stage.max(need.storage_buffers_per_stage);
         max.uniform_buffers_per_stage = max.uniform_buffers_per_stage.max(need.uniform_buffers_per_stage);
+        max.sampled_textures_per_stage = max.sampled_textures_per_stage.max(need.sampled_textures_per_stage);
     }
     assert_eq!(max, REQUIRED, "gpu::REQUIRED is not tight");
+}
+
+/// The shaders' weight-texture row width is the one `gpu::matrix` uploads with.
+#[test]
+fn weight_texture_width_agrees() {
+    use llama4_wgpu::gpu::{matrix::TEX_WIDTH, Shader, WeightFormat};
+    for s in [Shader::Matmul, Shader::Embed] {
+        let text = Variant::new(s).weights(WeightFormat::Q8_0).flag(Flag::WTex, true).wgsl().unwrap();
+        let want = format!("const TEX_W: u32 = {TEX_WIDTH}u;");
+        assert!(text.contains(&want), "{s:?} with W_TEX lacks `{want}`");
+        assert!(text.contains("texture_2d<u32>"), "{s:?} with W_TEX binds no texture");
+    }
 }

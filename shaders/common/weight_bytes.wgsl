@@ -1,8 +1,21 @@
-// Byte access to a weight buffer holding ggml blocks exactly as GGUF stores them (blocks sit at
-// any even byte offset). Included before every `weights_*.wgsl`. The buffer is `w: array<u32>`,
-// or with W_VEC4 (GPU layout, formats whose blocks are whole 16-byte vectors) `w4:
-// array<vec4<u32>>`, read 16 bytes a load; `wd` and `wq` read either.
+// Byte access to a weight chunk holding ggml blocks exactly as GGUF stores them (blocks sit at
+// any even byte offset). Included before every `weights_*.wgsl`. The chunk is `w: array<u32>`;
+// with W_VEC4 (GPU layout, formats whose blocks are whole 16-byte vectors) `w4:
+// array<vec4<u32>>`, read 16 bytes a load; with W_TEX (CPU adapters) `wt`, a texture of 16-byte
+// texels in rows of TEX_W (a chunk of one row may be narrower). `wd` and `wq` read any of them.
 
+#if W_TEX
+const TEX_W: u32 = 1024u; // texels per texture row (gpu::matrix::TEX_WIDTH)
+
+// Texel i4: bytes 16 i4 .. 16 i4 + 16 of the chunk.
+fn wq(i4: u32) -> vec4<u32> {
+    return textureLoad(wt, vec2<u32>(i4 & (TEX_W - 1u), i4 / TEX_W), 0);
+}
+
+fn wd(i: u32) -> u32 {
+    return wq(i >> 2u)[i & 3u];
+}
+#else
 // Word i.
 fn wd(i: u32) -> u32 {
 #if W_VEC4
@@ -21,6 +34,7 @@ fn wq(i4: u32) -> vec4<u32> {
     return vec4<u32>(w[i], w[i + 1u], w[i + 2u], w[i + 3u]);
 #endif
 }
+#endif
 
 fn w_u8(o: u32) -> u32 {
     return (wd(o >> 2u) >> ((o & 3u) * 8u)) & 0xffu;
@@ -87,6 +101,31 @@ fn sbytes4(v: u32) -> vec4<f32> {
 
 // Four / eight words at an even byte offset o (blocks of 18, 34, 210 bytes sit on 2-byte
 // boundaries). Branch-free: neighbouring invocations may differ in alignment.
+#if W_TEX
+// Two (three) texel fetches, the words picked out with selects.
+fn w_u32x4(o: u32) -> vec4<u32> {
+    let t = o >> 4u;
+    return shift_words(wq(t), wq(t + 1u), o);
+}
+
+fn w_u32x8(o: u32) -> W8 {
+    let t = o >> 4u;
+    let b = wq(t + 1u);
+    return W8(shift_words(wq(t), b, o), shift_words(b, wq(t + 2u), o));
+}
+
+// The four words from byte o % 16 of the 32 bytes a | b.
+fn shift_words(a: vec4<u32>, b: vec4<u32>, o: u32) -> vec4<u32> {
+    let k = (o >> 2u) & 3u;
+    let s = (o & 2u) * 8u;
+    let a1 = vec4<u32>(a.yzw, b.x);
+    let a2 = vec4<u32>(a.zw, b.xy);
+    let a3 = vec4<u32>(a.w, b.xyz);
+    let w0 = select(select(select(a, a1, k == 1u), a2, k == 2u), a3, k == 3u);
+    let w1 = select(select(select(a1, a2, k == 1u), a3, k == 2u), b, k == 3u);
+    return select((w0 >> vec4<u32>(s)) | (w1 << vec4<u32>(32u - s)), w0, s == 0u);
+}
+#else
 fn w_u32x4(o: u32) -> vec4<u32> {
     let i = o >> 2u;
     let s = (o & 2u) * 8u;
@@ -95,13 +134,23 @@ fn w_u32x4(o: u32) -> vec4<u32> {
     return select((a >> vec4<u32>(s)) | (b << vec4<u32>(32u - s)), a, s == 0u);
 }
 
+fn w_u32x8(o: u32) -> W8 {
+    return W8(w_u32x4(o), w_u32x4(o + 16u));
+}
+#endif
+
+// Words i .. i + 4 (blocks at word offsets).
+fn words4(i: u32) -> vec4<u32> {
+#if W_TEX
+    return w_u32x4(4u * i);
+#else
+    return vec4<u32>(wd(i), wd(i + 1u), wd(i + 2u), wd(i + 3u));
+#endif
+}
+
 struct W8 {
     lo: vec4<u32>,
     hi: vec4<u32>,
-}
-
-fn w_u32x8(o: u32) -> W8 {
-    return W8(w_u32x4(o), w_u32x4(o + 16u));
 }
 
 // The 32 weights of a unit, decoded (the matmul dots them with 32 activations of each token).

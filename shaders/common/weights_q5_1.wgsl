@@ -6,7 +6,7 @@ const BLOCK_BYTES: u32 = 24u;
 fn unit_w(b: u32, u: u32) -> W32 {
     let i = b >> 2u;
     let dm = wd(i);
-    let q = vec4<u32>(wd(i + 2u), wd(i + 3u), wd(i + 4u), wd(i + 5u));
+    let q = words4(i + 2u);
     let h = halves(dm);
     return nibble_w(q, wd(i + 1u), h.x, h.y);
 }

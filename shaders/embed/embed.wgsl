@@ -12,7 +12,11 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> ids: array<u32>;
+#if W_TEX
+@group(0) @binding(2) var wt: texture_2d<u32>;
+#else
 @group(0) @binding(2) var<storage, read> w: array<u32>;
+#endif
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
 #include_weights

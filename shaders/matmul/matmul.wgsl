@@ -58,10 +58,14 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 #endif
 #endif
+#if W_TEX
+@group(0) @binding(2) var wt: texture_2d<u32>;
+#else
 #if W_VEC4
 @group(0) @binding(2) var<storage, read> w4: array<vec4<u32>>;
 #else
 @group(0) @binding(2) var<storage, read> w: array<u32>;
+#endif
 #endif
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 #if EXPERT_ID

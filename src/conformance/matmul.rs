@@ -29,7 +29,8 @@ fn cols_for(f: WeightFormat) -> [usize; 2] {
 
 fn variant(ctx: &GpuContext, f: WeightFormat, kind: &str) -> String {
     let halves = if has_halves(f) { format!(", {}", half_decode(ctx)) } else { String::new() };
-    format!("{} {kind}{halves}{}", f.name(), if chunked(ctx) { " chunked" } else { "" })
+    let texture = if ctx.texture_weights { ", texture" } else { "" };
+    format!("{} {kind}{halves}{texture}{}", f.name(), if chunked(ctx) { " chunked" } else { "" })
 }
 
 /// Whether the context splits weights below the adapter's binding limit (the `alt` context).

@@ -80,6 +80,8 @@ pub struct Requirements {
     pub workgroup_storage_bytes: u32,
     pub storage_buffers_per_stage: u32,
     pub uniform_buffers_per_stage: u32,
+    /// Weight textures (CPU adapters' weight store).
+    pub sampled_textures_per_stage: u32,
 }
 
 pub const REQUIRED: Requirements = Requirements {
@@ -88,6 +90,7 @@ pub const REQUIRED: Requirements = Requirements {
     workgroup_storage_bytes: 8192,
     storage_buffers_per_stage: 5,
     uniform_buffers_per_stage: 4,
+    sampled_textures_per_stage: 1,
 };
 
 impl Requirements {
@@ -110,6 +113,11 @@ impl Requirements {
                 "max_uniform_buffers_per_shader_stage",
                 l.max_uniform_buffers_per_shader_stage,
                 self.uniform_buffers_per_stage,
+            ),
+            (
+                "max_sampled_textures_per_shader_stage",
+                l.max_sampled_textures_per_shader_stage,
+                self.sampled_textures_per_stage,
             ),
         ]
         .into_iter()
@@ -233,6 +241,9 @@ pub struct GpuContext {
     pub pipelines: PipelineCache,
     /// Matmul layout: whole rows per invocation (CPU adapters) instead of split-k workgroups.
     pub row_lane_matmul: bool,
+    /// Weights live in textures of 16-byte texels (with the row-lane layout: on CPU adapters a
+    /// texel fetch is a gather, a storage load a loop over the SIMD lanes; 6x on lavapipe).
+    pub texture_weights: bool,
     /// Reductions use subgroup operations (the device has the feature and it was not turned off).
     pub subgroups: bool,
     /// f16 data is read and computed as native f16 (the device has shader-f16, not turned off).
@@ -358,6 +369,7 @@ impl GpuContext {
             downlevel.flags.contains(wgpu::DownlevelFlags::SHADER_F16_IN_F32) && choice.f16_builtins != Some(false);
         Ok(GpuContext {
             row_lane_matmul,
+            texture_weights: row_lane_matmul,
             subgroups,
             shader_f16,
             f16_in_f32,
@@ -392,6 +404,17 @@ impl GpuContext {
 
     pub fn adapter_name(&self) -> &str {
         &self.info.name
+    }
+
+    /// Largest weight chunk: the storage binding limit, or with textures also what a texture of
+    /// `gpu::matrix::TEX_WIDTH`-texel rows holds.
+    pub fn weight_chunk_limit(&self) -> u64 {
+        if self.texture_weights {
+            let rows = self.limits.max_texture_dimension_2d as u64;
+            self.split_limit.min(rows * super::matrix::TEX_WIDTH as u64 * 16)
+        } else {
+            self.split_limit
+        }
     }
 
     /// A CPU adapter (lavapipe, llvmpipe, SwiftShader): SIMD lanes over a few cores, where kernels

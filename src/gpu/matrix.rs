@@ -1,6 +1,6 @@
 //! Weight matrices on the GPU: `[experts, rows, cols]` computing `y = W x`, stored in their
 //! checkpoint's own format (f32, f16, bf16 or a ggml block format), split into chunks that each fit
-//! one storage binding, and streamed up in bounded pieces (never a host copy of a whole binding).
+//! one binding (a storage buffer, or a texture on CPU adapters), and streamed up in bounded pieces (never a host copy of a whole binding).
 //!
 //! A matrix may be stacked from several tensors (q|k|v, gate|up) of different formats, as GGUF
 //! "mostly Q4_K" files have: each chunk holds rows of one format, and the matmul picks its
@@ -11,7 +11,7 @@
 
 pub use super::row_part::RowPart;
 use crate::error::{Error, Result};
-use crate::gpu::GpuContext;
+use crate::gpu::{Binding, GpuContext};
 use crate::quant::WeightFormat;
 use std::ops::Range;
 
@@ -20,9 +20,92 @@ const PIECE: usize = 4 << 20;
 /// Uploaded bytes between flushes of wgpu's staging memory.
 const FLUSH_EVERY: usize = 64 << 20;
 
-/// One storage buffer of a matrix: experts `experts`, rows `rows` of each, row-major, all in one format.
+/// Texels per row of a weight texture (`TEX_W` in `common/weight_bytes.wgsl`): 16 KiB rows, so a
+/// chunk pads at most 16 KiB, and a texture of 16384 rows holds 256 MiB.
+pub const TEX_WIDTH: u32 = 1024;
+
+/// Where a chunk's bytes live.
+pub enum WeightStore {
+    /// A storage buffer (GPUs).
+    Buffer(wgpu::Buffer),
+    /// A texture of 16-byte texels (`Rgba32Uint`) holding the bytes in rows of [`TEX_WIDTH`]
+    /// texels (a chunk of less than one row: one narrower row). CPU adapters: see
+    /// [`GpuContext::texture_weights`].
+    Texture { texture: wgpu::Texture, view: wgpu::TextureView },
+}
+
+impl WeightStore {
+    /// Room for `bytes` on `ctx`: a texture where the context keeps weights in textures.
+    fn new(ctx: &GpuContext, label: &str, bytes: u64) -> WeightStore {
+        if !ctx.texture_weights {
+            return WeightStore::Buffer(ctx.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: bytes,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            }));
+        }
+        let texels = bytes.div_ceil(16).max(1);
+        let width = texels.min(TEX_WIDTH as u64) as u32;
+        let size = wgpu::Extent3d { width, height: texels.div_ceil(width as u64) as u32, depth_or_array_layers: 1 };
+        let texture = ctx.device.create_texture(&wgpu::TextureDescriptor {
+            label: Some(label),
+            size,
+            mip_level_count: 1,
+            sample_count: 1,
+            dimension: wgpu::TextureDimension::D2,
+            format: wgpu::TextureFormat::Rgba32Uint,
+            usage: wgpu::TextureUsages::TEXTURE_BINDING | wgpu::TextureUsages::COPY_DST,
+            view_formats: &[],
+        });
+        let view = texture.create_view(&Default::default());
+        WeightStore::Texture { texture, view }
+    }
+
+    /// Bytes allocated on the GPU.
+    pub fn bytes(&self) -> u64 {
+        match self {
+            WeightStore::Buffer(b) => b.size(),
+            WeightStore::Texture { texture, .. } => texture.width() as u64 * texture.height() as u64 * 16,
+        }
+    }
+
+    /// Bytes a write must come in multiples of (but the last): a word, or a texture row.
+    fn granule(&self) -> usize {
+        match self {
+            WeightStore::Buffer(_) => 4,
+            WeightStore::Texture { texture, .. } => texture.width() as usize * 16,
+        }
+    }
+
+    /// Writes `bytes` (whole granules) at byte `offset` (a multiple of the granule).
+    fn write(&self, queue: &wgpu::Queue, offset: u64, bytes: &[u8]) {
+        match self {
+            WeightStore::Buffer(b) => queue.write_buffer(b, offset, bytes),
+            WeightStore::Texture { texture, .. } => {
+                let row = self.granule() as u64;
+                let size = wgpu::Extent3d {
+                    width: texture.width(),
+                    height: (bytes.len() as u64 / row) as u32,
+                    depth_or_array_layers: 1,
+                };
+                let copy = wgpu::TexelCopyTextureInfo {
+                    texture,
+                    mip_level: 0,
+                    origin: wgpu::Origin3d { x: 0, y: (offset / row) as u32, z: 0 },
+                    aspect: wgpu::TextureAspect::All,
+                };
+                let layout =
+                    wgpu::TexelCopyBufferLayout { offset: 0, bytes_per_row: Some(row as u32), rows_per_image: None };
+                queue.write_texture(copy, bytes, layout, size);
+            }
+        }
+    }
+}
+
+/// One binding of a matrix: experts `experts`, rows `rows` of each, row-major, all in one format.
 pub struct WeightChunk {
-    pub buffer: wgpu::Buffer,
+    pub store: WeightStore,
     pub format: WeightFormat,
     pub experts: Range<u32>,
     pub rows: Range<u32>,
@@ -33,6 +116,14 @@ pub struct WeightChunk {
 impl WeightChunk {
     pub fn row_bytes(&self) -> u64 {
         self.row_blocks as u64 * self.format.gpu_block_bytes() as u64
+    }
+
+    /// The chunk as a shader binding.
+    pub fn binding(&self) -> Binding<'_> {
+        match &self.store {
+            WeightStore::Buffer(b) => Binding::Buffer(b),
+            WeightStore::Texture { view, .. } => Binding::Texture(view),
+        }
     }
 }
 
@@ -45,23 +136,25 @@ pub struct Matrix {
     pub chunks: Vec<WeightChunk>,
 }
 
-/// Streams one chunk's bytes into its buffer through a bounded host piece.
+/// Streams one chunk's bytes into its store through a bounded host piece.
 struct ChunkWriter<'c> {
     ctx: &'c GpuContext,
-    buffer: &'c wgpu::Buffer,
+    store: &'c WeightStore,
     offset: u64,
     pending: Vec<u8>,
     since_flush: &'c mut usize,
 }
 
 impl ChunkWriter<'_> {
+    /// Writes the whole granules pending, or with `all` everything (the tail zero-padded).
     fn flush(&mut self, all: bool) {
-        let n = if all { self.pending.len().next_multiple_of(4) } else { self.pending.len() & !3 };
+        let g = self.store.granule();
+        let n = if all { self.pending.len().next_multiple_of(g) } else { self.pending.len() / g * g };
         self.pending.resize(n.max(self.pending.len()), 0);
         if n == 0 {
             return;
         }
-        self.ctx.queue.write_buffer(self.buffer, self.offset, &self.pending[..n]);
+        self.store.write(&self.ctx.queue, self.offset, &self.pending[..n]);
         self.offset += n as u64;
         self.pending.drain(..n);
         *self.since_flush += n;
@@ -149,7 +242,7 @@ impl<'a> MatrixSpec<'a> {
                 _ => segments.push((self.gpu_format(p, quantize), r)),
             }
         }
-        let limit = ctx.split_limit;
+        let limit = ctx.weight_chunk_limit();
         let mut plan: Vec<(WeightFormat, Range<usize>, Range<usize>)> = vec![];
         for (format, seg) in segments {
             let row_bytes = format.gpu_row_bytes(cols).ok_or_else(|| {
@@ -158,9 +251,7 @@ impl<'a> MatrixSpec<'a> {
             if row_bytes + 4 > limit {
                 return Err(Error::Unsupported {
                     adapter: ctx.adapter_name().into(),
-                    what: format!(
-                        "room for one row of `{name}` ({row_bytes} bytes) in a storage binding (max {limit})"
-                    ),
+                    what: format!("room for one row of `{name}` ({row_bytes} bytes) in a weight binding (max {limit})"),
                 });
             }
             let expert_bytes = row_bytes * seg.len() as u64;
@@ -183,14 +274,9 @@ impl<'a> MatrixSpec<'a> {
         for (format, er, rr) in plan {
             let row_bytes = format.gpu_row_bytes(cols).unwrap_or(0);
             let size = (er.len() * rr.len() * row_bytes).next_multiple_of(4) + 4; // + slack for unaligned reads
-            let buffer = ctx.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(name),
-                size: size as u64,
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
+            let store = WeightStore::new(ctx, name, size as u64);
             let mut w =
-                ChunkWriter { ctx, buffer: &buffer, offset: 0, pending: Vec::new(), since_flush: &mut since_flush };
+                ChunkWriter { ctx, store: &store, offset: 0, pending: Vec::new(), since_flush: &mut since_flush };
             let band = (PIECE / row_bytes.max(1)).max(1);
             for e in er.clone() {
                 for (p, &s) in parts.iter().zip(&starts) {
@@ -209,7 +295,7 @@ impl<'a> MatrixSpec<'a> {
             }
             w.flush(true);
             chunks.push(WeightChunk {
-                buffer,
+                store,
                 format,
                 experts: er.start as u32..er.end as u32,
                 rows: rr.start as u32..rr.end as u32,
@@ -226,7 +312,13 @@ impl Matrix {
         MatrixSpec::new(name, experts, cols, parts.to_vec()).kept().upload(ctx, None)
     }
 
-    /// Bytes on the GPU.
+    /// Bytes allocated on the GPU: [`Matrix::bytes`] plus each chunk's padding (a texture's
+    /// last row, a buffer's slack word).
+    pub fn allocated(&self) -> u64 {
+        self.chunks.iter().map(|c| c.store.bytes()).sum()
+    }
+
+    /// Bytes of the weights themselves (what a step that uses every row reads).
     pub fn bytes(&self) -> u64 {
         self.chunks.iter().map(|c| c.experts.len() as u64 * c.rows.len() as u64 * c.row_bytes()).sum()
     }

@@ -15,10 +15,10 @@ pub use context::{
     feature_line, feature_names, list_adapters, parse_backend, parse_limits, quiet_headless_vulkan, AdapterChoice,
     AdapterReport, GpuContext, LimitsPreset, Requirements, REQUIRED,
 };
-pub use matrix::{Matrix, MatrixSpec, RowPart, WeightChunk};
+pub use matrix::{Matrix, MatrixSpec, RowPart, WeightChunk, WeightStore};
 pub use pipelines::{Flag, PipelineKey, Shader, Variant};
 pub use profile::{DispatchTime, Timer};
-pub use recorder::{Plan, Recorder};
+pub use recorder::{Binding, Plan, Recorder};
 
 /// Polls a future once. wgpu's native futures (error scopes, mapping after a blocking poll) are
 /// already resolved when we ask; on the web this returns `None` instead of blocking.

@@ -101,8 +101,9 @@ impl Shader {
                 Flag::XUniform,
                 Flag::XVec4,
                 Flag::WVec4,
+                Flag::WTex,
             ],
-            Shader::Embed => &[Flag::HalfPack],
+            Shader::Embed => &[Flag::HalfPack, Flag::WTex],
             Shader::RmsNorm => &[Flag::Subgroup, Flag::XVec4],
             Shader::QkPrep | Shader::Sample => &[Flag::Subgroup],
             Shader::Attention => &[Flag::KvHalf, Flag::F16, Flag::Subgroup, Flag::Split, Flag::QPrivate],
@@ -138,6 +139,9 @@ pub enum Flag {
     /// The matmul reads its weights as 16-byte vectors (GPU layout; formats whose GPU blocks are
     /// whole vectors: f32, f16, bf16, q4_K, q5_K).
     WVec4,
+    /// The matmul and embed read their weights from a texture, 16 bytes a texel (CPU adapters:
+    /// a texel fetch is a gather where a storage load is a loop over the SIMD lanes).
+    WTex,
     /// Attention copies q into each lane's registers (CPU adapters, where a workgroup-memory
     /// read in the score loop is a loop over the SIMD lanes; a GPU keeps q in workgroup memory,
     /// its registers being the scarcer resource).
@@ -151,7 +155,7 @@ pub enum Flag {
 }
 
 impl Flag {
-    pub const ALL: [Flag; 12] = [
+    pub const ALL: [Flag; 13] = [
         Flag::ExpertId,
         Flag::RowLane,
         Flag::Subgroup,
@@ -161,6 +165,7 @@ impl Flag {
         Flag::XUniform,
         Flag::XVec4,
         Flag::WVec4,
+        Flag::WTex,
         Flag::Split,
         Flag::QPrivate,
         Flag::Pack,
@@ -177,6 +182,7 @@ impl Flag {
             Flag::XUniform => "X_UNIFORM",
             Flag::XVec4 => "X_VEC4",
             Flag::WVec4 => "W_VEC4",
+            Flag::WTex => "W_TEX",
             Flag::QPrivate => "Q_PRIVATE",
             Flag::Split => "SPLIT",
             Flag::Pack => "PACK",

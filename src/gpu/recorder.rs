@@ -7,12 +7,37 @@ use crate::gpu::{GpuContext, PipelineKey};
 use crate::kernels::params::KernelParams;
 use std::sync::Arc;
 
+/// What a shader binding (1..) is bound to.
+#[derive(Clone, Copy)]
+pub enum Binding<'a> {
+    Buffer(&'a wgpu::Buffer),
+    /// `(offset, size)` bytes of a buffer.
+    Window(&'a wgpu::Buffer, u64, u64),
+    /// A weight texture (see `gpu::matrix::WeightStore`).
+    Texture(&'a wgpu::TextureView),
+}
+
+/// A [`Binding`] held until `finish`.
+enum Bound {
+    Buffer(wgpu::Buffer, Option<(u64, u64)>),
+    Texture(wgpu::TextureView),
+}
+
+impl From<Binding<'_>> for Bound {
+    fn from(b: Binding) -> Bound {
+        match b {
+            Binding::Buffer(b) => Bound::Buffer(b.clone(), None),
+            Binding::Window(b, offset, size) => Bound::Buffer(b.clone(), Some((offset, size))),
+            Binding::Texture(v) => Bound::Texture(v.clone()),
+        }
+    }
+}
+
 struct Pending {
     label: String,
     pipeline: Arc<wgpu::ComputePipeline>,
     params: [u32; 16],
-    /// Each binding's buffer and, for a window of it, (offset, size) in bytes.
-    buffers: Vec<(wgpu::Buffer, Option<(u64, u64)>)>,
+    bindings: Vec<Bound>,
     groups: [u32; 3],
 }
 
@@ -37,16 +62,16 @@ impl<'c> Recorder<'c> {
         buffers: &[&wgpu::Buffer],
         groups: [u32; 3],
     ) -> Result<()> {
-        let whole: Vec<_> = buffers.iter().map(|&b| (b, None)).collect();
-        self.dispatch_windows(key, params, &whole, groups)
+        let whole: Vec<_> = buffers.iter().map(|&b| Binding::Buffer(b)).collect();
+        self.dispatch_bound(key, params, &whole, groups)
     }
 
-    /// [`Recorder::dispatch`] with some bindings a window `(offset, size)` of their buffer.
-    pub fn dispatch_windows<P: KernelParams>(
+    /// [`Recorder::dispatch`] with bindings that may be buffer windows or textures.
+    pub fn dispatch_bound<P: KernelParams>(
         &mut self,
         key: &PipelineKey,
         params: &P,
-        buffers: &[(&wgpu::Buffer, Option<(u64, u64)>)],
+        bindings: &[Binding],
         groups: [u32; 3],
     ) -> Result<()> {
         if !P::SHADERS.contains(&key.variant.shader) {
@@ -77,7 +102,7 @@ impl<'c> Recorder<'c> {
             label: key.variant.label(),
             pipeline,
             params: words,
-            buffers: buffers.iter().map(|&(b, w)| (b.clone(), w)).collect(),
+            bindings: bindings.iter().map(|&b| b.into()).collect(),
             groups,
         });
         Ok(())
@@ -124,14 +149,17 @@ impl<'c> Recorder<'c> {
                         size: wgpu::BufferSize::new(64),
                     }),
                 }];
-                for (j, (b, window)) in it.buffers.iter().enumerate() {
-                    let resource = match *window {
-                        None => b.as_entire_binding(),
-                        Some((offset, size)) => wgpu::BindingResource::Buffer(wgpu::BufferBinding {
-                            buffer: b,
-                            offset,
-                            size: wgpu::BufferSize::new(size),
-                        }),
+                for (j, b) in it.bindings.iter().enumerate() {
+                    let resource = match b {
+                        Bound::Buffer(b, None) => b.as_entire_binding(),
+                        &Bound::Buffer(ref buffer, Some((offset, size))) => {
+                            wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+                                buffer,
+                                offset,
+                                size: wgpu::BufferSize::new(size),
+                            })
+                        }
+                        Bound::Texture(v) => wgpu::BindingResource::TextureView(v),
                     };
                     entries.push(wgpu::BindGroupEntry { binding: j as u32 + 1, resource });
                 }

@@ -5,7 +5,7 @@ use super::params::{fit, AttentionParams, QkPrepParams};
 use super::{key, reducing};
 use crate::error::{Error, Result};
 use crate::gpu::buffers::UNIFORM_X_BYTES;
-use crate::gpu::{Activation, Flag, PipelineKey, Recorder, Shader, Variant};
+use crate::gpu::{Activation, Binding, Flag, PipelineKey, Recorder, Shader, Variant};
 
 /// Attention geometry of one layer.
 #[derive(Clone, Copy, Debug)]
@@ -203,9 +203,12 @@ fn windows(
         // the window's bytes of the packs (the cached keys' pass reads none: any window)
         let at = if w == n { 0 } else { 4 * (g * p.pack_stride as usize + w * keys * s.d) as u64 };
         let heads = if w == n { s.nh } else { s.nh / s.nkv };
-        let mut binds: Vec<_> = b.iter().map(|&x| (x, None)).collect();
-        binds.extend([(&kp.buffer, Some((at, UNIFORM_X_BYTES))), (&vp.buffer, Some((at, UNIFORM_X_BYTES)))]);
-        rec.dispatch_windows(&k, &p, &binds, [tiles, heads as u32, 1])?;
+        let mut binds: Vec<_> = b.iter().map(|&x| Binding::Buffer(x)).collect();
+        binds.extend([
+            Binding::Window(&kp.buffer, at, UNIFORM_X_BYTES),
+            Binding::Window(&vp.buffer, at, UNIFORM_X_BYTES),
+        ]);
+        rec.dispatch_bound(&k, &p, &binds, [tiles, heads as u32, 1])?;
     }
     Ok(())
 }

@@ -3,13 +3,13 @@
 use super::params::{fit, CombineParams, EmbedParams, RmsNormParams, RouterParams, SwigluParams};
 use super::{div_ceil, key, reducing, weight_reader};
 use crate::error::{Error, Result};
-use crate::gpu::{Activation, Flag, Matrix, Recorder, Shader, Variant};
+use crate::gpu::{Activation, Binding, Flag, Matrix, Recorder, Shader, Variant};
 
 /// `out[t, :] = table[ids[t], :]`, one dispatch per table chunk.
 pub fn embed(rec: &mut Recorder, table: &Matrix, ids: &Activation, out: &Activation, n_tokens: usize) -> Result<()> {
     let h = table.cols;
     for c in &table.chunks {
-        let k = key(weight_reader(rec.ctx, Shader::Embed, c.format));
+        let k = key(weight_reader(rec.ctx, Shader::Embed, c));
         let units = c.row_blocks as usize * c.format.gpu_block_elems() / 32;
         let p = EmbedParams {
             hidden: fit(h)?,
@@ -18,7 +18,8 @@ pub fn embed(rec: &mut Recorder, table: &Matrix, ids: &Activation, out: &Activat
             rows: c.rows.end - c.rows.start,
             row_blocks: c.row_blocks,
         };
-        rec.dispatch(&k, &p, &[&ids.buffer, &c.buffer, &out.buffer], [div_ceil(units, 64), n_tokens as u32, 1])?;
+        let binds = [Binding::Buffer(&ids.buffer), c.binding(), Binding::Buffer(&out.buffer)];
+        rec.dispatch_bound(&k, &p, &binds, [div_ceil(units, 64), n_tokens as u32, 1])?;
     }
     Ok(())
 }

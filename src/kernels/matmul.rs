@@ -4,7 +4,7 @@ use super::params::{fit, MatmulParams};
 use super::{div_ceil, weight_reader};
 use crate::error::{Error, Result};
 use crate::gpu::buffers::{UNIFORM_X_ALIGN, UNIFORM_X_BYTES};
-use crate::gpu::{Activation, Flag, Matrix, PipelineKey, Recorder, Shader};
+use crate::gpu::{Activation, Binding, Flag, Matrix, PipelineKey, Recorder, Shader};
 use std::ops::Range;
 
 /// Output rows per invocation (ROW_LANE) or per workgroup.
@@ -66,14 +66,14 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
     let windows = x_windows(rec, w, x, &a, tt);
     let max_dim = rec.ctx.limits.max_compute_workgroups_per_dimension as usize;
     for c in &w.chunks {
-        let variant = weight_reader(rec.ctx, Shader::Matmul, c.format)
+        let variant = weight_reader(rec.ctx, Shader::Matmul, c)
             .flag(Flag::ExpertId, a.experts.is_some())
             .flag(Flag::RowLane, rec.ctx.row_lane_matmul)
             .flag(Flag::Subgroup, subgroups(rec.ctx))
             .flag(Flag::F16, rec.f16_math && rec.ctx.shader_f16)
             .flag(Flag::XUniform, windows.is_some())
             .flag(Flag::XVec4, !rec.ctx.row_lane_matmul && w.cols.is_multiple_of(4))
-            .flag(Flag::WVec4, !rec.ctx.row_lane_matmul && c.format.gpu_block_bytes().is_multiple_of(16));
+            .flag(Flag::WVec4, !rec.ctx.texture_weights && c.format.gpu_block_bytes().is_multiple_of(16));
         let key = PipelineKey { variant, overrides: vec![("TT", tt as u32)] };
         let n = (c.rows.end - c.rows.start) as usize;
         let per_wg = if rec.ctx.row_lane_matmul { ROWS * LANE_WG } else { ROWS };
@@ -101,18 +101,15 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
                 x_win: fit(win.start)?,
             };
             let groups = [wg_x as u32, div_ceil(win.tokens.len(), tt), div_ceil(blocks, wg_x)];
-            let x_bind = (&x.buffer, windows.as_ref().map(|_| (4 * win.start as u64, UNIFORM_X_BYTES)));
-            match &a.experts {
-                None => {
-                    rec.dispatch_windows(&key, &params, &[x_bind, (&c.buffer, None), (&out.buffer, None)], groups)?
-                }
-                Some(r) => rec.dispatch_windows(
-                    &key,
-                    &params,
-                    &[x_bind, (&c.buffer, None), (&out.buffer, None), (&r.ids.buffer, None), (&r.scores.buffer, None)],
-                    groups,
-                )?,
+            let x_bind = match windows {
+                Some(_) => Binding::Window(&x.buffer, 4 * win.start as u64, UNIFORM_X_BYTES),
+                None => Binding::Buffer(&x.buffer),
+            };
+            let mut binds = vec![x_bind, c.binding(), Binding::Buffer(&out.buffer)];
+            if let Some(r) = &a.experts {
+                binds.extend([Binding::Buffer(&r.ids.buffer), Binding::Buffer(&r.scores.buffer)]);
             }
+            rec.dispatch_bound(&key, &params, &binds, groups)?;
         }
     }
     Ok(())

@@ -16,16 +16,17 @@ pub use elementwise::{embed, moe_combine, rmsnorm, router_topk, swiglu};
 pub use matmul::{matmul, ExpertRouting, MatmulArgs};
 pub use sample::{sample, SamplerConfig};
 
-use crate::gpu::{Flag, GpuContext, PipelineKey, Shader, Variant};
+use crate::gpu::{Flag, GpuContext, PipelineKey, Shader, Variant, WeightChunk, WeightStore};
 
 pub(crate) fn key(v: Variant) -> PipelineKey {
     PipelineKey { variant: v, overrides: vec![] }
 }
 
-/// A weight reader (matmul, embed) for format `f`: halves decoded with `unpack2x16float` where
-/// the device has it, else with integer ops.
-pub(crate) fn weight_reader(ctx: &GpuContext, s: Shader, f: crate::quant::WeightFormat) -> Variant {
-    Variant::new(s).weights(f).flag(Flag::HalfPack, ctx.f16_in_f32)
+/// A weight reader (matmul, embed) for chunk `c`: its format, read from its texture or buffer;
+/// halves decoded with `unpack2x16float` where the device has it, else with integer ops.
+pub(crate) fn weight_reader(ctx: &GpuContext, s: Shader, c: &WeightChunk) -> Variant {
+    let texture = matches!(c.store, WeightStore::Texture { .. });
+    Variant::new(s).weights(c.format).flag(Flag::HalfPack, ctx.f16_in_f32).flag(Flag::WTex, texture)
 }
 
 /// A shader that reduces across its workgroup: the subgroup variant where the device has it.

@@ -42,12 +42,17 @@ impl Timing {
 
     /// llama-bench's test name: `pp512`, `tg128`, with `@ d4096` at a depth.
     pub fn name(&self) -> String {
-        let t = if self.n_gen > 0 { format!("tg{}", self.n_gen) } else { format!("pp{}", self.n_prompt) };
-        if self.n_depth > 0 {
-            format!("{t} @ d{}", self.n_depth)
-        } else {
-            t
-        }
+        test_name(self.n_prompt, self.n_gen, self.n_depth)
+    }
+}
+
+/// llama-bench's name of a test of `n_prompt` prefill or `n_gen` decode tokens at `n_depth`.
+pub fn test_name(n_prompt: usize, n_gen: usize, n_depth: usize) -> String {
+    let t = if n_gen > 0 { format!("tg{n_gen}") } else { format!("pp{n_prompt}") };
+    if n_depth > 0 {
+        format!("{t} @ d{n_depth}")
+    } else {
+        t
     }
 }
 

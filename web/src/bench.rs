@@ -69,12 +69,12 @@ pub async fn run(
     };
     for &depth in &o.n_depth {
         for &p in &prompts {
-            note(Timing::new(p, 0, depth, vec![]).name());
+            note(bench::test_name(p, 0, depth));
             let timing = bench::prefill(&mut s, &ids[..p], depth, o.repetitions).await.map_err(js_err)?;
             tests.push(Row { test: timing.name(), timing });
         }
         for &n in &gens {
-            note(Timing::new(0, n, depth, vec![]).name());
+            note(bench::test_name(0, n, depth));
             let timing = bench::decode(&mut s, ids[0], n, depth, o.repetitions).await.map_err(js_err)?;
             tests.push(Row { test: timing.name(), timing });
         }

@@ -29,6 +29,15 @@ mod bench;
 mod serve;
 
 /// Hands `req` to the loaded model's task.
+/// A method's options object, or its defaults where the page passed none.
+fn options_or_default<T: serde::de::DeserializeOwned + Default>(v: JsValue) -> Result<T, JsValue> {
+    if v.is_undefined() || v.is_null() {
+        Ok(T::default())
+    } else {
+        serde_wasm_bindgen::from_value(v).map_err(js_err)
+    }
+}
+
 fn send(inner: &RefCell<Inner>, req: Request) -> Result<(), JsValue> {
     match inner.borrow().served.as_ref().map(|tx| tx.unbounded_send(req)) {
         Some(Ok(())) => Ok(()),
@@ -172,11 +181,7 @@ impl Engine {
     pub fn generate(&self, options: JsValue, on_token: js_sys::Function) -> js_sys::Promise {
         let inner = self.inner.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let options: GenerateOptions = if options.is_undefined() || options.is_null() {
-                GenerateOptions::default()
-            } else {
-                serde_wasm_bindgen::from_value(options).map_err(js_err)?
-            };
+            let options: GenerateOptions = options_or_default(options)?;
             let (done, answer) = oneshot::channel();
             send(&inner, Request::Generate { options, on_token, done })?;
             let stats = answer.await.map_err(|_| js_err("the model was unloaded during generation"))??;
@@ -193,11 +198,7 @@ impl Engine {
     pub fn bench(&self, options: JsValue, on_test: js_sys::Function) -> js_sys::Promise {
         let inner = self.inner.clone();
         wasm_bindgen_futures::future_to_promise(async move {
-            let options: bench::BenchOptions = if options.is_undefined() || options.is_null() {
-                Default::default()
-            } else {
-                serde_wasm_bindgen::from_value(options).map_err(js_err)?
-            };
+            let options: bench::BenchOptions = options_or_default(options)?;
             let (done, answer) = oneshot::channel();
             send(&inner, Request::Bench { options, on_test, done })?;
             to_js(&answer.await.map_err(|_| js_err("the model was unloaded during the benchmark"))??)
