@@ -230,7 +230,7 @@ fn every_variant_fits_the_declared_requirements() {
 /// The shaders' weight-texture row width is the one `gpu::matrix` uploads with.
 #[test]
 fn weight_texture_width_agrees() {
-    use llama4_wgpu::gpu::{matrix::TEX_WIDTH, Shader, WeightFormat};
+    use llama4_wgpu::gpu::{weight_store::TEX_WIDTH, Shader, WeightFormat};
     for s in [Shader::Matmul, Shader::Embed] {
         let text = Variant::new(s).weights(WeightFormat::Q8_0).flag(Flag::WTex, true).wgsl().unwrap();
         let want = format!("const TEX_W: u32 = {TEX_WIDTH}u;");

@@ -5,7 +5,7 @@
 // texels in rows of TEX_W (a chunk of one row may be narrower). `wd` and `wq` read any of them.
 
 #if W_TEX
-const TEX_W: u32 = 1024u; // texels per texture row (gpu::matrix::TEX_WIDTH)
+const TEX_W: u32 = 1024u; // texels per texture row (gpu::weight_store::TEX_WIDTH)
 
 // Texel i4: bytes 16 i4 .. 16 i4 + 16 of the chunk.
 fn wq(i4: u32) -> vec4<u32> {

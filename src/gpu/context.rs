@@ -407,11 +407,11 @@ impl GpuContext {
     }
 
     /// Largest weight chunk: the storage binding limit, or with textures also what a texture of
-    /// `gpu::matrix::TEX_WIDTH`-texel rows holds.
+    /// `gpu::weight_store::TEX_WIDTH`-texel rows holds.
     pub fn weight_chunk_limit(&self) -> u64 {
         if self.texture_weights {
             let rows = self.limits.max_texture_dimension_2d as u64;
-            self.split_limit.min(rows * super::matrix::TEX_WIDTH as u64 * 16)
+            self.split_limit.min(rows * super::weight_store::TEX_WIDTH as u64 * 16)
         } else {
             self.split_limit
         }

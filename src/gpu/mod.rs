@@ -8,6 +8,7 @@ pub mod pipelines;
 pub mod profile;
 pub mod recorder;
 pub mod row_part;
+pub mod weight_store;
 
 pub use crate::quant::WeightFormat;
 pub use buffers::Activation;
