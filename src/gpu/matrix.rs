@@ -231,13 +231,7 @@ impl Matrix {
         MatrixSpec::new(name, experts, cols, parts.to_vec()).kept().upload(ctx, None)
     }
 
-    /// Bytes allocated on the GPU: [`Matrix::bytes`] plus each chunk's padding (a texture's
-    /// last row, a buffer's slack word).
-    pub fn allocated(&self) -> u64 {
-        self.chunks.iter().map(|c| c.store.bytes()).sum()
-    }
-
-    /// Bytes of the weights themselves (what a step that uses every row reads).
+    /// Bytes of the weights (without a texture's last-row padding or a buffer's slack word).
     pub fn bytes(&self) -> u64 {
         self.chunks.iter().map(|c| c.experts.len() as u64 * c.rows.len() as u64 * c.row_bytes()).sum()
     }

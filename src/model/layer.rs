@@ -95,7 +95,7 @@ impl Layer {
     }
 
     pub fn weight_bytes(&self) -> u64 {
-        self.matrices().iter().map(|m| m.allocated()).sum::<u64>() + 8 * self.input_norm.len as u64
+        self.matrices().iter().map(|m| m.bytes()).sum::<u64>() + 8 * self.input_norm.len as u64
     }
 
     /// What one token's step does with this layer's matrices: (weight bytes read, multiply-adds),

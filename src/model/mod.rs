@@ -116,7 +116,7 @@ pub fn matrix_specs<'a>(cfg: &TextConfig, ck: &'a dyn TensorSource) -> Result<Ve
 
 /// Bytes of the embedding and the head (once when they are tied).
 fn heads_bytes(embed: &Arc<Matrix>, lm_head: &Arc<Matrix>) -> u64 {
-    embed.allocated() + if Arc::ptr_eq(embed, lm_head) { 0 } else { lm_head.allocated() }
+    embed.bytes() + if Arc::ptr_eq(embed, lm_head) { 0 } else { lm_head.bytes() }
 }
 
 /// How far an upload has come, given to the load callback after each layer.
