@@ -78,7 +78,12 @@ fn synthetic_tiny_in_llama_bench_json() {
     // slots of d + 2 = 34 floats) and the packed K and V (2 KV heads of 8 x 32 floats, 64 KiB
     // more each)
     let windows = 4 * 8 * 8 * 2 * 34 + 2 * (4 * 2 * 8 * 32 + 65536);
-    let peak = size as u64 + kv + 4 + workspace(1) + uniform + workspace(8) + uniform + windows;
+    // and the prompt's experts are grouped: 8 assignments sorted by expert into at most
+    // 8 + 8 x 7 = 64 rows (each routed expert's run padded to a tile of 8), so gate_up, act and
+    // expert out hold 56 rows more; each row's expert and source, each assignment's row, and the
+    // rows' inputs (uniform-readable)
+    let grouped = 4 * 56 * (1024 + 512 + 256) + 4 * (64 + 64 + 8) + (4 * 64 * 256 + 65536);
+    let peak = size as u64 + kv + 4 + workspace(1) + uniform + workspace(8) + uniform + windows + grouped;
     assert_eq!(pp["peak_gpu_bytes"].as_u64(), Some(peak), "{pp}");
 
     // achieved rates, from the shapes: a token's layer reads 2 bytes a bf16 weight of qkv

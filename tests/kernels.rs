@@ -1,6 +1,6 @@
 //! Every kernel against the CPU reference (`llama4_wgpu::reference::ops`): the conformance suite
 //! `doctor` runs (every weight format, both matmul layouts, split and unsplit weights, ragged
-//! shapes and shapes over many workgroups, the built-in tiny Llama 4), asserted here on the
+//! shapes and shapes over many workgroups, the MoE grouping, the built-in tiny Llama 4), asserted here on the
 //! default adapter; plus what the suite does not cover.
 
 mod common;
@@ -60,7 +60,7 @@ fn every_conformance_check_passes() {
     };
     for f in WeightFormat::ALL {
         for layout in layouts {
-            for kind in ["", " expert-id stacked", " expert-id per-expert"] {
+            for kind in ["", " expert-id stacked", " expert-id per-expert", " expert-id grouped"] {
                 let v = format!("{} {layout}{kind}", f.name());
                 let n = checks.iter().filter(|c| c.kernel == "matmul" && c.variant.starts_with(&v)).count();
                 assert!(n >= 1, "no matmul check for `{v}`");
@@ -81,9 +81,21 @@ fn every_conformance_check_passes() {
         }
     }
     let split = |k: &str| checks.iter().filter(|c| c.kernel == k && c.variant.ends_with(" chunked")).count();
-    assert_eq!((split("matmul"), split("embed")), (11 * 4, 11), "weight-split checks");
-    for k in ["rmsnorm", "swiglu", "moe_combine", "router", "qk_prep", "attention", "kv_store", "sample", "llama4 e2e"]
-    {
+    // per format: 2 dense, 2 expert-indexed, 2 grouped
+    assert_eq!((split("matmul"), split("embed")), (11 * 6, 11), "weight-split checks");
+    for k in [
+        "rmsnorm",
+        "swiglu",
+        "moe_combine",
+        "moe_group",
+        "moe_gather",
+        "router",
+        "qk_prep",
+        "attention",
+        "kv_store",
+        "sample",
+        "llama4 e2e",
+    ] {
         assert!(checks.iter().any(|c| c.kernel == k), "no {k} check");
     }
     // Both reductions where the adapter has subgroups.
@@ -149,7 +161,7 @@ fn transposed_fused_experts_upload() {
     let ida = Activation::from_u32(ctx, "ids", &[2]).unwrap();
     let sa = Activation::from_f32(ctx, "s", &[1.0]).unwrap();
     let mut rec = Recorder::new(ctx);
-    let routing = ExpertRouting { ids: &ida, scores: &sa, scale_input: false };
+    let routing = ExpertRouting { ids: &ida, scores: &sa, scale_input: false, grouped: false };
     let args = MatmulArgs {
         n_tokens: 1,
         x_row0: 0,

@@ -17,8 +17,10 @@
 // ids[t] (read on the GPU, never by the host); workgroups whose expert is not in this chunk do no
 // work, so only the routed experts' weights are ever read. With scale_input the input row is
 // multiplied by scores[t] first: the router score scales the expert's *input* (spec §2.7).
+// A tile of TT > 1 rows takes the expert of its first row: prefill sorts the rows by expert into
+// whole tiles first (moe/group.wgsl), and each tile reads its expert's weights once.
 
-override TT: u32 = 1u; // activation rows per workgroup, <= 8 (1 with EXPERT_ID)
+override TT: u32 = 1u; // activation rows per workgroup, <= 8
 const ROWS: u32 = 4u;   // output rows per workgroup (default) or per invocation (ROW_LANE)
 const WG: u32 = 64u;
 // ROW_LANE: one SIMD batch of a CPU adapter per workgroup, so a small matrix still spreads over
@@ -41,6 +43,7 @@ struct Params {
     scale_input: u32,
     row_blocks: u32,
     x_win: u32, // X_UNIFORM: the float offset in x where the bound 64 KiB window starts
+    id_row0: u32, // EXPERT_ID: ids and scores of activation row t are at id_row0 + t
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -170,12 +173,12 @@ struct Route {
 fn route(t0: u32, row_bytes: u32) -> Route {
     var r = Route(true, 0u, 1.0);
 #if EXPERT_ID
-    let e = ids[t0];
+    let e = ids[p.id_row0 + t0];
     r.live = e >= p.e0 && e < p.e1;
     if (r.live) {
         r.base = (e - p.e0) * p.n * row_bytes;
         if (p.scale_input != 0u) {
-            r.scale = scores[t0];
+            r.scale = scores[p.id_row0 + t0];
         }
     }
 #endif

@@ -136,7 +136,65 @@ pub async fn experts(ctx: &GpuContext, formats: &dyn Fn(WeightFormat) -> bool, c
             let case = experts_case(ctx, f, cols, stacked);
             checks.run("matmul", v, format!("5x23x{cols} T=7 top-2"), TOL, case).await;
         }
+        // prefill: rows grouped by expert into whole tiles (and over several uniform windows of
+        // x on CPU adapters where a window holds whole tiles: 300 rows of 132 or 96 floats)
+        for (t, k) in [(7, 2), (300, 1)] {
+            let cols = cols_for(f)[0].next_multiple_of(4);
+            let v = variant(ctx, f, &format!("{} expert-id grouped", layout(ctx)));
+            let case = grouped_case(ctx, f, cols, t, k);
+            checks.run("matmul", v, format!("5x23x{cols} T={t} top-{k}"), TOL, case).await;
+        }
     }
+}
+
+/// 5 experts, of which 0 and 3 are NaN bytes and never routed (see [`experts_case`]), and
+/// a random weights matrix for the others.
+fn expert_weights(f: WeightFormat, e: usize, rows: usize, cols: usize) -> (Vec<u8>, Vec<f32>) {
+    let (mut bytes, wr) = stored_weights(&rand_vec(e * rows * cols, 4), f);
+    let expert_bytes = bytes.len() / e;
+    for unrouted in [0, 3] {
+        bytes[unrouted * expert_bytes..(unrouted + 1) * expert_bytes].fill(0xff);
+    }
+    (bytes, wr)
+}
+
+/// The prefill path: `t k` assignments grouped by expert on the GPU, their scaled inputs
+/// gathered, the grouped matmul; each assignment's output row (found through its slot) against
+/// the CPU.
+async fn grouped_case(ctx: &GpuContext, f: WeightFormat, cols: usize, t: usize, k: usize) -> Result<f64> {
+    let (e, rows) = (5, 23);
+    let x = rand_vec(t * cols, 5);
+    let ids = super::moe::routed_ids(t * k, e);
+    let scores: Vec<f32> = (0..t * k).map(|a| 0.1 + 0.007 * a as f32).collect();
+    let (bytes, wr) = expert_weights(f, e, rows, cols);
+    let m = upload(ctx, e, cols, RowPart::Stacked(view(&bytes, f, &[e, rows, cols])))?;
+    let g = kernels::ExpertRows::new(ctx, t * k, e, cols)?;
+    let (xa, sa) = (Activation::from_f32(ctx, "x", &x)?, Activation::from_f32(ctx, "scores", &scores)?);
+    let ida = Activation::from_u32(ctx, "ids", &ids)?;
+    let out = Activation::new(ctx, "out", g.n_rows * rows)?;
+    let mut rec = Recorder::new(ctx);
+    kernels::moe_group(&mut rec, &ida, &g)?;
+    kernels::moe_gather(&mut rec, &xa, &sa, k, cols, &g)?;
+    let routing = ExpertRouting { ids: &g.expert, scores: &sa, scale_input: false, grouped: true };
+    kernels::matmul(
+        &mut rec,
+        &m,
+        &g.x,
+        &out,
+        MatmulArgs { experts: Some(routing), ..MatmulArgs::dense(g.n_rows, rows) },
+    )?;
+    submit(ctx, rec)?;
+    let all = read(ctx, &out).await?;
+    let slots = crate::gpu::buffers::read_words(ctx, &g.slot.buffer, 0, t * k).await?;
+    let (mut got, mut want) = (vec![], vec![]);
+    for a in 0..t * k {
+        let s = slots[a] as usize;
+        got.extend_from_slice(&all[s * rows..(s + 1) * rows]);
+        let ex = ids[a] as usize;
+        let xin: Vec<f32> = x[(a / k) * cols..(a / k + 1) * cols].iter().map(|v| v * scores[a]).collect();
+        want.extend(ops::matmul(&wr[ex * rows * cols..(ex + 1) * rows * cols], rows, cols, &xin));
+    }
+    Ok(rel_err(&got, &want))
 }
 
 /// Routed experts (1, 2, 4 of 5) with the score scaling the input. Experts 0 and 3 are never
@@ -147,11 +205,8 @@ async fn experts_case(ctx: &GpuContext, f: WeightFormat, cols: usize, stacked: b
     let x = rand_vec(t * cols, 5);
     let ids: Vec<u32> = (0..t * k).map(|a| [1, 2, 4][(a * 2 + 1) % 3]).collect();
     let scores: Vec<f32> = (0..t * k).map(|a| 0.1 + 0.07 * a as f32).collect();
-    let (mut bytes, wr) = stored_weights(&rand_vec(e * rows * cols, 4), f);
+    let (bytes, wr) = expert_weights(f, e, rows, cols);
     let expert_bytes = bytes.len() / e;
-    for unrouted in [0, 3] {
-        bytes[unrouted * expert_bytes..(unrouted + 1) * expert_bytes].fill(0xff);
-    }
     let (shape3, shape) = ([e, rows, cols], [rows, cols]);
     let part = if stacked {
         RowPart::Stacked(view(&bytes, f, &shape3))
@@ -164,7 +219,7 @@ async fn experts_case(ctx: &GpuContext, f: WeightFormat, cols: usize, stacked: b
     let ida = Activation::from_u32(ctx, "ids", &ids)?;
     let sa = Activation::from_f32(ctx, "scores", &scores)?;
     let mut rec = Recorder::new(ctx);
-    let routing = ExpertRouting { ids: &ida, scores: &sa, scale_input: true };
+    let routing = ExpertRouting { ids: &ida, scores: &sa, scale_input: true, grouped: false };
     let args = MatmulArgs { x_div: k, experts: Some(routing), ..MatmulArgs::dense(t * k, rows) };
     kernels::matmul(&mut rec, &m, &xa, &out, args)?;
     submit(ctx, rec)?;

@@ -7,6 +7,7 @@
 pub mod data;
 pub mod e2e;
 mod matmul;
+mod moe;
 mod ops;
 pub mod report;
 
@@ -193,6 +194,7 @@ pub async fn run_kernels(devices: &[(Role, GpuContext)], checks: &mut Checks<'_>
         match role {
             Role::Main => {
                 ops::elementwise(c, checks).await;
+                moe::checks(c, checks).await;
                 // an f16 cache where the adapter can pack f16 (else `--dtype f16` is refused)
                 ops::attention(c, if c.f16_in_f32 { &[false, true] } else { &[false] }, checks).await;
             }

@@ -1,5 +1,5 @@
-//! The kernels around the matmuls: norms, SwiGLU, the MoE router and combine, Q/K preparation,
-//! attention with its KV cache, and the sampler.
+//! The kernels around the matmuls: norms, SwiGLU, Q/K preparation, attention with its KV cache,
+//! and the sampler (the MoE ones are in `moe.rs`).
 
 use super::data::{mismatches, rand_vec, rel_err};
 use super::{read, reduction, submit, Checks, F16_MATH_TOL};
@@ -32,9 +32,6 @@ pub async fn reductions(ctx: &GpuContext, checks: &mut Checks<'_>) {
 
 pub async fn elementwise(ctx: &GpuContext, checks: &mut Checks<'_>) {
     checks.run("swiglu", "f32", "3x150", TOL, swiglu(ctx)).await;
-    checks.run("moe_combine", "top-2", "4x130", 1e-6, combine(ctx)).await;
-    checks.run("router", "top-3 ids", "70x13", 0.0, router(ctx, true)).await;
-    checks.run("router", "top-3 scores", "70x13", 1e-6, router(ctx, false)).await;
 }
 
 /// `n` columns (more than the 256 threads: 300, or 1030 read as f32, over 4 per thread), rows
@@ -57,34 +54,6 @@ async fn swiglu(ctx: &GpuContext) -> Result<f64> {
     kernels::swiglu(&mut rec, &gua, &act, 3, 150)?;
     submit(ctx, rec)?;
     Ok(rel_err(&read(ctx, &act).await?, &ops::swiglu(&gu, 150)))
-}
-
-/// h += the sum of its k = 2 expert rows.
-async fn combine(ctx: &GpuContext) -> Result<f64> {
-    let (hv, y) = (rand_vec(4 * 130, 12), rand_vec(8 * 130, 13));
-    let (ha, ya) = (Activation::from_f32(ctx, "h", &hv)?, Activation::from_f32(ctx, "y", &y)?);
-    let mut rec = Recorder::new(ctx);
-    kernels::moe_combine(&mut rec, &ya, &ha, 4, 130, 2)?;
-    submit(ctx, rec)?;
-    let want: Vec<f32> =
-        (0..4 * 130).map(|i| hv[i] + y[(i / 130) * 260 + i % 130] + y[(i / 130) * 260 + 130 + i % 130]).collect();
-    Ok(rel_err(&read(ctx, &ha).await?, &want))
-}
-
-/// 70 tokens (two workgroups), 13 experts, top-3: the ids exactly, or the sigmoid scores.
-async fn router(ctx: &GpuContext, want_ids: bool) -> Result<f64> {
-    let logits = rand_vec(70 * 13, 14);
-    let la = Activation::from_f32(ctx, "logits", &logits)?;
-    let (ids, sc) = (Activation::new(ctx, "ids", 210)?, Activation::new(ctx, "scores", 210)?);
-    let mut rec = Recorder::new(ctx);
-    kernels::router_topk(&mut rec, &la, &ids, &sc, 70, 13, 3)?;
-    submit(ctx, rec)?;
-    let (ref_ids, ref_scores) = ops::router_topk(&logits, 13, 3);
-    Ok(if want_ids {
-        mismatches(&read_words(ctx, &ids.buffer, 0, 210).await?, &ref_ids)
-    } else {
-        rel_err(&read(ctx, &sc).await?, &ref_scores)
-    })
 }
 
 async fn qk_prep(ctx: &GpuContext, checks: &mut Checks<'_>) {

@@ -20,6 +20,10 @@ pub enum Shader {
     AttentionCombine,
     KvStore,
     Router,
+    /// MoE prefill: the assignments sorted by expert into whole matmul tiles.
+    MoeGroup,
+    /// MoE prefill: the sorted rows' inputs, scaled by their router scores.
+    MoeGather,
     Swiglu,
     MoeCombine,
     Sample,
@@ -29,7 +33,7 @@ pub enum Shader {
 }
 
 impl Shader {
-    pub const ALL: [Shader; 14] = [
+    pub const ALL: [Shader; 16] = [
         Shader::Embed,
         Shader::RmsNorm,
         Shader::Matmul,
@@ -39,6 +43,8 @@ impl Shader {
         Shader::AttentionCombine,
         Shader::KvStore,
         Shader::Router,
+        Shader::MoeGroup,
+        Shader::MoeGather,
         Shader::Swiglu,
         Shader::MoeCombine,
         Shader::Sample,
@@ -57,6 +63,8 @@ impl Shader {
             Shader::AttentionCombine => "attention/attention_combine.wgsl",
             Shader::KvStore => "attention/kv_store.wgsl",
             Shader::Router => "moe/router.wgsl",
+            Shader::MoeGroup => "moe/group.wgsl",
+            Shader::MoeGather => "moe/gather.wgsl",
             Shader::Swiglu => "ffn/swiglu.wgsl",
             Shader::MoeCombine => "moe/combine.wgsl",
             Shader::Sample => "sample/sample.wgsl",
@@ -76,6 +84,8 @@ impl Shader {
             Shader::AttentionCombine => include_str!("../../shaders/attention/attention_combine.wgsl"),
             Shader::KvStore => include_str!("../../shaders/attention/kv_store.wgsl"),
             Shader::Router => include_str!("../../shaders/moe/router.wgsl"),
+            Shader::MoeGroup => include_str!("../../shaders/moe/group.wgsl"),
+            Shader::MoeGather => include_str!("../../shaders/moe/gather.wgsl"),
             Shader::Swiglu => include_str!("../../shaders/ffn/swiglu.wgsl"),
             Shader::MoeCombine => include_str!("../../shaders/moe/combine.wgsl"),
             Shader::Sample => include_str!("../../shaders/sample/sample.wgsl"),
@@ -109,6 +119,7 @@ impl Shader {
             Shader::Attention => &[Flag::KvHalf, Flag::F16, Flag::Subgroup, Flag::Split, Flag::QPrivate],
             Shader::AttentionWindow => &[Flag::KvHalf, Flag::Subgroup],
             Shader::KvStore => &[Flag::KvHalf, Flag::Pack],
+            Shader::MoeCombine => &[Flag::Grouped],
             _ => &[],
         }
     }
@@ -152,10 +163,13 @@ pub enum Flag {
     /// kv_store writes this step's k and v rows head-major into packed copies (for
     /// `attention_window`) instead of the cache.
     Pack,
+    /// The MoE combine finds each assignment's expert output through `slot` (prefill, rows
+    /// sorted by expert by `moe/group.wgsl`).
+    Grouped,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 13] = [
+    pub const ALL: [Flag; 14] = [
         Flag::ExpertId,
         Flag::RowLane,
         Flag::Subgroup,
@@ -169,6 +183,7 @@ impl Flag {
         Flag::Split,
         Flag::QPrivate,
         Flag::Pack,
+        Flag::Grouped,
     ];
 
     pub fn name(self) -> &'static str {
@@ -186,6 +201,7 @@ impl Flag {
             Flag::QPrivate => "Q_PRIVATE",
             Flag::Split => "SPLIT",
             Flag::Pack => "PACK",
+            Flag::Grouped => "GROUPED",
         }
     }
 

@@ -1,6 +1,6 @@
-//! Embedding, RMSNorm, SwiGLU, router top-k and the MoE combine: the small kernels.
+//! Embedding, RMSNorm and SwiGLU: the small kernels.
 
-use super::params::{fit, CombineParams, EmbedParams, RmsNormParams, RouterParams, SwigluParams};
+use super::params::{fit, EmbedParams, RmsNormParams, SwigluParams};
 use super::{div_ceil, key, reducing, weight_reader};
 use crate::error::{Error, Result};
 use crate::gpu::{Activation, Binding, Flag, Matrix, Recorder, Shader, Variant};
@@ -55,42 +55,5 @@ pub fn swiglu(rec: &mut Recorder, gu: &Activation, out: &Activation, rows: usize
         &p,
         &[&gu.buffer, &out.buffer],
         [div_ceil(width, 64), rows as u32, 1],
-    )
-}
-
-/// Top-k of router logits `[T, E]` into expert ids and sigmoid scores `[T, k]`.
-pub fn router_topk(
-    rec: &mut Recorder,
-    logits: &Activation,
-    ids: &Activation,
-    scores: &Activation,
-    n_tokens: usize,
-    n_experts: usize,
-    k: usize,
-) -> Result<()> {
-    let p = RouterParams { n_experts: fit(n_experts)?, k: fit(k)?, n_tokens: fit(n_tokens)? };
-    rec.dispatch(
-        &key(Variant::new(Shader::Router)),
-        &p,
-        &[&logits.buffer, &ids.buffer, &scores.buffer],
-        [div_ceil(n_tokens, 64), 1, 1],
-    )
-}
-
-/// `h[t, :] += sum_j y[t * k + j, :]`.
-pub fn moe_combine(
-    rec: &mut Recorder,
-    y: &Activation,
-    h: &Activation,
-    n_tokens: usize,
-    hidden: usize,
-    k: usize,
-) -> Result<()> {
-    let p = CombineParams { hidden: fit(hidden)?, k: fit(k)?, n_tokens: fit(n_tokens)? };
-    rec.dispatch(
-        &key(Variant::new(Shader::MoeCombine)),
-        &p,
-        &[&y.buffer, &h.buffer],
-        [div_ceil(hidden, 64), n_tokens as u32, 1],
     )
 }

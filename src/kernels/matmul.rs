@@ -14,6 +14,10 @@ const ROWS: usize = 4;
 const LANE_WG: usize = 8;
 const MAX_TT: usize = 8;
 
+/// Rows of one matmul tile in prefill: grouped expert rows come in whole tiles of one expert
+/// (see [`ExpertRouting::grouped`]).
+pub const EXPERT_TILE: usize = MAX_TT;
+
 /// Whether the matmul takes its SUBGROUP variant on `ctx`: split-k sums within subgroups first,
 /// or (ROW_LANE) a workgroup's 8 lanes share their activation loads through subgroup broadcasts,
 /// where one subgroup holds them.
@@ -31,6 +35,10 @@ pub struct ExpertRouting<'a> {
     pub scores: &'a Activation,
     /// Multiply each input row by `scores[a]` (the router score scales the expert input).
     pub scale_input: bool,
+    /// The rows are sorted by expert in whole tiles of [`EXPERT_TILE`] rows of one expert
+    /// ([`super::moe_group`]): each workgroup computes a tile, reading its expert's weights once
+    /// for all its rows. The input is then already scaled ([`super::moe_gather`]).
+    pub grouped: bool,
 }
 
 pub struct MatmulArgs<'a> {
@@ -62,7 +70,11 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
     if a.experts.is_none() && w.experts != 1 {
         return Err(Error::Shape(format!("matmul `{}`: expert matrix used without routing", w.name)));
     }
-    let tt = if a.experts.is_some() || a.n_tokens == 1 { 1 } else { MAX_TT };
+    let grouped = a.experts.as_ref().is_some_and(|r| r.grouped);
+    if grouped && a.experts.as_ref().is_some_and(|r| r.scale_input) {
+        return Err(Error::Shape(format!("matmul `{}`: grouped expert rows come scaled", w.name)));
+    }
+    let tt = if (a.experts.is_some() && !grouped) || a.n_tokens == 1 { 1 } else { MAX_TT };
     let windows = x_windows(rec, w, x, &a, tt);
     let max_dim = rec.ctx.limits.max_compute_workgroups_per_dimension as usize;
     for c in &w.chunks {
@@ -99,6 +111,7 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
                 scale_input: a.experts.as_ref().map(|e| e.scale_input as u32).unwrap_or(0),
                 row_blocks: c.row_blocks,
                 x_win: fit(win.start)?,
+                id_row0: fit(t0)?,
             };
             let groups = [wg_x as u32, div_ceil(win.tokens.len(), tt), div_ceil(blocks, wg_x)];
             let x_bind = match windows {
@@ -124,14 +137,14 @@ struct XWindow {
 /// The uniform windows a ROW_LANE matmul reads x through (X_UNIFORM), covering every activation
 /// row in order, or `None` for the storage path: x not uniform-readable, rows not 16-byte aligned,
 /// a row (with the tail its last 32-weight unit reads) wider than a window, or more than one
-/// window for routed experts (whose ids are indexed by activation row) or shared input rows
-/// (`x_div` > 1).
+/// window for shared input rows (`x_div` > 1).
 fn x_windows(rec: &Recorder, w: &Matrix, x: &Activation, a: &MatmulArgs, tt: usize) -> Option<Vec<XWindow>> {
     let (win, align) = (UNIFORM_X_BYTES as usize / 4, UNIFORM_X_ALIGN as usize / 4);
     if !rec.ctx.row_lane_matmul || !x.uniform_readable() || !w.cols.is_multiple_of(4) {
         return None;
     }
     let row = |t: usize| (a.x_row0 + t / a.x_div) * w.cols;
+    let grouped = a.experts.as_ref().is_some_and(|r| r.grouped);
     let reach = w.cols.next_multiple_of(32);
     // the last window start that still has 64 KiB of buffer behind it
     let last_start = (x.buffer.size().checked_sub(UNIFORM_X_BYTES)? / 4) as usize / align * align;
@@ -149,11 +162,14 @@ fn x_windows(rec: &Recorder, w: &Matrix, x: &Activation, a: &MatmulArgs, tt: usi
         if t1 < a.n_tokens && t1 - t0 > tt {
             t1 = t0 + (t1 - t0) / tt * tt; // whole token tiles, but the last
         }
+        if grouped && t1 < a.n_tokens && t1 - t0 < tt {
+            return None; // a grouped tile (one expert) would straddle two windows
+        }
         out.push(XWindow { tokens: t0..t1, start });
         t0 = t1;
     }
     // a window's rows restart at its first activation row: only where each row reads its own input
-    if (a.experts.is_some() || a.x_div != 1) && out.len() > 1 {
+    if a.x_div != 1 && out.len() > 1 {
         return None;
     }
     Some(out)

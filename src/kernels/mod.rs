@@ -1,19 +1,21 @@
 //! The Rust side of the kernels: shape checks, parameters and grid sizes, appended to a
 //! [`Recorder`](crate::gpu::Recorder). The WGSL lives in `shaders/<family>/` (matmul, attention,
-//! sample; `elementwise.rs` drives embed, norm, ffn and moe).
+//! moe, sample; `elementwise.rs` drives embed, norm and ffn).
 
 pub mod attention;
 pub mod attention_plan;
 pub mod elementwise;
 pub mod matmul;
+pub mod moe;
 pub mod params;
 pub mod peaks;
 pub mod sample;
 
 pub use attention::{attention, kv_store, qk_prep, AttentionShape};
 pub use attention_plan::{AttentionPlan, AttentionScratch, MAX_SPLITS};
-pub use elementwise::{embed, moe_combine, rmsnorm, router_topk, swiglu};
-pub use matmul::{matmul, ExpertRouting, MatmulArgs};
+pub use elementwise::{embed, rmsnorm, swiglu};
+pub use matmul::{matmul, ExpertRouting, MatmulArgs, EXPERT_TILE};
+pub use moe::{moe_combine, moe_gather, moe_group, router_topk, ExpertRows, MAX_GROUPED_EXPERTS};
 pub use sample::{sample, SamplerConfig};
 
 use crate::gpu::{Flag, GpuContext, PipelineKey, Shader, Variant, WeightChunk, WeightStore};

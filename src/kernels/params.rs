@@ -57,6 +57,7 @@ kernel_params!(
     MatmulParams for [Matmul] {
         k: u32, n: u32, n_tokens: u32, out_stride: u32, out_col0: u32, accumulate: u32, x_stride: u32,
         x_row0: u32, wg_x: u32, e0: u32, e1: u32, x_div: u32, scale_input: u32, row_blocks: u32, x_win: u32,
+        id_row0: u32,
     }
 );
 kernel_params!(
@@ -74,6 +75,14 @@ kernel_params!(
 kernel_params!(
     /// shaders/moe/router.wgsl
     RouterParams for [Router] { n_experts: u32, k: u32, n_tokens: u32 }
+);
+kernel_params!(
+    /// shaders/moe/group.wgsl
+    GroupParams for [MoeGroup] { n: u32, n_experts: u32, tile: u32, n_rows: u32 }
+);
+kernel_params!(
+    /// shaders/moe/gather.wgsl
+    GatherParams for [MoeGather] { hidden: u32, k: u32, n_rows: u32 }
 );
 kernel_params!(
     /// shaders/moe/combine.wgsl
@@ -113,6 +122,8 @@ pub fn all() -> Vec<(&'static [Shader], &'static [Field])> {
         e::<RmsNormParams>(),
         e::<SwigluParams>(),
         e::<RouterParams>(),
+        e::<GroupParams>(),
+        e::<GatherParams>(),
         e::<CombineParams>(),
         e::<QkPrepParams>(),
         e::<AttentionParams>(),

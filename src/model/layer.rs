@@ -156,32 +156,55 @@ impl Layer {
                 // router: top-k on raw logits, sigmoid scores; ids stay on the GPU
                 kernels::matmul(rec, router, &ws.x, &ws.router_logits, MatmulArgs::dense(t, e))?;
                 kernels::router_topk(rec, &ws.router_logits, &ws.top_ids, &ws.top_scores, t, e, k)?;
-                // routed experts: assignment a = t*k + j reads token row a / k, scaled by its score
-                let routing = |scale_input| ExpertRouting { ids: &ws.top_ids, scores: &ws.top_scores, scale_input };
-                let gu_args = MatmulArgs {
-                    n_tokens: t * k,
-                    x_row0: 0,
-                    x_div: k,
-                    out_stride: 2 * w,
-                    out_col0: 0,
-                    accumulate: false,
-                    experts: Some(routing(true)),
-                };
-                kernels::matmul(rec, experts_gate_up, &ws.x, &ws.gu, gu_args)?;
-                kernels::swiglu(rec, &ws.gu, &ws.act, t * k, w)?;
-                let down_args = MatmulArgs {
-                    n_tokens: t * k,
-                    x_row0: 0,
-                    x_div: 1,
-                    out_stride: h,
-                    out_col0: 0,
-                    accumulate: false,
-                    experts: Some(routing(false)),
-                };
-                kernels::matmul(rec, experts_down, &ws.act, &ws.y, down_args)?;
-                kernels::moe_combine(rec, &ws.y, &ws.h, t, h, k)?;
+                let routed = Routed { gate_up: experts_gate_up, down: experts_down, t, h, k, w };
+                match &ws.expert_rows {
+                    Some(rows) => routed.grouped(rec, ws, rows)?,
+                    None => routed.direct(rec, ws)?,
+                }
             }
         }
         Ok(())
+    }
+}
+
+/// A MoE layer's routed experts in one step of `t` tokens (hidden `h`, top-`k`, expert width `w`).
+struct Routed<'a> {
+    gate_up: &'a Matrix,
+    down: &'a Matrix,
+    t: usize,
+    h: usize,
+    k: usize,
+    w: usize,
+}
+
+impl Routed<'_> {
+    /// One activation row per assignment `a = t k + j` (token row `a / k`, its input scaled by
+    /// its score): decode, where a step routes one token.
+    fn direct(&self, rec: &mut Recorder, ws: &Workspace) -> Result<()> {
+        let (n, h, k, w) = (self.t * self.k, self.h, self.k, self.w);
+        let routing =
+            |scale_input| ExpertRouting { ids: &ws.top_ids, scores: &ws.top_scores, scale_input, grouped: false };
+        let gu_args = MatmulArgs { x_div: k, experts: Some(routing(true)), ..MatmulArgs::dense(n, 2 * w) };
+        kernels::matmul(rec, self.gate_up, &ws.x, &ws.gu, gu_args)?;
+        kernels::swiglu(rec, &ws.gu, &ws.act, n, w)?;
+        let down_args = MatmulArgs { experts: Some(routing(false)), ..MatmulArgs::dense(n, h) };
+        kernels::matmul(rec, self.down, &ws.act, &ws.y, down_args)?;
+        kernels::moe_combine(rec, &ws.y, &ws.h, self.t, h, k, None)
+    }
+
+    /// A prompt: the assignments sorted by expert on the GPU into whole tiles, their scaled
+    /// inputs gathered, then matmuls in which each tile reads its expert's weights once, and the
+    /// combine through each assignment's row.
+    fn grouped(&self, rec: &mut Recorder, ws: &Workspace, rows: &kernels::ExpertRows) -> Result<()> {
+        let (n, h, k, w) = (rows.n_rows, self.h, self.k, self.w);
+        kernels::moe_group(rec, &ws.top_ids, rows)?;
+        kernels::moe_gather(rec, &ws.x, &ws.top_scores, k, h, rows)?;
+        let routing = || ExpertRouting { ids: &rows.expert, scores: &ws.top_scores, scale_input: false, grouped: true };
+        let gu_args = MatmulArgs { experts: Some(routing()), ..MatmulArgs::dense(n, 2 * w) };
+        kernels::matmul(rec, self.gate_up, &rows.x, &ws.gu, gu_args)?;
+        kernels::swiglu(rec, &ws.gu, &ws.act, n, w)?;
+        let down_args = MatmulArgs { experts: Some(routing()), ..MatmulArgs::dense(n, h) };
+        kernels::matmul(rec, self.down, &ws.act, &ws.y, down_args)?;
+        kernels::moe_combine(rec, &ws.y, &ws.h, self.t, h, k, Some(&rows.slot))
     }
 }

@@ -18,12 +18,16 @@ pub struct Workspace {
     /// What this step's attention plan needs besides its inputs (see
     /// [`kernels::AttentionPlan::pick`]).
     pub attn_scratch: kernels::AttentionScratch,
-    pub gu: Activation,            // [T k, 2 max(I, Imlp)]
-    pub act: Activation,           // [T k, max(I, Imlp)]
+    pub gu: Activation,            // [T k (or the grouped rows), 2 max(I, Imlp)]
+    pub act: Activation,           // [T k (or the grouped rows), max(I, Imlp)]
     pub router_logits: Activation, // [T, E]
     pub top_ids: Activation,       // u32 [T k]
     pub top_scores: Activation,    // [T k]
-    pub y: Activation,             // [T k, H] routed expert outputs
+    pub y: Activation,             // [T k (or the grouped rows), H] routed expert outputs
+    /// Prefill (T > 1) of a MoE model: the routed assignments sorted by expert, so that each
+    /// expert's weights are read once per tile of rows (`gu`, `act` and `y` then hold the sorted
+    /// rows). Decode routes its one token directly.
+    pub expert_rows: Option<kernels::ExpertRows>,
     /// `[logits_rows, V]` in blocks of rows that each fit one storage binding.
     pub logits: Vec<Activation>,
     pub logits_block_rows: usize,
@@ -40,7 +44,12 @@ impl Workspace {
         let k = if cfg.has_moe() { cfg.num_experts_per_tok } else { 1 };
         let dense_w = if cfg.layers.iter().any(|l| l.ffn == FfnKind::Dense) { cfg.intermediate_size_mlp } else { 0 };
         let moe_w = if cfg.has_moe() { cfg.intermediate_size } else { 0 };
-        let rows_ffn = t * k;
+        let grouped = cfg.has_moe() && t > 1 && cfg.num_local_experts <= kernels::MAX_GROUPED_EXPERTS;
+        let expert_rows = match grouped {
+            true => Some(kernels::ExpertRows::new(ctx, t * k, cfg.num_local_experts, cfg.hidden_size)?),
+            false => None,
+        };
+        let rows_ffn = expert_rows.as_ref().map_or(t * k, |r| r.n_rows.max(t));
         let w = dense_w.max(moe_w);
         let logits_rows = if all_logits { t } else { 1 };
         let block_rows = ((ctx.split_limit / 4) as usize / cfg.vocab_size).clamp(1, logits_rows);
@@ -59,9 +68,10 @@ impl Workspace {
             gu: a("gate_up", rows_ffn * 2 * w)?,
             act: mm_in("act", rows_ffn * w)?,
             router_logits: a("router_logits", t * cfg.num_local_experts.max(1))?,
-            top_ids: a("top_ids", rows_ffn)?,
-            top_scores: a("top_scores", rows_ffn)?,
+            top_ids: a("top_ids", t * k)?,
+            top_scores: a("top_scores", t * k)?,
             y: a("expert_out", rows_ffn * cfg.hidden_size)?,
+            expert_rows,
             logits: (0..logits_rows.div_ceil(block_rows))
                 .map(|b| a("logits", block_rows.min(logits_rows - b * block_rows) * cfg.vocab_size))
                 .collect::<Result<_>>()?,
@@ -98,6 +108,7 @@ impl Workspace {
         ];
         one.into_iter().chain(&self.logits).map(|a| a.buffer.size()).sum::<u64>()
             + self.attn_scratch.bytes()
+            + self.expert_rows.as_ref().map_or(0, |r| r.bytes())
             + self.step.size()
     }
 

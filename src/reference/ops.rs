@@ -72,6 +72,26 @@ pub fn router_topk(logits: &[f32], e: usize, k: usize) -> (Vec<u32>, Vec<f32>) {
     (ids, scores)
 }
 
+/// The routed assignments sorted by expert, stably, each expert's run padded to whole tiles of
+/// `tile` rows, in `n_rows` rows: (expert of each row's tile, or `u32::MAX` past the last tile;
+/// assignment of each row, or `u32::MAX` for padding; row of each assignment).
+pub fn moe_group(ids: &[u32], n_experts: usize, tile: usize, n_rows: usize) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+    let (mut expert, mut src, mut slot) = (vec![u32::MAX; n_rows], vec![u32::MAX; n_rows], vec![0; ids.len()]);
+    let mut r = 0;
+    for e in 0..n_experts as u32 {
+        let run = r;
+        for (a, _) in ids.iter().enumerate().filter(|&(_, &id)| id == e) {
+            (expert[r], src[r], slot[a]) = (e, a as u32, r as u32);
+            r += 1;
+        }
+        while r > run && r % tile != 0 {
+            expert[r] = e;
+            r += 1;
+        }
+    }
+    (expert, src, slot)
+}
+
 /// Causal attention for T queries at positions `pos0..pos0+T` over keys/values at positions
 /// `0..pos0+T` (`k`, `v`: [S, nkv, d]). `chunk = 0` is global. Returns [T, nh, d].
 #[allow(clippy::too_many_arguments)]
