@@ -133,6 +133,55 @@ fn cached_decode_equals_full_recompute_across_chunks() {
     }
 }
 
+/// Prompts longer than a step prefill in micro-batches: batches of 6 tokens (and a shorter last
+/// one; chunk boundaries mid-batch) give transformers' prompt logits and first greedy token, with
+/// and without all logits, on MoE (top-1, 128 experts, top-2) fixtures.
+#[test]
+fn micro_batched_prefill_matches_transformers() {
+    let ctx = gpu();
+    for name in ["scout", "maverick", "top2_gqa_tied_f16"] {
+        let (_, model) = load(name, ctx);
+        let r = reference(&fixture(name));
+        assert!(r.prompt_ids.len() > 12 && r.prompt_ids.len() % 6 != 0, "{name}: {} ids", r.prompt_ids.len());
+        for all_logits in [true, false] {
+            let mut s = Session::new(ctx, &model, 128, SamplerConfig::default()).unwrap();
+            assert_eq!(s.prefill_batch(), 512, "{name}: the default micro-batch");
+            s.set_prefill_batch(6).unwrap();
+            let out = block_on(s.prefill(&r.prompt_ids, all_logits)).unwrap();
+            assert_eq!(out.token, r.greedy_tokens[0], "{name}: first token");
+            assert_eq!(s.position(), r.prompt_ids.len());
+            if all_logits {
+                let err = rel_err(out.logits.as_ref().unwrap(), &r.prompt_logits);
+                assert!(err <= TOL, "{name}: micro-batched prompt logits rel err {err:.2e}");
+            }
+            let next = block_on(s.decode(None, false)).unwrap();
+            assert_eq!(next.token, r.greedy_tokens[1], "{name}: decode after a micro-batched prefill");
+        }
+    }
+    let (_, model) = load("dense", ctx);
+    let mut s = Session::new(ctx, &model, 16, SamplerConfig::default()).unwrap();
+    let e = s.set_prefill_batch(0).err().expect("a batch of 0 tokens must be refused");
+    assert!(e.to_string().contains("between 1 and"), "{e}");
+}
+
+/// A Scout-shaped step (hidden 5120, 40 heads, 16 experts of 8192, vocab 202048) on this adapter:
+/// the micro-batch [`Workspace::max_tokens`] picks allocates within the binding limit, and twice
+/// as many tokens would not (a 4096-token Scout step does not fit 128 MiB bindings).
+#[test]
+fn scout_steps_fit_the_binding_limit() {
+    use llama4_wgpu::model::Workspace;
+    let ctx = gpu();
+    let cfg = llama4_wgpu::loader::synthetic::preset("scout", Some(1), None).unwrap();
+    let t = Workspace::max_tokens(ctx, &cfg, 4096);
+    eprintln!("a Scout step takes {t} tokens on {}", ctx.info.name);
+    assert!(t >= 64, "{t} tokens a step");
+    Workspace::new(ctx, &cfg, t, false).unwrap();
+    if t < 4096 {
+        let e = Workspace::new(ctx, &cfg, 2 * t, false).err().expect("twice the batch must pass the binding limit");
+        assert!(e.to_string().contains("max_storage_buffer_binding_size"), "{e}");
+    }
+}
+
 /// The CPU reference forward pass agrees with transformers too (it is the kernels' oracle).
 #[test]
 fn cpu_reference_matches_transformers() {

@@ -17,8 +17,9 @@
 // ids[t] (read on the GPU, never by the host); workgroups whose expert is not in this chunk do no
 // work, so only the routed experts' weights are ever read. With scale_input the input row is
 // multiplied by scores[t] first: the router score scales the expert's *input* (spec §2.7).
-// A tile of TT > 1 rows takes the expert of its first row: prefill sorts the rows by expert into
-// whole tiles first (moe/group.wgsl), and each tile reads its expert's weights once.
+// A tile of TT > 1 rows takes the expert of its first row and computes the rows of that expert
+// only: prefill sorts the rows by expert into whole tiles first (moe/group.wgsl, which marks the
+// padding rows), and each tile reads its expert's weights once.
 
 override TT: u32 = 1u; // activation rows per workgroup, <= 8
 const ROWS: u32 = 4u;   // output rows per workgroup (default) or per invocation (ROW_LANE)
@@ -163,15 +164,17 @@ fn store4(t: u32, r0: u32, v: vec4<f32>) {
 }
 
 // The routed expert's byte offset in this chunk and its input scale; live = false when the
-// expert is not in this chunk.
+// expert is not in this chunk. `rows`: the tile's rows to compute (a prompt's last tile stops at
+// n_tokens; a grouped tile at its expert's last row, padding rows having another id).
 struct Route {
     live: bool,
     base: u32,
     scale: f32,
+    rows: u32,
 }
 
 fn route(t0: u32, row_bytes: u32) -> Route {
-    var r = Route(true, 0u, 1.0);
+    var r = Route(true, 0u, 1.0, min(TT, p.n_tokens - min(t0, p.n_tokens)));
 #if EXPERT_ID
     let e = ids[p.id_row0 + t0];
     r.live = e >= p.e0 && e < p.e1;
@@ -180,6 +183,11 @@ fn route(t0: u32, row_bytes: u32) -> Route {
         if (p.scale_input != 0u) {
             r.scale = scores[p.id_row0 + t0];
         }
+        var rows = 1u;
+        for (var tt = 1u; tt < r.rows; tt++) {
+            rows += select(0u, 1u, ids[p.id_row0 + t0 + tt] == e);
+        }
+        r.rows = rows;
     }
 #endif
     return r;
@@ -193,8 +201,8 @@ fn row_bases(base: u32, r0: u32, row_bytes: u32) -> vec4<u32> {
 }
 
 // acc[tt] += the ROWS rows' unit `unit` (counted along the row) dotted with token t0 + tt's
-// activations: each unit is decoded once for all TT tokens.
-fn add_unit(acc: ptr<function, array<vec4<f32>, 8>>, rb: vec4<u32>, unit: u32, t0: u32, scale: f32) {
+// activations, for the tile's first `rows` tokens: each unit is decoded once for all of them.
+fn add_unit(acc: ptr<function, array<vec4<f32>, 8>>, rb: vec4<u32>, unit: u32, t0: u32, scale: f32, rows: u32) {
     let blk = unit / UNITS;
     let u = unit % UNITS;
     let bo = blk * BLOCK_BYTES;
@@ -221,8 +229,10 @@ fn add_unit(acc: ptr<function, array<vec4<f32>, 8>>, rb: vec4<u32>, unit: u32, t
     let w2 = unit_w(rb.z + bo, u);
     let w3 = unit_w(rb.w + bo, u);
     for (var tt = 0u; tt < TT; tt++) {
-        let xv = x32(x_base(min(t0 + tt, p.n_tokens - 1u)) + e);
-        (*acc)[tt] += scale * vec4<f32>(dot32(w0, xv), dot32(w1, xv), dot32(w2, xv), dot32(w3, xv));
+        if (tt < rows) { // uniform: the workgroup's tile
+            let xv = x32(x_base(t0 + tt) + e);
+            (*acc)[tt] += scale * vec4<f32>(dot32(w0, xv), dot32(w1, xv), dot32(w2, xv), dot32(w3, xv));
+        }
     }
 }
 
@@ -244,7 +254,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let rb = row_bases(rt.base, r0, row_bytes);
     var acc: array<vec4<f32>, 8>;
     for (var unit = 0u; unit < p.row_blocks * UNITS; unit++) {
-        add_unit(&acc, rb, unit, t0, rt.scale);
+        add_unit(&acc, rb, unit, t0, rt.scale, rt.rows);
     }
     for (var tt = 0u; tt < TT; tt++) {
         store4(t0 + tt, r0, acc[tt]);
@@ -267,7 +277,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
     var acc: array<vec4<f32>, 8>;
     let units = select(0u, p.row_blocks * UNITS, live);
     for (var unit = lid; unit < units; unit += WG) {
-        add_unit(&acc, rb, unit, t0, rt.scale);
+        add_unit(&acc, rb, unit, t0, rt.scale, rt.rows);
     }
 #if SUBGROUP
     // one partial per subgroup and token

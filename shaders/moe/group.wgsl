@@ -2,7 +2,8 @@
 // The n routed assignments (a = t k + j, expert ids[a]) are sorted by expert into rows, each
 // expert's run padded to whole tiles of `tile` rows, so that every matmul tile holds one expert
 // and reads its weights once for `tile` rows. Written for the rows r < n_rows:
-//   expert[r]: the expert of row r's tile, or NONE past the last tile (a matmul skips those)
+//   expert[r]: the expert of row r, with PAD set on padding rows (a matmul tile takes its first
+//              row's expert and skips its padding), or NONE past the last tile (no work there)
 //   src[r]:    the assignment in row r, or NONE for a padding row
 // and slot[a], the row of assignment a. Stable: an expert's assignments keep their order.
 // One workgroup; invocation i owns experts i, i + WG, ... (the host checks n_experts <= MAX).
@@ -23,6 +24,7 @@ struct Params {
 const WG: u32 = 64u;
 const MAX_EXPERTS: u32 = 256u;
 const NONE: u32 = 0xffffffffu;
+const PAD: u32 = 0x80000000u;
 
 // start[e] .. start[e + 1]: expert e's rows, padding included
 var<workgroup> start: array<u32, 257>;
@@ -59,7 +61,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
         }
         for (; r < start[e + 1u]; r++) {
             src[r] = NONE;
-            expert[r] = e;
+            expert[r] = e | PAD;
         }
     }
     for (var r = start[p.n_experts] + lid; r < p.n_rows; r += WG) {

@@ -97,27 +97,40 @@ pub struct AttentionScratch {
 impl AttentionScratch {
     /// Room for `plan` over `n_tokens` tokens of shape `s`.
     pub fn new(ctx: &GpuContext, s: AttentionShape, n_tokens: usize, plan: AttentionPlan) -> Result<Self> {
-        let slots = plan.slots();
-        let part = match slots {
-            0 => None,
-            _ => Some(Activation::new(ctx, "attn_part", n_tokens * s.nh * slots * (s.d + 2))?),
+        let [part, k_pack, v_pack] = Self::lens(s, n_tokens, plan);
+        let part = (part > 0).then(|| Activation::new(ctx, "attn_part", part)).transpose()?;
+        let pack = |name, len| (len > 0).then(|| Activation::new_uniform_windows(ctx, name, len)).transpose();
+        Ok(AttentionScratch { part, k_pack: pack("k_pack", k_pack)?, v_pack: pack("v_pack", v_pack)? })
+    }
+
+    /// The floats of the partial results and of the packed k and v that `plan` over `n_tokens`
+    /// tokens needs (0: no such buffer).
+    fn lens(s: AttentionShape, n_tokens: usize, plan: AttentionPlan) -> [usize; 3] {
+        let part = n_tokens * s.nh * plan.slots() * (s.d + 2);
+        let pack = match plan {
+            AttentionPlan::Windows { .. } => s.nkv * pack_stride(s, n_tokens),
+            _ => 0,
         };
-        let pack = |name| Activation::new_uniform_windows(ctx, name, s.nkv * pack_stride(s, n_tokens));
-        let (k_pack, v_pack) = match plan {
-            AttentionPlan::Windows { .. } => (Some(pack("k_pack")?), Some(pack("v_pack")?)),
-            _ => (None, None),
-        };
-        Ok(AttentionScratch { part, k_pack, v_pack })
+        [part, pack, pack]
+    }
+
+    /// The plan whose room [`AttentionScratch::for_step`] makes.
+    fn step_plan(ctx: &GpuContext, s: AttentionShape, n_tokens: usize) -> AttentionPlan {
+        match AttentionPlan::pick(ctx, s, n_tokens) {
+            AttentionPlan::Split(_) => AttentionPlan::Split(MAX_SPLITS),
+            p => p,
+        }
     }
 
     /// Room for whatever plan [`AttentionPlan::pick`] makes for a step of `n_tokens` tokens in
     /// any layer of this geometry (the split count depends on a layer's cache: the most).
     pub fn for_step(ctx: &GpuContext, s: AttentionShape, n_tokens: usize) -> Result<Self> {
-        let plan = match AttentionPlan::pick(ctx, s, n_tokens) {
-            AttentionPlan::Split(_) => AttentionPlan::Split(MAX_SPLITS),
-            p => p,
-        };
-        Self::new(ctx, s, n_tokens, plan)
+        Self::new(ctx, s, n_tokens, Self::step_plan(ctx, s, n_tokens))
+    }
+
+    /// What [`AttentionScratch::for_step`] allocates, in floats, without allocating it.
+    pub fn lens_for_step(ctx: &GpuContext, s: AttentionShape, n_tokens: usize) -> [usize; 3] {
+        Self::lens(s, n_tokens, Self::step_plan(ctx, s, n_tokens))
     }
 
     pub fn bytes(&self) -> u64 {

@@ -39,7 +39,8 @@ pub struct ExpertRows {
     pub n_experts: usize,
     /// Sorted rows, padding included: the most the grouping can fill.
     pub n_rows: usize,
-    /// u32 `[n_rows]`: the expert of each row's tile, or `u32::MAX` past the last tile.
+    /// u32 `[n_rows]`: the expert of each row (with bit 31 set on padding rows), or `u32::MAX`
+    /// past the last tile.
     pub expert: Activation,
     /// u32 `[n_rows]`: the assignment in each row, or `u32::MAX` for padding.
     pub src: Activation,

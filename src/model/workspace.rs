@@ -38,21 +38,85 @@ pub struct Workspace {
     pub step: wgpu::Buffer,
 }
 
-impl Workspace {
-    pub fn new(ctx: &GpuContext, cfg: &TextConfig, n_tokens: usize, all_logits: bool) -> Result<Self> {
-        let t = n_tokens;
+/// The float (or id) count of each activation of a step of `n_tokens` tokens: what
+/// [`Workspace::new`] allocates, and what [`Workspace::max_tokens`] checks against the binding
+/// limit before anything is allocated.
+struct Lens {
+    t: usize,
+    k: usize,
+    /// The routed experts' rows: `T k`, or the grouped rows (prefill of a MoE model).
+    rows_ffn: usize,
+    /// The widest feed-forward: `max(I, Imlp)` over the layers' kinds.
+    w: usize,
+    grouped: bool,
+    logits_rows: usize,
+    logits_block_rows: usize,
+    attn_scratch: [usize; 3],
+}
+
+impl Lens {
+    fn new(ctx: &GpuContext, cfg: &TextConfig, t: usize, all_logits: bool) -> Lens {
         let k = if cfg.has_moe() { cfg.num_experts_per_tok } else { 1 };
         let dense_w = if cfg.layers.iter().any(|l| l.ffn == FfnKind::Dense) { cfg.intermediate_size_mlp } else { 0 };
         let moe_w = if cfg.has_moe() { cfg.intermediate_size } else { 0 };
         let grouped = cfg.has_moe() && t > 1 && cfg.num_local_experts <= kernels::MAX_GROUPED_EXPERTS;
-        let expert_rows = match grouped {
+        let rows_ffn = if grouped { kernels::ExpertRows::rows_for(t * k, cfg.num_local_experts).max(t) } else { t * k };
+        let logits_rows = if all_logits { t } else { 1 };
+        Lens {
+            t,
+            k,
+            rows_ffn,
+            w: dense_w.max(moe_w),
+            grouped,
+            logits_rows,
+            logits_block_rows: ((ctx.split_limit / 4) as usize / cfg.vocab_size).clamp(1, logits_rows),
+            attn_scratch: kernels::AttentionScratch::lens_for_step(ctx, attention_geometry(cfg), t),
+        }
+    }
+
+    /// The most floats any one activation holds (the logits come in blocks that each fit).
+    fn largest(&self, cfg: &TextConfig) -> usize {
+        let (t, h) = (self.t, cfg.hidden_size);
+        let grouped_x = if self.grouped { self.rows_ffn * h } else { 0 };
+        let each = [
+            t * cfg.qkv_width(),
+            t * h,
+            t * cfg.num_attention_heads * cfg.head_dim,
+            self.rows_ffn * 2 * self.w,
+            self.rows_ffn * h,
+            t * cfg.num_local_experts.max(1),
+            t * cfg.head_dim,
+            grouped_x,
+        ];
+        each.into_iter().chain(self.attn_scratch).max().unwrap_or(0)
+    }
+}
+
+/// Tokens a prompt step takes at most by default (llama.cpp's micro-batch): enough to keep a
+/// large GPU busy, while a Scout step's activations stay well under 128 MiB bindings.
+pub const PREFILL_BATCH: usize = 512;
+
+impl Workspace {
+    /// The most tokens (up to `want`) one step may take on `ctx` with every activation within
+    /// the adapter's storage binding limit; 0 when not even one token fits.
+    pub fn max_tokens(ctx: &GpuContext, cfg: &TextConfig, want: usize) -> usize {
+        let fits = |t: usize| (Lens::new(ctx, cfg, t, false).largest(cfg) * 4) as u64 <= ctx.max_binding;
+        let mut t = want.max(1);
+        while t > 0 && !fits(t) {
+            t /= 2;
+        }
+        t
+    }
+
+    pub fn new(ctx: &GpuContext, cfg: &TextConfig, n_tokens: usize, all_logits: bool) -> Result<Self> {
+        let t = n_tokens;
+        let l = Lens::new(ctx, cfg, t, all_logits);
+        let (k, rows_ffn, w) = (l.k, l.rows_ffn, l.w);
+        let expert_rows = match l.grouped {
             true => Some(kernels::ExpertRows::new(ctx, t * k, cfg.num_local_experts, cfg.hidden_size)?),
             false => None,
         };
-        let rows_ffn = expert_rows.as_ref().map_or(t * k, |r| r.n_rows.max(t));
-        let w = dense_w.max(moe_w);
-        let logits_rows = if all_logits { t } else { 1 };
-        let block_rows = ((ctx.split_limit / 4) as usize / cfg.vocab_size).clamp(1, logits_rows);
+        let (logits_rows, block_rows) = (l.logits_rows, l.logits_block_rows);
         let a = |name: &str, n: usize| Activation::new(ctx, name, n);
         // matmul inputs: uniform-readable on CPU adapters (see Flag::XUniform)
         let mm_in = |name: &str, n: usize| Activation::new_uniform_readable(ctx, name, n);

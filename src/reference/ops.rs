@@ -72,8 +72,12 @@ pub fn router_topk(logits: &[f32], e: usize, k: usize) -> (Vec<u32>, Vec<f32>) {
     (ids, scores)
 }
 
+/// The expert id bit that marks a padding row in [`moe_group`]'s rows.
+pub const PAD_ROW: u32 = 1 << 31;
+
 /// The routed assignments sorted by expert, stably, each expert's run padded to whole tiles of
-/// `tile` rows, in `n_rows` rows: (expert of each row's tile, or `u32::MAX` past the last tile;
+/// `tile` rows, in `n_rows` rows: (expert of each row, [`PAD_ROW`] set on padding rows, or
+/// `u32::MAX` past the last tile;
 /// assignment of each row, or `u32::MAX` for padding; row of each assignment).
 pub fn moe_group(ids: &[u32], n_experts: usize, tile: usize, n_rows: usize) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
     let (mut expert, mut src, mut slot) = (vec![u32::MAX; n_rows], vec![u32::MAX; n_rows], vec![0; ids.len()]);
@@ -85,7 +89,7 @@ pub fn moe_group(ids: &[u32], n_experts: usize, tile: usize, n_rows: usize) -> (
             r += 1;
         }
         while r > run && r % tile != 0 {
-            expert[r] = e;
+            expert[r] = e | PAD_ROW;
             r += 1;
         }
     }

@@ -1,4 +1,5 @@
-//! A generation session: prefill the prompt in one batched pass, then one token per decode step.
+//! A generation session: prefill the prompt in batched steps (micro-batches of at most
+//! [`Session::prefill_batch`] tokens), then one token per decode step.
 //! Each step is one recorded plan replayed in one submit; the only readback is the sampled id
 //! (and logits when asked for).
 
@@ -22,8 +23,10 @@ pub struct Session<'a> {
     staging: wgpu::Buffer,
     /// Positions already in the cache.
     past: usize,
-    /// Steps taken (feeds the sampler's RNG).
+    /// Steps taken (feeds the sampler's RNG; a prefill counts once, however many batches).
     counter: u32,
+    /// The most tokens one prefill step takes.
+    prefill_batch: usize,
     /// Whether the decode workspace holds the last sampled token.
     has_next: bool,
     /// The most bytes of GPU buffers this session has held at once (cache, workspaces, readback).
@@ -44,6 +47,16 @@ impl<'a> Session<'a> {
     pub fn new(ctx: &'a GpuContext, model: &'a TextModel, max_context: usize, sampler: SamplerConfig) -> Result<Self> {
         sampler.validate()?;
         let cache = KvCache::new(ctx, &model.cfg, max_context, model.dtype)?;
+        let prefill_batch = Workspace::max_tokens(ctx, &model.cfg, crate::model::workspace::PREFILL_BATCH);
+        if prefill_batch == 0 {
+            return Err(Error::Unsupported {
+                adapter: ctx.info.name.clone(),
+                what: format!(
+                    "a step of one token: its activations exceed max_storage_buffer_binding_size ({} bytes)",
+                    ctx.max_binding
+                ),
+            });
+        }
         let staging = ctx.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("token readback"),
             size: 4,
@@ -59,6 +72,7 @@ impl<'a> Session<'a> {
             staging,
             past: 0,
             counter: 0,
+            prefill_batch,
             has_next: false,
             peak_bytes: 0,
             profiling: false,
@@ -90,6 +104,24 @@ impl<'a> Session<'a> {
     /// Each dispatch of the last profiled step, in order, with its GPU time.
     pub fn last_profile(&self) -> Option<&[DispatchTime]> {
         self.last_profile.as_deref()
+    }
+
+    /// The most tokens one prefill step takes: longer prompts prefill in micro-batches of this
+    /// many (at most 512, fewer where a step's activations would pass the binding limit).
+    pub fn prefill_batch(&self) -> usize {
+        self.prefill_batch
+    }
+
+    /// Prefill in micro-batches of at most `n` tokens (1 ..= the default [`Session::prefill_batch`]).
+    pub fn set_prefill_batch(&mut self, n: usize) -> Result<()> {
+        let most = Workspace::max_tokens(self.ctx, &self.model.cfg, n.max(1));
+        if n == 0 || most < n {
+            return Err(Error::Input(format!(
+                "a prefill batch of {n} tokens: between 1 and {most} fit this adapter's bindings"
+            )));
+        }
+        self.prefill_batch = n;
+        Ok(())
     }
 
     pub fn position(&self) -> usize {
@@ -169,8 +201,9 @@ impl<'a> Session<'a> {
         Ok(self.decode.as_ref().unwrap())
     }
 
-    /// Runs the prompt through the model in one pass. With `all_logits`, returns the logits of
-    /// every prompt position `[T, vocab]`; the sampled next token is always returned.
+    /// Runs the prompt through the model, in steps of at most [`Session::prefill_batch`]
+    /// tokens. With `all_logits`, returns the logits of every prompt position `[T, vocab]`; the
+    /// sampled next token is always returned.
     pub async fn prefill(&mut self, ids: &[u32], all_logits: bool) -> Result<StepOut> {
         if ids.is_empty() {
             return Err(Error::Input("empty prompt".into()));
@@ -178,12 +211,31 @@ impl<'a> Session<'a> {
         crate::model::check_ids(ids, self.model.cfg.vocab_size)?;
         self.check_room(ids.len())?;
         self.decode_stage()?;
-        let ws = Workspace::new(self.ctx, &self.model.cfg, ids.len(), all_logits)?;
-        self.note_held(ws.bytes());
-        let plan = self.model.record(self.ctx, &ws, &self.cache, &self.sampler)?;
-        let stage = Stage { ws, plan };
-        let out = self.run(&stage, Some(ids), all_logits).await?;
-        Ok(out)
+        let batch = self.prefill_batch;
+        // one workspace and plan for the full batches (replayed), one for a shorter last batch
+        let stage = |s: &Self, n: usize| -> Result<Stage> {
+            let ws = Workspace::new(s.ctx, &s.model.cfg, n, all_logits)?;
+            let plan = s.model.record(s.ctx, &ws, &s.cache, &s.sampler)?;
+            Ok(Stage { ws, plan })
+        };
+        let full = if ids.len() >= batch { Some(stage(self, batch)?) } else { None };
+        let rest = match ids.len() % batch {
+            0 => None,
+            n => Some(stage(self, n)?),
+        };
+        self.note_held([&full, &rest].into_iter().flatten().map(|s| s.ws.bytes()).sum());
+        let mut logits: Option<Vec<f32>> = all_logits.then(Vec::new);
+        let mut token = 0;
+        for (i, part) in ids.chunks(batch).enumerate() {
+            let last = (i + 1) * batch >= ids.len();
+            let st = if part.len() == batch { full.as_ref() } else { rest.as_ref() }.unwrap();
+            let out = self.run(st, Some(part), all_logits, last).await?;
+            token = out.token;
+            if let (Some(all), Some(l)) = (&mut logits, out.logits) {
+                all.extend(l);
+            }
+        }
+        Ok(StepOut { token, logits })
     }
 
     /// Feeds the last sampled token (or `force`) and samples the next one.
@@ -196,12 +248,14 @@ impl<'a> Session<'a> {
         self.check_room(1)?;
         self.decode_stage()?;
         let stage = self.decode.take().unwrap();
-        let r = self.run(&stage, force.as_ref().map(std::slice::from_ref), want_logits).await;
+        let r = self.run(&stage, force.as_ref().map(std::slice::from_ref), want_logits, true).await;
         self.decode = Some(stage);
         r
     }
 
-    async fn run(&mut self, stage: &Stage, ids: Option<&[u32]>, want_logits: bool) -> Result<StepOut> {
+    /// One step: its inputs written, its plan submitted, the sampled id read back. `last`: the
+    /// step that ends a prefill or a decode (the sampler's counter moves on after it).
+    async fn run(&mut self, stage: &Stage, ids: Option<&[u32]>, want_logits: bool, last: bool) -> Result<StepOut> {
         let ctx = self.ctx;
         let ws = &stage.ws;
         ws.write_step(ctx, &self.model.cfg, &self.model.inv_freq, self.past, self.counter, ids);
@@ -230,7 +284,7 @@ impl<'a> Session<'a> {
             None
         };
         self.past += ws.n_tokens;
-        self.counter += 1;
+        self.counter += last as u32;
         self.has_next = true;
         Ok(StepOut { token, logits })
     }
