@@ -142,7 +142,7 @@ fn micro_batched_prefill_matches_transformers() {
     for name in ["scout", "maverick", "top2_gqa_tied_f16"] {
         let (_, model) = load(name, ctx);
         let r = reference(&fixture(name));
-        assert!(r.prompt_ids.len() > 12 && r.prompt_ids.len() % 6 != 0, "{name}: {} ids", r.prompt_ids.len());
+        assert!(r.prompt_ids.len() > 12 && !r.prompt_ids.len().is_multiple_of(6), "{name}: {} ids", r.prompt_ids.len());
         for all_logits in [true, false] {
             let mut s = Session::new(ctx, &model, 128, SamplerConfig::default()).unwrap();
             assert_eq!(s.prefill_batch(), 512, "{name}: the default micro-batch");
@@ -160,7 +160,7 @@ fn micro_batched_prefill_matches_transformers() {
     }
     let (_, model) = load("dense", ctx);
     let mut s = Session::new(ctx, &model, 16, SamplerConfig::default()).unwrap();
-    let e = s.set_prefill_batch(0).err().expect("a batch of 0 tokens must be refused");
+    let e = s.set_prefill_batch(0).expect_err("a batch of 0 tokens must be refused");
     assert!(e.to_string().contains("between 1 and"), "{e}");
 }
 
