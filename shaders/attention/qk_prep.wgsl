@@ -22,7 +22,11 @@ struct Params {
 @group(0) @binding(2) var<storage, read> table: array<f32>;
 @group(0) @binding(3) var<storage, read> temps: array<f32>;
 
+#if ROW_LANE
+const WG: u32 = 8u; // CPU adapters: one SIMD batch a head (see norm/rmsnorm.wgsl)
+#else
 const WG: u32 = 64u;
+#endif
 var<workgroup> red: array<f32, WG>;
 
 #include "common/reduce.wgsl"

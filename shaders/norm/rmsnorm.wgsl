@@ -28,7 +28,13 @@ fn sq(v: f32) -> f32 {
 }
 #endif
 
+#if ROW_LANE
+// CPU adapters: one SIMD batch a row (a 256-lane workgroup is 32 batches that take turns at
+// every barrier, most of them idle on rows of a few hundred)
+const WG: u32 = 8u;
+#else
 const WG: u32 = 256u;
+#endif
 var<workgroup> red: array<f32, WG>;
 
 #include "common/reduce.wgsl"

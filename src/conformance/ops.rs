@@ -20,9 +20,18 @@ fn step_buffer(ctx: &GpuContext, past: u32, n: u32, counter: u32) -> wgpu::Buffe
     })
 }
 
+/// rmsnorm and qk_prep take 8-lane workgroups on CPU adapters (ROW_LANE).
+fn narrow(ctx: &GpuContext) -> &'static str {
+    if ctx.row_lane_matmul {
+        "8 lanes, "
+    } else {
+        ""
+    }
+}
+
 /// The kernels that sum across a workgroup (subgroup or workgroup-memory variants).
 pub async fn reductions(ctx: &GpuContext, checks: &mut Checks<'_>) {
-    let r = reduction(ctx);
+    let r = format!("{}{}", narrow(ctx), reduction(ctx));
     // rows of a multiple of 4 are read as vec4
     checks.run("rmsnorm", format!("weighted, vec4, {r}"), "300 x rows 2..5", TOL, rmsnorm(ctx, 300)).await;
     checks.run("rmsnorm", format!("weighted, {r}"), "1030 x rows 2..5", TOL, rmsnorm(ctx, 1030)).await;

@@ -114,8 +114,9 @@ impl Shader {
                 Flag::WTex,
             ],
             Shader::Embed => &[Flag::HalfPack, Flag::WTex],
-            Shader::RmsNorm => &[Flag::Subgroup, Flag::XVec4],
-            Shader::QkPrep | Shader::Sample => &[Flag::Subgroup],
+            Shader::RmsNorm => &[Flag::Subgroup, Flag::XVec4, Flag::RowLane],
+            Shader::QkPrep => &[Flag::Subgroup, Flag::RowLane],
+            Shader::Sample => &[Flag::Subgroup],
             Shader::Attention => &[Flag::KvHalf, Flag::F16, Flag::Subgroup, Flag::Split, Flag::QPrivate],
             Shader::AttentionWindow => &[Flag::KvHalf, Flag::Subgroup],
             Shader::KvStore => &[Flag::KvHalf, Flag::Pack],
@@ -130,7 +131,8 @@ impl Shader {
 pub enum Flag {
     /// The matmul reads expert ids and scores (routed experts).
     ExpertId,
-    /// The matmul runs one invocation per row group (the CPU-adapter layout).
+    /// The CPU-adapter layout: the matmul runs one invocation per row group; rmsnorm and qk_prep
+    /// take one SIMD batch (8 lanes) per row or head instead of a wide workgroup.
     RowLane,
     /// Reductions sum within subgroups first (adapters with the subgroups feature).
     Subgroup,

@@ -114,7 +114,7 @@ pub fn qk_prep(
         eps,
     };
     rec.dispatch(
-        &key(reducing(rec.ctx, Shader::QkPrep)),
+        &key(reducing(rec.ctx, Shader::QkPrep).flag(Flag::RowLane, rec.ctx.row_lane_matmul)),
         &p,
         &[&qkv.buffer, &table.buffer, &temps.buffer],
         [n_tokens as u32, heads as u32, 1],

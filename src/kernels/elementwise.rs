@@ -40,7 +40,9 @@ pub fn rmsnorm(
     }
     let p = RmsNormParams { n: fit(n)?, eps, in_row0: fit(in_row0)? };
     rec.dispatch(
-        &key(reducing(rec.ctx, Shader::RmsNorm).flag(Flag::XVec4, n.is_multiple_of(4))),
+        &key(reducing(rec.ctx, Shader::RmsNorm)
+            .flag(Flag::XVec4, n.is_multiple_of(4))
+            .flag(Flag::RowLane, rec.ctx.row_lane_matmul)),
         &p,
         &[&x.buffer, &weight.buffer, &out.buffer],
         [rows as u32, 1, 1],
