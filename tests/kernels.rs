@@ -66,6 +66,13 @@ fn every_conformance_check_passes() {
                 assert!(n >= 1, "no matmul check for `{v}`");
             }
         }
+        // CPU adapters: gate|up matmuls that write their SwiGLU, dense, routed and grouped
+        if gpu().row_lane_matmul {
+            for kind in ["swiglu", "expert-id swiglu", "expert-id grouped swiglu"] {
+                let v = format!("{} {} {kind}", f.name(), layouts[0]);
+                assert!(checks.iter().any(|c| c.kernel == "matmul" && c.variant.starts_with(&v)), "no matmul `{v}`");
+            }
+        }
         let embeds = checks.iter().filter(|c| c.kernel == "embed" && c.variant.starts_with(&format!("{} ", f.name())));
         assert!(embeds.count() >= 2, "{f:?}: embed unsplit and split");
         // weights in a texture (the row-lane layout's store) and in a buffer, for every reader
@@ -162,15 +169,7 @@ fn transposed_fused_experts_upload() {
     let sa = Activation::from_f32(ctx, "s", &[1.0]).unwrap();
     let mut rec = Recorder::new(ctx);
     let routing = ExpertRouting { ids: &ida, scores: &sa, scale_input: false, grouped: false };
-    let args = MatmulArgs {
-        n_tokens: 1,
-        x_row0: 0,
-        x_div: 1,
-        out_stride: 2 * i,
-        out_col0: 0,
-        accumulate: false,
-        experts: Some(routing),
-    };
+    let args = MatmulArgs { experts: Some(routing), ..MatmulArgs::dense(1, 2 * i) };
     kernels::matmul(&mut rec, &m, &xa, &out, args).unwrap();
     submit(ctx, rec);
     let got = read(ctx, &out);

@@ -9,11 +9,19 @@
 @group(0) @binding(1) var<storage, read> part: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<f32>;
 
-const WG: u32 = 64u; // at least the most splits (MAX_SPLITS on the host)
+#if ROW_LANE
+// CPU adapters: one SIMD batch per (t, h) (64 lanes are 8 batches taking turns at the barriers)
+const WG: u32 = 8u;
+#else
+const WG: u32 = 64u;
+#endif
+const MAX_SPLITS: u32 = 64u; // at least the most slices (MAX_SPLITS on the host)
 const NEG: f32 = -3.0e38;
 
-var<workgroup> maxes: array<f32, WG>;
-var<workgroup> sums: array<f32, WG>;
+var<workgroup> maxes: array<f32, MAX_SPLITS>;
+var<workgroup> sums: array<f32, MAX_SPLITS>;
+// each slice's weight exp(m_j - M) / sum_k exp(m_k - M) l_k
+var<workgroup> weights: array<f32, MAX_SPLITS>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
@@ -21,10 +29,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let h = wid.y;
     let stride = p.d + 2u;
     let base = (t * p.nh + h) * p.splits * stride;
-    // each slice's max and sum loaded once, by its own lane (not split by split in every lane)
-    if (lid < p.splits) {
-        maxes[lid] = part[base + lid * stride + p.d];
-        sums[lid] = part[base + lid * stride + p.d + 1u];
+    // each slice's max and sum loaded once, by one lane (not split by split in every lane)
+    for (var j = lid; j < p.splits; j += WG) {
+        maxes[j] = part[base + j * stride + p.d];
+        sums[j] = part[base + j * stride + p.d + 1u];
     }
     workgroupBarrier();
     var big = NEG;
@@ -35,11 +43,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     for (var j = 0u; j < p.splits; j++) {
         sum += exp(maxes[j] - big) * sums[j];
     }
+    for (var j = lid; j < p.splits; j += WG) {
+        weights[j] = exp(maxes[j] - big) / sum;
+    }
+    workgroupBarrier();
     for (var i = lid; i < p.d; i += WG) {
         var a = 0.0;
         for (var j = 0u; j < p.splits; j++) {
-            a += exp(maxes[j] - big) * part[base + j * stride + i];
+            a += weights[j] * part[base + j * stride + i];
         }
-        out[(t * p.nh + h) * p.d + i] = a / sum;
+        out[(t * p.nh + h) * p.d + i] = a;
     }
 }

@@ -13,6 +13,11 @@
 // Dense: activation row t (of n_tokens) reads input row x_row0 + t / x_div and writes output row t,
 // columns out_col0 .. out_col0 + n.
 //
+// SWIGLU (CPU adapters, with ROW_LANE): W is a gate|up matrix [experts, 2n, k] and the output
+// is the SwiGLU of it, out[t, r] = silu(gate_r . x) * (up_r . x) for r < n: each invocation
+// computes its rows of gate and the same rows of up, and no [T, 2n] buffer is written or read
+// back by a second pass.
+//
 // EXPERT_ID (the MoE "mul_mat_id" variant): activation row t is a routed assignment. Its expert is
 // ids[t] (read on the GPU, never by the host); workgroups whose expert is not in this chunk do no
 // work, so only the routed experts' weights are ever read. With scale_input the input row is
@@ -163,6 +168,20 @@ fn store4(t: u32, r0: u32, v: vec4<f32>) {
     }
 }
 
+// Weight rows per expert: n, or with SWIGLU the n gate rows and the n up rows.
+fn expert_rows() -> u32 {
+#if SWIGLU
+    return 2u * p.n;
+#else
+    return p.n;
+#endif
+}
+
+// silu(g) * u, as ffn/swiglu.wgsl computes it.
+fn swiglu4(g: vec4<f32>, u: vec4<f32>) -> vec4<f32> {
+    return g / (vec4<f32>(1.0) + exp(-g)) * u;
+}
+
 // The routed expert's byte offset in this chunk and its input scale; live = false when the
 // expert is not in this chunk. `rows`: the tile's rows to compute (a prompt's last tile stops at
 // n_tokens; a grouped tile at its expert's last row, padding rows having another id).
@@ -179,7 +198,7 @@ fn route(t0: u32, row_bytes: u32) -> Route {
     let e = ids[p.id_row0 + t0];
     r.live = e >= p.e0 && e < p.e1;
     if (r.live) {
-        r.base = (e - p.e0) * p.n * row_bytes;
+        r.base = (e - p.e0) * expert_rows() * row_bytes;
         if (p.scale_input != 0u) {
             r.scale = scores[p.id_row0 + t0];
         }
@@ -253,11 +272,23 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     // going, in step with the others (SIMD lanes of one batch cost the same, live or not).
     let rb = row_bases(rt.base, r0, row_bytes);
     var acc: array<vec4<f32>, 8>;
+#if SWIGLU
+    // the same rows of up, n rows further
+    let rb_up = row_bases(rt.base + p.n * row_bytes, r0, row_bytes);
+    var acc_up: array<vec4<f32>, 8>;
+#endif
     for (var unit = 0u; unit < p.row_blocks * UNITS; unit++) {
         add_unit(&acc, rb, unit, t0, rt.scale, rt.rows);
+#if SWIGLU
+        add_unit(&acc_up, rb_up, unit, t0, rt.scale, rt.rows);
+#endif
     }
     for (var tt = 0u; tt < TT; tt++) {
+#if SWIGLU
+        store4(t0 + tt, r0, swiglu4(acc[tt], acc_up[tt]));
+#else
         store4(t0 + tt, r0, acc[tt]);
+#endif
     }
 }
 #else

@@ -133,7 +133,7 @@ pub async fn experts(ctx: &GpuContext, formats: &dyn Fn(WeightFormat) -> bool, c
             let cols = cols_for(f)[0];
             let how = if stacked { "stacked" } else { "per-expert" };
             let v = variant(ctx, f, &format!("{} expert-id {how}", layout(ctx)));
-            let case = experts_case(ctx, f, cols, stacked);
+            let case = experts_case(ctx, f, cols, stacked, false);
             checks.run("matmul", v, format!("5x23x{cols} T=7 top-2"), TOL, case).await;
         }
         // prefill: rows grouped by expert into whole tiles (and over several uniform windows of
@@ -141,9 +141,47 @@ pub async fn experts(ctx: &GpuContext, formats: &dyn Fn(WeightFormat) -> bool, c
         for (t, k) in [(7, 2), (300, 1)] {
             let cols = cols_for(f)[0].next_multiple_of(4);
             let v = variant(ctx, f, &format!("{} expert-id grouped", layout(ctx)));
-            let case = grouped_case(ctx, f, cols, t, k);
+            let case = grouped_case(ctx, f, cols, t, k, false);
             checks.run("matmul", v, format!("5x23x{cols} T={t} top-{k}"), TOL, case).await;
         }
+        // CPU adapters: gate|up matrices write their SwiGLU (dense, routed, grouped)
+        if ctx.row_lane_matmul && !chunked(ctx) {
+            let cols = cols_for(f)[0].next_multiple_of(4);
+            let v = |kind: &str| variant(ctx, f, &format!("{} {kind}swiglu", layout(ctx)));
+            for t in [1, 11] {
+                let case = swiglu_case(ctx, f, cols, t);
+                checks.run("matmul", v(""), format!("2x23x{cols} T={t}"), TOL, case).await;
+            }
+            let case = experts_case(ctx, f, cols, true, true);
+            checks.run("matmul", v("expert-id "), format!("5x2x23x{cols} T=7 top-2"), TOL, case).await;
+            let case = grouped_case(ctx, f, cols, 300, 1, true);
+            checks.run("matmul", v("expert-id grouped "), format!("5x2x23x{cols} T=300 top-1"), TOL, case).await;
+        }
+    }
+}
+
+/// `out = silu(gate x) * (up x)` from one gate|up matrix (46 rows) on 23 outputs, against the CPU.
+async fn swiglu_case(ctx: &GpuContext, f: WeightFormat, cols: usize, t: usize) -> Result<f64> {
+    let rows = 23;
+    let (bytes, wr) = stored_weights(&rand_vec(2 * rows * cols, 6), f);
+    let m = upload(ctx, 1, cols, RowPart::Linear(view(&bytes, f, &[2 * rows, cols])))?;
+    let x = rand_vec(t * cols, 7);
+    let (xa, out) = (Activation::from_f32(ctx, "x", &x)?, Activation::new(ctx, "out", t * rows)?);
+    let mut rec = Recorder::new(ctx);
+    kernels::matmul(&mut rec, &m, &xa, &out, MatmulArgs { swiglu: true, ..MatmulArgs::dense(t, rows) })?;
+    submit(ctx, rec)?;
+    Ok(rel_err(&read(ctx, &out).await?, &ops::swiglu(&ops::matmul(&wr, 2 * rows, cols, &x), rows)))
+}
+
+/// Expert `ex`'s output for input `xin`: its rows (`rows`, or with `swiglu` 2 `rows` of gate|up
+/// and their SwiGLU).
+fn expert_out(wr: &[f32], ex: usize, rows: usize, cols: usize, xin: &[f32], swiglu: bool) -> Vec<f32> {
+    let r = if swiglu { 2 * rows } else { rows };
+    let y = ops::matmul(&wr[ex * r * cols..(ex + 1) * r * cols], r, cols, xin);
+    if swiglu {
+        ops::swiglu(&y, rows)
+    } else {
+        y
     }
 }
 
@@ -161,13 +199,14 @@ fn expert_weights(f: WeightFormat, e: usize, rows: usize, cols: usize) -> (Vec<u
 /// The prefill path: `t k` assignments grouped by expert on the GPU, their scaled inputs
 /// gathered, the grouped matmul; each assignment's output row (found through its slot) against
 /// the CPU.
-async fn grouped_case(ctx: &GpuContext, f: WeightFormat, cols: usize, t: usize, k: usize) -> Result<f64> {
+async fn grouped_case(ctx: &GpuContext, f: WeightFormat, cols: usize, t: usize, k: usize, swiglu: bool) -> Result<f64> {
     let (e, rows) = (5, 23);
+    let wrows = if swiglu { 2 * rows } else { rows };
     let x = rand_vec(t * cols, 5);
     let ids = super::moe::routed_ids(t * k, e);
     let scores: Vec<f32> = (0..t * k).map(|a| 0.1 + 0.007 * a as f32).collect();
-    let (bytes, wr) = expert_weights(f, e, rows, cols);
-    let m = upload(ctx, e, cols, RowPart::Stacked(view(&bytes, f, &[e, rows, cols])))?;
+    let (bytes, wr) = expert_weights(f, e, wrows, cols);
+    let m = upload(ctx, e, cols, RowPart::Stacked(view(&bytes, f, &[e, wrows, cols])))?;
     let g = kernels::ExpertRows::new(ctx, t * k, e, cols)?;
     let (xa, sa) = (Activation::from_f32(ctx, "x", &x)?, Activation::from_f32(ctx, "scores", &scores)?);
     let ida = Activation::from_u32(ctx, "ids", &ids)?;
@@ -176,13 +215,8 @@ async fn grouped_case(ctx: &GpuContext, f: WeightFormat, cols: usize, t: usize, 
     kernels::moe_group(&mut rec, &ida, &g)?;
     kernels::moe_gather(&mut rec, &xa, &sa, k, cols, &g)?;
     let routing = ExpertRouting { ids: &g.expert, scores: &sa, scale_input: false, grouped: true };
-    kernels::matmul(
-        &mut rec,
-        &m,
-        &g.x,
-        &out,
-        MatmulArgs { experts: Some(routing), ..MatmulArgs::dense(g.n_rows, rows) },
-    )?;
+    let args = MatmulArgs { experts: Some(routing), swiglu, ..MatmulArgs::dense(g.n_rows, rows) };
+    kernels::matmul(&mut rec, &m, &g.x, &out, args)?;
     submit(ctx, rec)?;
     let all = read(ctx, &out).await?;
     let slots = crate::gpu::buffers::read_words(ctx, &g.slot.buffer, 0, t * k).await?;
@@ -190,9 +224,8 @@ async fn grouped_case(ctx: &GpuContext, f: WeightFormat, cols: usize, t: usize, 
     for a in 0..t * k {
         let s = slots[a] as usize;
         got.extend_from_slice(&all[s * rows..(s + 1) * rows]);
-        let ex = ids[a] as usize;
         let xin: Vec<f32> = x[(a / k) * cols..(a / k + 1) * cols].iter().map(|v| v * scores[a]).collect();
-        want.extend(ops::matmul(&wr[ex * rows * cols..(ex + 1) * rows * cols], rows, cols, &xin));
+        want.extend(expert_out(&wr, ids[a] as usize, rows, cols, &xin, swiglu));
     }
     Ok(rel_err(&got, &want))
 }
@@ -200,14 +233,15 @@ async fn grouped_case(ctx: &GpuContext, f: WeightFormat, cols: usize, t: usize, 
 /// Routed experts (1, 2, 4 of 5) with the score scaling the input. Experts 0 and 3 are never
 /// routed to and their bytes are all 0xff (NaN in every format's float fields): a kernel that
 /// touches them, even with a zero weight, yields NaN and fails.
-async fn experts_case(ctx: &GpuContext, f: WeightFormat, cols: usize, stacked: bool) -> Result<f64> {
+async fn experts_case(ctx: &GpuContext, f: WeightFormat, cols: usize, stacked: bool, swiglu: bool) -> Result<f64> {
     let (e, rows, t, k) = (5, 23, 7, 2);
+    let wrows = if swiglu { 2 * rows } else { rows };
     let x = rand_vec(t * cols, 5);
     let ids: Vec<u32> = (0..t * k).map(|a| [1, 2, 4][(a * 2 + 1) % 3]).collect();
     let scores: Vec<f32> = (0..t * k).map(|a| 0.1 + 0.07 * a as f32).collect();
-    let (bytes, wr) = expert_weights(f, e, rows, cols);
+    let (bytes, wr) = expert_weights(f, e, wrows, cols);
     let expert_bytes = bytes.len() / e;
-    let (shape3, shape) = ([e, rows, cols], [rows, cols]);
+    let (shape3, shape) = ([e, wrows, cols], [wrows, cols]);
     let part = if stacked {
         RowPart::Stacked(view(&bytes, f, &shape3))
     } else {
@@ -220,15 +254,14 @@ async fn experts_case(ctx: &GpuContext, f: WeightFormat, cols: usize, stacked: b
     let sa = Activation::from_f32(ctx, "scores", &scores)?;
     let mut rec = Recorder::new(ctx);
     let routing = ExpertRouting { ids: &ida, scores: &sa, scale_input: true, grouped: false };
-    let args = MatmulArgs { x_div: k, experts: Some(routing), ..MatmulArgs::dense(t * k, rows) };
+    let args = MatmulArgs { x_div: k, experts: Some(routing), swiglu, ..MatmulArgs::dense(t * k, rows) };
     kernels::matmul(&mut rec, &m, &xa, &out, args)?;
     submit(ctx, rec)?;
     let got = read(ctx, &out).await?;
     let mut want = vec![];
     for a in 0..t * k {
-        let ex = ids[a] as usize;
         let xin: Vec<f32> = x[(a / k) * cols..(a / k + 1) * cols].iter().map(|v| v * scores[a]).collect();
-        want.extend(ops::matmul(&wr[ex * rows * cols..(ex + 1) * rows * cols], rows, cols, &xin));
+        want.extend(expert_out(&wr, ids[a] as usize, rows, cols, &xin, swiglu));
     }
     Ok(rel_err(&got, &want))
 }

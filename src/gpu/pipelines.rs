@@ -112,10 +112,12 @@ impl Shader {
                 Flag::XVec4,
                 Flag::WVec4,
                 Flag::WTex,
+                Flag::Swiglu,
             ],
             Shader::Embed => &[Flag::HalfPack, Flag::WTex],
             Shader::RmsNorm => &[Flag::Subgroup, Flag::XVec4, Flag::RowLane],
             Shader::QkPrep => &[Flag::Subgroup, Flag::RowLane],
+            Shader::AttentionCombine => &[Flag::RowLane],
             Shader::Sample => &[Flag::Subgroup],
             Shader::Attention => &[Flag::KvHalf, Flag::F16, Flag::Subgroup, Flag::Split, Flag::QPrivate],
             Shader::AttentionWindow => &[Flag::KvHalf, Flag::Subgroup],
@@ -131,8 +133,9 @@ impl Shader {
 pub enum Flag {
     /// The matmul reads expert ids and scores (routed experts).
     ExpertId,
-    /// The CPU-adapter layout: the matmul runs one invocation per row group; rmsnorm and qk_prep
-    /// take one SIMD batch (8 lanes) per row or head instead of a wide workgroup.
+    /// The CPU-adapter layout: the matmul runs one invocation per row group; rmsnorm, qk_prep and
+    /// attention_combine take one SIMD batch (8 lanes) per row or head instead of a wide
+    /// workgroup.
     RowLane,
     /// Reductions sum within subgroups first (adapters with the subgroups feature).
     Subgroup,
@@ -168,10 +171,12 @@ pub enum Flag {
     /// The MoE combine finds each assignment's expert output through `slot` (prefill, rows
     /// sorted by expert by `moe/group.wgsl`).
     Grouped,
+    /// The matmul of a gate|up matrix writes silu(gate) * up (CPU adapters, with ROW_LANE).
+    Swiglu,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 14] = [
+    pub const ALL: [Flag; 15] = [
         Flag::ExpertId,
         Flag::RowLane,
         Flag::Subgroup,
@@ -186,6 +191,7 @@ impl Flag {
         Flag::QPrivate,
         Flag::Pack,
         Flag::Grouped,
+        Flag::Swiglu,
     ];
 
     pub fn name(self) -> &'static str {
@@ -204,6 +210,7 @@ impl Flag {
             Flag::Split => "SPLIT",
             Flag::Pack => "PACK",
             Flag::Grouped => "GROUPED",
+            Flag::Swiglu => "SWIGLU",
         }
     }
 

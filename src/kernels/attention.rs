@@ -168,7 +168,8 @@ pub fn attention(
     } else {
         rec.dispatch(&direct(true), &p, &b, [grid[0], grid[1], p.splits])?;
     }
-    rec.dispatch(&key(Variant::new(Shader::AttentionCombine)), &p, &[&part.buffer, &out.buffer], grid)
+    let v = Variant::new(Shader::AttentionCombine).flag(Flag::RowLane, rec.ctx.row_lane_matmul);
+    rec.dispatch(&key(v), &p, &[&part.buffer, &out.buffer], grid)
 }
 
 /// Queries per workgroup of attention_window.wgsl (`LANES`).

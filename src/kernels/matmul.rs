@@ -53,18 +53,41 @@ pub struct MatmulArgs<'a> {
     /// `out += W x` instead of `out = W x` (residual adds).
     pub accumulate: bool,
     pub experts: Option<ExpertRouting<'a>>,
+    /// `w` is a gate|up matrix and the output its SwiGLU, `w.rows / 2` wide (where
+    /// [`fuses_swiglu`] says the adapter and `w`'s chunks allow it).
+    pub swiglu: bool,
 }
 
 impl MatmulArgs<'_> {
     /// Plain `out[t, :] = W x[t, :]` over `n_tokens` rows, output width = `w.rows`.
     pub fn dense(n_tokens: usize, out_stride: usize) -> Self {
-        MatmulArgs { n_tokens, x_row0: 0, x_div: 1, out_stride, out_col0: 0, accumulate: false, experts: None }
+        MatmulArgs {
+            n_tokens,
+            x_row0: 0,
+            x_div: 1,
+            out_stride,
+            out_col0: 0,
+            accumulate: false,
+            experts: None,
+            swiglu: false,
+        }
     }
+}
+
+/// Whether the gate|up matrix `w` may write its SwiGLU directly ([`MatmulArgs::swiglu`]): on CPU
+/// adapters (the ROW_LANE layout, where a pass over a `[T, 2n]` buffer costs a dispatch and a
+/// loop over the SIMD lanes per load), with every chunk holding its experts' gate and up rows.
+pub fn fuses_swiglu(ctx: &crate::gpu::GpuContext, w: &Matrix) -> bool {
+    ctx.row_lane_matmul && w.rows.is_multiple_of(2) && w.chunks.iter().all(|c| c.rows == (0..w.rows as u32))
 }
 
 pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, a: MatmulArgs) -> Result<()> {
     let in_rows = a.x_row0 + (a.n_tokens.max(1) - 1) / a.x_div + 1;
-    if x.len < in_rows * w.cols || out.len < (a.n_tokens - 1) * a.out_stride + a.out_col0 + w.rows {
+    if a.swiglu && (!fuses_swiglu(rec.ctx, w) || a.accumulate) {
+        return Err(Error::Shape(format!("matmul `{}`: no fused SwiGLU on this adapter or split", w.name)));
+    }
+    let out_rows = if a.swiglu { w.rows / 2 } else { w.rows };
+    if x.len < in_rows * w.cols || out.len < (a.n_tokens - 1) * a.out_stride + a.out_col0 + out_rows {
         return Err(Error::Shape(format!("matmul `{}`: buffers too small for {} rows", w.name, a.n_tokens)));
     }
     if a.experts.is_none() && w.experts != 1 {
@@ -85,9 +108,10 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
             .flag(Flag::F16, rec.f16_math && rec.ctx.shader_f16)
             .flag(Flag::XUniform, windows.is_some())
             .flag(Flag::XVec4, !rec.ctx.row_lane_matmul && w.cols.is_multiple_of(4))
-            .flag(Flag::WVec4, !rec.ctx.texture_weights && c.format.gpu_block_bytes().is_multiple_of(16));
+            .flag(Flag::WVec4, !rec.ctx.texture_weights && c.format.gpu_block_bytes().is_multiple_of(16))
+            .flag(Flag::Swiglu, a.swiglu);
         let key = PipelineKey { variant, overrides: vec![("TT", tt as u32)] };
-        let n = (c.rows.end - c.rows.start) as usize;
+        let n = (c.rows.end - c.rows.start) as usize / if a.swiglu { 2 } else { 1 };
         let per_wg = if rec.ctx.row_lane_matmul { ROWS * LANE_WG } else { ROWS };
         let blocks = n.div_ceil(per_wg);
         let wg_x = blocks.min(max_dim);

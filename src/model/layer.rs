@@ -137,15 +137,13 @@ impl Layer {
         match &self.ffn {
             Ffn::Dense { gate_up, down } => {
                 let w = down.cols;
-                kernels::matmul(rec, gate_up, &ws.x, &ws.gu, MatmulArgs::dense(t, 2 * w))?;
-                kernels::swiglu(rec, &ws.gu, &ws.act, t, w)?;
+                gate_up_swiglu(rec, gate_up, &ws.x, ws, MatmulArgs::dense(t, w), w)?;
                 kernels::matmul(rec, down, &ws.act, &ws.h, MatmulArgs { accumulate: true, ..MatmulArgs::dense(t, h) })?;
             }
             Ffn::Moe { router, experts_gate_up, experts_down, shared_gate_up, shared_down } => {
                 let (k, e, w) = (cfg.num_experts_per_tok, cfg.num_local_experts, cfg.intermediate_size);
                 // shared expert, added unscaled
-                kernels::matmul(rec, shared_gate_up, &ws.x, &ws.gu, MatmulArgs::dense(t, 2 * w))?;
-                kernels::swiglu(rec, &ws.gu, &ws.act, t, w)?;
+                gate_up_swiglu(rec, shared_gate_up, &ws.x, ws, MatmulArgs::dense(t, w), w)?;
                 kernels::matmul(
                     rec,
                     shared_down,
@@ -167,6 +165,25 @@ impl Layer {
     }
 }
 
+/// `ws.act = swiglu(gate_up x)` over `args.n_tokens` rows of width `w` (`args` as for an output
+/// `w` wide): one matmul where it can write the SwiGLU itself, else the matmul into `ws.gu` and
+/// the SwiGLU pass.
+fn gate_up_swiglu(
+    rec: &mut Recorder,
+    gate_up: &Matrix,
+    x: &Activation,
+    ws: &Workspace,
+    args: MatmulArgs,
+    w: usize,
+) -> Result<()> {
+    if kernels::matmul::fuses_swiglu(rec.ctx, gate_up) {
+        return kernels::matmul(rec, gate_up, x, &ws.act, MatmulArgs { swiglu: true, ..args });
+    }
+    let rows = args.n_tokens;
+    kernels::matmul(rec, gate_up, x, &ws.gu, MatmulArgs { out_stride: 2 * w, ..args })?;
+    kernels::swiglu(rec, &ws.gu, &ws.act, rows, w)
+}
+
 /// A MoE layer's routed experts in one step of `t` tokens (hidden `h`, top-`k`, expert width `w`).
 struct Routed<'a> {
     gate_up: &'a Matrix,
@@ -184,9 +201,8 @@ impl Routed<'_> {
         let (n, h, k, w) = (self.t * self.k, self.h, self.k, self.w);
         let routing =
             |scale_input| ExpertRouting { ids: &ws.top_ids, scores: &ws.top_scores, scale_input, grouped: false };
-        let gu_args = MatmulArgs { x_div: k, experts: Some(routing(true)), ..MatmulArgs::dense(n, 2 * w) };
-        kernels::matmul(rec, self.gate_up, &ws.x, &ws.gu, gu_args)?;
-        kernels::swiglu(rec, &ws.gu, &ws.act, n, w)?;
+        let gu_args = MatmulArgs { x_div: k, experts: Some(routing(true)), ..MatmulArgs::dense(n, w) };
+        gate_up_swiglu(rec, self.gate_up, &ws.x, ws, gu_args, w)?;
         let down_args = MatmulArgs { experts: Some(routing(false)), ..MatmulArgs::dense(n, h) };
         kernels::matmul(rec, self.down, &ws.act, &ws.y, down_args)?;
         kernels::moe_combine(rec, &ws.y, &ws.h, self.t, h, k, None)
@@ -200,9 +216,8 @@ impl Routed<'_> {
         kernels::moe_group(rec, &ws.top_ids, rows)?;
         kernels::moe_gather(rec, &ws.x, &ws.top_scores, k, h, rows)?;
         let routing = || ExpertRouting { ids: &rows.expert, scores: &ws.top_scores, scale_input: false, grouped: true };
-        let gu_args = MatmulArgs { experts: Some(routing()), ..MatmulArgs::dense(n, 2 * w) };
-        kernels::matmul(rec, self.gate_up, &rows.x, &ws.gu, gu_args)?;
-        kernels::swiglu(rec, &ws.gu, &ws.act, n, w)?;
+        let gu_args = MatmulArgs { experts: Some(routing()), ..MatmulArgs::dense(n, w) };
+        gate_up_swiglu(rec, self.gate_up, &rows.x, ws, gu_args, w)?;
         let down_args = MatmulArgs { experts: Some(routing()), ..MatmulArgs::dense(n, h) };
         kernels::matmul(rec, self.down, &ws.act, &ws.y, down_args)?;
         kernels::moe_combine(rec, &ws.y, &ws.h, self.t, h, k, Some(&rows.slot))
