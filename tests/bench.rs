@@ -67,10 +67,11 @@ fn synthetic_tiny_in_llama_bench_json() {
     // peak: weights + KV cache (13 positions: 2 chunked layers, 2 KV heads of 32, K and V) + the
     // 4-byte readback + the decode (T = 1) and prefill (T = 8) workspaces, each 2996 f32 a token
     // (ids, h, x, qkv 384, attn 256, gate_up 1024, act 512, router 16, top-1 id and score, expert
-    // out 256, RoPE 32, temperature) + one logits row (32000) + the sampled id + a 16-byte uniform
+    // out 256, RoPE 32, temperature) + one logits row (32000) + the sampled id + the sampler's
+    // 8 slice maxima (id and value each: 16 words) + a 16-byte uniform
     let kv = 2 * 2 * 13 * 2 * 32 * 4;
     assert_eq!(tg["kv_bytes"].as_u64(), Some(kv));
-    let workspace = |t: u64| 4 * (2996 * t + 32000 + 1) + 16;
+    let workspace = |t: u64| 4 * (2996 * t + 32000 + 1 + 16) + 16;
     // on a CPU adapter (lavapipe here) the matmul inputs x, attn and act are uniform-readable
     // (the X_UNIFORM matmul): 64 KiB more each
     let uniform = 3 * 65536;

@@ -1,5 +1,6 @@
-// Picks the next token from one logits row, on the GPU, in one workgroup.
-//   greedy: argmax (ties: lowest id).
+// Picks the next token from one logits row, on the GPU, in one workgroup after argmax.wgsl's
+// per-slice maxima.
+//   greedy: argmax (ties: lowest id), from the slices' partials.
 //   else:   temperature, then top-k, then top-p (the order of transformers' logits processors),
 //           then an inverse-CDF draw with a counter-based RNG (seed, step counter).
 // top-k and top-p become thresholds on an order-preserving u32 key of the logits, found by a
@@ -14,6 +15,7 @@ struct Params {
     top_p: f32,
     inv_temp: f32,
     seed: u32,
+    slices: u32,
 }
 
 #include "common/step.wgsl"
@@ -22,6 +24,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<u32>;
 @group(0) @binding(3) var<uniform> step: Step;
+@group(0) @binding(4) var<storage, read> part: array<u32>; // argmax.wgsl: (max bits, id) per slice
 
 const WG: u32 = 256u;
 const NEG: f32 = -3.4e38;
@@ -71,12 +74,13 @@ fn lane_mass(lid: u32, thr: u32, m: f32) -> f32 {
 @compute @workgroup_size(WG)
 fn main(lane: Lane) {
     let lid = lane.index;
-    // 1. argmax.
+    // 1. argmax, over the slices' maxima (in id order within a lane: ties keep the lowest id).
     var best = NEG;
     var best_i = 0xffffffffu;
-    for (var i = lid; i < p.vocab; i += WG) {
-        let v = logits[p.row0 + i];
-        if (v > best || best_i == 0xffffffffu) {
+    for (var j = lid; j < p.slices; j += WG) {
+        let i = part[2u * j + 1u];
+        let v = bitcast<f32>(part[2u * j]);
+        if (i != 0xffffffffu && (v > best || best_i == 0xffffffffu)) {
             best = v;
             best_i = i;
         }

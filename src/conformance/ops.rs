@@ -278,30 +278,38 @@ async fn sampler(ctx: &GpuContext, checks: &mut Checks<'_>) {
         SamplerConfig { temperature: 0.7, top_k: 0, top_p: 0.8, seed: 3 },
         SamplerConfig { temperature: 1.0, top_k: 25, top_p: 0.5, seed: 4 },
     ];
-    for cfg in cases {
-        let v = if cfg.greedy() {
-            "greedy".to_string()
-        } else {
-            format!("temp {} top-k {} top-p {}", cfg.temperature, cfg.top_k, cfg.top_p)
-        };
-        let v = format!("{v}, {}", reduction(ctx));
-        checks.run("sample", v, "vocab 1000, 32 draws", 0.0, sample_case(ctx, cfg)).await;
+    // one argmax slice, and five (the largest logit twice, in the second and fourth: the
+    // lower id wins)
+    for vocab in [1000, 20000] {
+        for cfg in cases {
+            let v = if cfg.greedy() {
+                "greedy".to_string()
+            } else {
+                format!("temp {} top-k {} top-p {}", cfg.temperature, cfg.top_k, cfg.top_p)
+            };
+            let v = format!("{v}, {}", reduction(ctx));
+            let shape = format!("vocab {vocab}, 32 draws");
+            checks.run("sample", v, shape, 0.0, sample_case(ctx, cfg, vocab)).await;
+        }
     }
 }
 
 /// 32 draws with the CPU reference's random stream: the count of draws where the GPU picked a
 /// token the shared uniform draw does not select. A draw may land on the neighbouring token only
 /// within rounding (1e-5 of the total mass) of the boundary between their CDF intervals.
-async fn sample_case(ctx: &GpuContext, cfg: SamplerConfig) -> Result<f64> {
-    let vocab = 1000;
-    let logits: Vec<f32> = rand_vec(vocab, 19).iter().map(|v| v * 6.0).collect();
+async fn sample_case(ctx: &GpuContext, cfg: SamplerConfig, vocab: usize) -> Result<f64> {
+    let mut logits: Vec<f32> = rand_vec(vocab, 19).iter().map(|v| v * 6.0).collect();
+    if vocab > 16000 {
+        (logits[15000], logits[5000]) = (7.5, 7.5);
+    }
     let la = Activation::from_f32(ctx, "logits", &logits)?;
+    let part = Activation::new(ctx, "sample_part", 2 * kernels::sample_slices(vocab))?;
     let mut bad = 0.0;
     for counter in 0..32u32 {
         let out = Activation::new(ctx, "token", 1)?;
         let step = step_buffer(ctx, 0, 1, counter);
         let mut rec = Recorder::new(ctx);
-        kernels::sample(&mut rec, &cfg, &la, 0, vocab, &out, &step)?;
+        kernels::sample(&mut rec, &cfg, &la, 0, vocab, &out, &step, &part)?;
         submit(ctx, rec)?;
         let got = read_words(ctx, &out.buffer, 0, 1).await?[0];
         let (want, kept) = ops::sample(&logits, cfg.temperature, cfg.top_k, cfg.top_p, cfg.seed32(), counter);

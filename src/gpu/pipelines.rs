@@ -27,13 +27,15 @@ pub enum Shader {
     Swiglu,
     MoeCombine,
     Sample,
+    /// The sampler's argmax over many workgroups, a slice of the vocabulary each.
+    SampleArgmax,
     /// `bench`'s microkernels: stream copy and register multiply-adds.
     PeakCopy,
     PeakFma,
 }
 
 impl Shader {
-    pub const ALL: [Shader; 16] = [
+    pub const ALL: [Shader; 17] = [
         Shader::Embed,
         Shader::RmsNorm,
         Shader::Matmul,
@@ -48,6 +50,7 @@ impl Shader {
         Shader::Swiglu,
         Shader::MoeCombine,
         Shader::Sample,
+        Shader::SampleArgmax,
         Shader::PeakCopy,
         Shader::PeakFma,
     ];
@@ -68,6 +71,7 @@ impl Shader {
             Shader::Swiglu => "ffn/swiglu.wgsl",
             Shader::MoeCombine => "moe/combine.wgsl",
             Shader::Sample => "sample/sample.wgsl",
+            Shader::SampleArgmax => "sample/argmax.wgsl",
             Shader::PeakCopy => "bench/copy.wgsl",
             Shader::PeakFma => "bench/fma.wgsl",
         }
@@ -89,6 +93,7 @@ impl Shader {
             Shader::Swiglu => include_str!("../../shaders/ffn/swiglu.wgsl"),
             Shader::MoeCombine => include_str!("../../shaders/moe/combine.wgsl"),
             Shader::Sample => include_str!("../../shaders/sample/sample.wgsl"),
+            Shader::SampleArgmax => include_str!("../../shaders/sample/argmax.wgsl"),
             Shader::PeakCopy => include_str!("../../shaders/bench/copy.wgsl"),
             Shader::PeakFma => include_str!("../../shaders/bench/fma.wgsl"),
         }
@@ -117,7 +122,7 @@ impl Shader {
             Shader::Embed => &[Flag::HalfPack, Flag::WTex],
             Shader::RmsNorm => &[Flag::Subgroup, Flag::XVec4, Flag::RowLane],
             Shader::QkPrep => &[Flag::Subgroup, Flag::RowLane],
-            Shader::AttentionCombine => &[Flag::RowLane],
+            Shader::AttentionCombine | Shader::SampleArgmax => &[Flag::RowLane],
             Shader::Sample => &[Flag::Subgroup],
             Shader::Attention => &[Flag::KvHalf, Flag::F16, Flag::Subgroup, Flag::Split, Flag::QPrivate],
             Shader::AttentionWindow => &[Flag::KvHalf, Flag::Subgroup],
@@ -133,9 +138,9 @@ impl Shader {
 pub enum Flag {
     /// The matmul reads expert ids and scores (routed experts).
     ExpertId,
-    /// The CPU-adapter layout: the matmul runs one invocation per row group; rmsnorm, qk_prep and
-    /// attention_combine take one SIMD batch (8 lanes) per row or head instead of a wide
-    /// workgroup.
+    /// The CPU-adapter layout: the matmul runs one invocation per row group; rmsnorm, qk_prep,
+    /// attention_combine and the sampler's argmax take one SIMD batch (8 lanes) per row, head or
+    /// slice instead of a wide workgroup.
     RowLane,
     /// Reductions sum within subgroups first (adapters with the subgroups feature).
     Subgroup,

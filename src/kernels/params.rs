@@ -103,7 +103,13 @@ kernel_params!(
 );
 kernel_params!(
     /// shaders/sample/sample.wgsl
-    SampleParams for [Sample] { vocab: u32, row0: u32, greedy: u32, top_k: u32, top_p: f32, inv_temp: f32, seed: u32 }
+    SampleParams for [Sample] {
+        vocab: u32, row0: u32, greedy: u32, top_k: u32, top_p: f32, inv_temp: f32, seed: u32, slices: u32,
+    }
+);
+kernel_params!(
+    /// shaders/sample/argmax.wgsl
+    ArgmaxParams for [SampleArgmax] { vocab: u32, row0: u32, slice: u32 }
 );
 
 kernel_params!(
@@ -128,6 +134,7 @@ pub fn all() -> Vec<(&'static [Shader], &'static [Field])> {
         e::<QkPrepParams>(),
         e::<AttentionParams>(),
         e::<SampleParams>(),
+        e::<ArgmaxParams>(),
         e::<PeakParams>(),
     ]
 }

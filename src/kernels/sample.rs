@@ -1,9 +1,19 @@
 //! Token selection on the GPU.
 
-use super::params::{fit, SampleParams};
-use super::{key, reducing};
+use super::params::{fit, ArgmaxParams, SampleParams};
+use super::{div_ceil, key, reducing};
 use crate::error::{Error, Result};
-use crate::gpu::{Activation, Recorder, Shader};
+use crate::gpu::{Activation, Flag, Recorder, Shader, Variant};
+
+/// Logits per workgroup of the sampler's argmax pass.
+const SLICE: usize = 4096;
+/// The most slices (one per lane of the sampler's 256-lane reduction).
+const MAX_SLICES: usize = 256;
+
+/// The argmax pass's workgroups for a vocabulary of `vocab`: slices of at least 4096 logits.
+pub fn sample_slices(vocab: usize) -> usize {
+    vocab.div_ceil(SLICE).clamp(1, MAX_SLICES)
+}
 
 /// How the next token is chosen. `temperature <= 0` is greedy.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -41,7 +51,9 @@ impl SamplerConfig {
     }
 }
 
-/// Picks a token from logits row `row` (width `vocab`) into `out[0]`.
+/// Picks a token from logits row `row` (width `vocab`) into `out[0]`: the argmax pass over
+/// [`sample_slices`] workgroups into `part` (2 words a slice), then the sampler.
+#[allow(clippy::too_many_arguments)]
 pub fn sample(
     rec: &mut Recorder,
     cfg: &SamplerConfig,
@@ -50,7 +62,16 @@ pub fn sample(
     vocab: usize,
     out: &Activation,
     step: &wgpu::Buffer,
+    part: &Activation,
 ) -> Result<()> {
+    let slices = sample_slices(vocab);
+    if part.len < 2 * slices || logits.len < (row + 1) * vocab {
+        return Err(Error::Shape(format!("sample: buffers too small for a vocabulary of {vocab}")));
+    }
+    let slice = vocab.div_ceil(slices);
+    let a = ArgmaxParams { vocab: fit(vocab)?, row0: fit(row * vocab)?, slice: fit(slice)? };
+    let argmax = Variant::new(Shader::SampleArgmax).flag(Flag::RowLane, rec.ctx.row_lane_matmul);
+    rec.dispatch(&key(argmax), &a, &[&logits.buffer, &part.buffer], [div_ceil(vocab, slice), 1, 1])?;
     let p = SampleParams {
         vocab: fit(vocab)?,
         row0: fit(row * vocab)?,
@@ -59,6 +80,8 @@ pub fn sample(
         top_p: cfg.top_p,
         inv_temp: if cfg.greedy() { 1.0 } else { 1.0 / cfg.temperature },
         seed: cfg.seed32(),
+        slices: fit(vocab.div_ceil(slice))?,
     };
-    rec.dispatch(&key(reducing(rec.ctx, Shader::Sample)), &p, &[&logits.buffer, &out.buffer, step], [1, 1, 1])
+    let binds = [&logits.buffer, &out.buffer, step, &part.buffer];
+    rec.dispatch(&key(reducing(rec.ctx, Shader::Sample)), &p, &binds, [1, 1, 1])
 }

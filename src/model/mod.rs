@@ -225,7 +225,7 @@ impl TextModel {
             )?;
         }
         let last = ws.logits.last().unwrap();
-        kernels::sample(&mut rec, sampler, last, last.len / v - 1, v, &ws.token, &ws.step)?;
+        kernels::sample(&mut rec, sampler, last, last.len / v - 1, v, &ws.token, &ws.step, &ws.sample_part)?;
         let plan = rec.finish();
         ctx.check_errors("recording a step")?;
         Ok(plan)

@@ -31,7 +31,9 @@ pub struct Workspace {
     /// `[logits_rows, V]` in blocks of rows that each fit one storage binding.
     pub logits: Vec<Activation>,
     pub logits_block_rows: usize,
-    pub token: Activation,      // u32 [1] sampled id
+    pub token: Activation, // u32 [1] sampled id
+    /// u32 `[2 slices]`: the sampler's per-slice maxima (see [`kernels::sample`]).
+    pub sample_part: Activation,
     pub rope_table: Activation, // [T, d/2, 2] cos, sin
     pub temps: Activation,      // [T]
     /// Uniform: past, n_tokens, sample counter, pad.
@@ -141,6 +143,7 @@ impl Workspace {
                 .collect::<Result<_>>()?,
             logits_block_rows: block_rows,
             token: a("token", 1)?,
+            sample_part: a("sample_part", 2 * kernels::sample_slices(cfg.vocab_size))?,
             rope_table: a("rope_table", t * cfg.head_dim)?,
             temps: a("temps", t)?,
             step: ctx.device.create_buffer(&wgpu::BufferDescriptor {
@@ -167,6 +170,7 @@ impl Workspace {
             &self.top_scores,
             &self.y,
             &self.token,
+            &self.sample_part,
             &self.rope_table,
             &self.temps,
         ];
