@@ -18,39 +18,25 @@ const WG: u32 = 8u; // CPU adapters: one SIMD batch a slice
 #else
 const WG: u32 = 256u;
 #endif
-const NONE: u32 = 0xffffffffu;
-var<workgroup> rv: array<f32, WG>;
-var<workgroup> ri: array<u32, WG>;
+
+#include "common/argmax.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
     let lo = wid.x * p.slice;
     let hi = min(p.vocab, lo + p.slice);
     var best = 0.0;
-    var best_i = NONE;
+    var best_i = NO_ID;
     for (var i = lo + lid; i < hi; i += WG) {
         let v = logits[p.row0 + i];
-        if (best_i == NONE || v > best) {
+        if (beats(v, i, best, best_i)) {
             best = v;
             best_i = i;
         }
     }
-    rv[lid] = best;
-    ri[lid] = best_i;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (lid < s) {
-            let ov = rv[lid + s];
-            let oi = ri[lid + s];
-            if (oi != NONE && (ri[lid] == NONE || ov > rv[lid] || (ov == rv[lid] && oi < ri[lid]))) {
-                rv[lid] = ov;
-                ri[lid] = oi;
-            }
-        }
-        workgroupBarrier();
-    }
+    let top = workgroup_argmax(lid, best, best_i);
     if (lid == 0u) {
-        part[2u * wid.x] = bitcast<u32>(rv[0]);
-        part[2u * wid.x + 1u] = ri[0];
+        part[2u * wid.x] = bitcast<u32>(top.v);
+        part[2u * wid.x + 1u] = top.i;
     }
 }

@@ -32,6 +32,7 @@ var<workgroup> red: array<f32, WG>;
 var<workgroup> ru: array<u32, WG>;
 
 #include "common/reduce.wgsl"
+#include "common/argmax.wgsl"
 
 // Monotone map f32 -> u32: a < b  <=>  key(a) < key(b).
 fn key(v: f32) -> u32 {
@@ -76,32 +77,18 @@ fn main(lane: Lane) {
     let lid = lane.index;
     // 1. argmax, over the slices' maxima (in id order within a lane: ties keep the lowest id).
     var best = NEG;
-    var best_i = 0xffffffffu;
+    var best_i = NO_ID;
     for (var j = lid; j < p.slices; j += WG) {
         let i = part[2u * j + 1u];
         let v = bitcast<f32>(part[2u * j]);
-        if (i != 0xffffffffu && (v > best || best_i == 0xffffffffu)) {
+        if (beats(v, i, best, best_i)) {
             best = v;
             best_i = i;
         }
     }
-    red[lid] = best;
-    ru[lid] = best_i;
-    workgroupBarrier();
-    for (var s = WG / 2u; s > 0u; s >>= 1u) {
-        if (lid < s) {
-            let ov = red[lid + s];
-            let oi = ru[lid + s];
-            if (oi != 0xffffffffu && (ru[lid] == 0xffffffffu || ov > red[lid] || (ov == red[lid] && oi < ru[lid]))) {
-                red[lid] = ov;
-                ru[lid] = oi;
-            }
-        }
-        workgroupBarrier();
-    }
-    let m = red[0];
-    let arg = ru[0];
-    workgroupBarrier();
+    let top = workgroup_argmax(lid, best, best_i);
+    let m = top.v;
+    let arg = top.i;
     if (p.greedy != 0u) {
         if (lid == 0u) {
             out[0] = arg;

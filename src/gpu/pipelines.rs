@@ -257,6 +257,7 @@ fn include(name: &str) -> Option<&'static str> {
         "common/weights_q6_k.wgsl" => include_str!("../../shaders/common/weights_q6_k.wgsl"),
         "common/step.wgsl" => include_str!("../../shaders/common/step.wgsl"),
         "common/reduce.wgsl" => include_str!("../../shaders/common/reduce.wgsl"),
+        "common/argmax.wgsl" => include_str!("../../shaders/common/argmax.wgsl"),
         "common/lane.wgsl" => include_str!("../../shaders/common/lane.wgsl"),
         "common/attention_shape.wgsl" => include_str!("../../shaders/common/attention_shape.wgsl"),
         "common/kv_cache.wgsl" => include_str!("../../shaders/common/kv_cache.wgsl"),

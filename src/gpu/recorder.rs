@@ -13,7 +13,7 @@ pub enum Binding<'a> {
     Buffer(&'a wgpu::Buffer),
     /// `(offset, size)` bytes of a buffer.
     Window(&'a wgpu::Buffer, u64, u64),
-    /// A weight texture (see `gpu::matrix::WeightStore`).
+    /// A weight texture (see `gpu::weight_store::WeightStore`).
     Texture(&'a wgpu::TextureView),
 }
 
