@@ -1,7 +1,7 @@
 //! Token selection on the GPU.
 
 use super::params::{fit, ArgmaxParams, SampleParams};
-use super::{div_ceil, key, reducing};
+use super::{key, reducing};
 use crate::error::{Error, Result};
 use crate::gpu::{Activation, Flag, Recorder, Shader, Variant};
 
@@ -68,10 +68,12 @@ pub fn sample(
     if part.len < 2 * slices || logits.len < (row + 1) * vocab {
         return Err(Error::Shape(format!("sample: buffers too small for a vocabulary of {vocab}")));
     }
+    // equal slices; rounding the slice up may leave fewer than `slices` of them
     let slice = vocab.div_ceil(slices);
+    let parts = vocab.div_ceil(slice);
     let a = ArgmaxParams { vocab: fit(vocab)?, row0: fit(row * vocab)?, slice: fit(slice)? };
     let argmax = Variant::new(Shader::SampleArgmax).flag(Flag::RowLane, rec.ctx.row_lane_matmul);
-    rec.dispatch(&key(argmax), &a, &[&logits.buffer, &part.buffer], [div_ceil(vocab, slice), 1, 1])?;
+    rec.dispatch(&key(argmax), &a, &[&logits.buffer, &part.buffer], [parts as u32, 1, 1])?;
     let p = SampleParams {
         vocab: fit(vocab)?,
         row0: fit(row * vocab)?,
@@ -80,7 +82,7 @@ pub fn sample(
         top_p: cfg.top_p,
         inv_temp: if cfg.greedy() { 1.0 } else { 1.0 / cfg.temperature },
         seed: cfg.seed32(),
-        slices: fit(vocab.div_ceil(slice))?,
+        slices: fit(parts)?,
     };
     let binds = [&logits.buffer, &out.buffer, step, &part.buffer];
     rec.dispatch(&key(reducing(rec.ctx, Shader::Sample)), &p, &binds, [1, 1, 1])

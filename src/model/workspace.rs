@@ -44,13 +44,20 @@ pub struct Workspace {
 /// [`Workspace::new`] allocates, and what [`Workspace::max_tokens`] checks against the binding
 /// limit before anything is allocated.
 struct Lens {
-    t: usize,
-    k: usize,
-    /// The routed experts' rows: `T k`, or the grouped rows (prefill of a MoE model).
-    rows_ffn: usize,
-    /// The widest feed-forward: `max(I, Imlp)` over the layers' kinds.
-    w: usize,
+    h: usize,
+    qkv: usize,
+    attn: usize,
+    /// Routed assignments `T k` (`T` for a dense model).
+    routed: usize,
+    /// `[rows, 2 w]` and `[rows, w]`: rows are `T k`, or the grouped rows (prefill of a MoE
+    /// model); `w` the widest feed-forward, `max(I, Imlp)` over the layers' kinds.
+    gate_up: usize,
+    act: usize,
+    /// `[rows, H]`: the routed experts' outputs, and the grouped inputs when grouped.
+    y: usize,
     grouped: bool,
+    router_logits: usize,
+    rope_table: usize,
     logits_rows: usize,
     logits_block_rows: usize,
     attn_scratch: [usize; 3],
@@ -61,15 +68,22 @@ impl Lens {
         let k = if cfg.has_moe() { cfg.num_experts_per_tok } else { 1 };
         let dense_w = if cfg.layers.iter().any(|l| l.ffn == FfnKind::Dense) { cfg.intermediate_size_mlp } else { 0 };
         let moe_w = if cfg.has_moe() { cfg.intermediate_size } else { 0 };
+        let w = dense_w.max(moe_w);
+        // beyond MAX_GROUPED_EXPERTS, ExpertRows::new refuses: route directly instead
         let grouped = cfg.has_moe() && t > 1 && cfg.num_local_experts <= kernels::MAX_GROUPED_EXPERTS;
-        let rows_ffn = if grouped { kernels::ExpertRows::rows_for(t * k, cfg.num_local_experts).max(t) } else { t * k };
+        let rows = if grouped { kernels::ExpertRows::rows_for(t * k, cfg.num_local_experts) } else { t * k };
         let logits_rows = if all_logits { t } else { 1 };
         Lens {
-            t,
-            k,
-            rows_ffn,
-            w: dense_w.max(moe_w),
+            h: t * cfg.hidden_size,
+            qkv: t * cfg.qkv_width(),
+            attn: t * cfg.num_attention_heads * cfg.head_dim,
+            routed: t * k,
+            gate_up: rows * 2 * w,
+            act: rows * w,
+            y: rows * cfg.hidden_size,
             grouped,
+            router_logits: t * cfg.num_local_experts.max(1),
+            rope_table: t * cfg.head_dim,
             logits_rows,
             logits_block_rows: ((ctx.split_limit / 4) as usize / cfg.vocab_size).clamp(1, logits_rows),
             attn_scratch: kernels::AttentionScratch::lens_for_step(ctx, attention_geometry(cfg), t),
@@ -77,19 +91,8 @@ impl Lens {
     }
 
     /// The most floats any one activation holds (the logits come in blocks that each fit).
-    fn largest(&self, cfg: &TextConfig) -> usize {
-        let (t, h) = (self.t, cfg.hidden_size);
-        let grouped_x = if self.grouped { self.rows_ffn * h } else { 0 };
-        let each = [
-            t * cfg.qkv_width(),
-            t * h,
-            t * cfg.num_attention_heads * cfg.head_dim,
-            self.rows_ffn * 2 * self.w,
-            self.rows_ffn * h,
-            t * cfg.num_local_experts.max(1),
-            t * cfg.head_dim,
-            grouped_x,
-        ];
+    fn largest(&self) -> usize {
+        let each = [self.h, self.qkv, self.attn, self.gate_up, self.act, self.y, self.router_logits, self.rope_table];
         each.into_iter().chain(self.attn_scratch).max().unwrap_or(0)
     }
 }
@@ -102,7 +105,7 @@ impl Workspace {
     /// The most tokens (up to `want`) one step may take on `ctx` with every activation within
     /// the adapter's storage binding limit; 0 when not even one token fits.
     pub fn max_tokens(ctx: &GpuContext, cfg: &TextConfig, want: usize) -> usize {
-        let fits = |t: usize| (Lens::new(ctx, cfg, t, false).largest(cfg) * 4) as u64 <= ctx.max_binding;
+        let fits = |t: usize| (Lens::new(ctx, cfg, t, false).largest() * 4) as u64 <= ctx.max_binding;
         let mut t = want.max(1);
         while t > 0 && !fits(t) {
             t /= 2;
@@ -113,9 +116,8 @@ impl Workspace {
     pub fn new(ctx: &GpuContext, cfg: &TextConfig, n_tokens: usize, all_logits: bool) -> Result<Self> {
         let t = n_tokens;
         let l = Lens::new(ctx, cfg, t, all_logits);
-        let (k, rows_ffn, w) = (l.k, l.rows_ffn, l.w);
         let expert_rows = match l.grouped {
-            true => Some(kernels::ExpertRows::new(ctx, t * k, cfg.num_local_experts, cfg.hidden_size)?),
+            true => Some(kernels::ExpertRows::new(ctx, l.routed, cfg.num_local_experts, cfg.hidden_size)?),
             false => None,
         };
         let (logits_rows, block_rows) = (l.logits_rows, l.logits_block_rows);
@@ -126,17 +128,17 @@ impl Workspace {
             n_tokens: t,
             logits_rows,
             ids: a("ids", t)?,
-            h: a("h", t * cfg.hidden_size)?,
-            x: mm_in("x", t * cfg.hidden_size)?,
-            qkv: a("qkv", t * cfg.qkv_width())?,
-            attn: mm_in("attn", t * cfg.num_attention_heads * cfg.head_dim)?,
+            h: a("h", l.h)?,
+            x: mm_in("x", l.h)?,
+            qkv: a("qkv", l.qkv)?,
+            attn: mm_in("attn", l.attn)?,
             attn_scratch: kernels::AttentionScratch::for_step(ctx, attention_geometry(cfg), t)?,
-            gu: a("gate_up", rows_ffn * 2 * w)?,
-            act: mm_in("act", rows_ffn * w)?,
-            router_logits: a("router_logits", t * cfg.num_local_experts.max(1))?,
-            top_ids: a("top_ids", t * k)?,
-            top_scores: a("top_scores", t * k)?,
-            y: a("expert_out", rows_ffn * cfg.hidden_size)?,
+            gu: a("gate_up", l.gate_up)?,
+            act: mm_in("act", l.act)?,
+            router_logits: a("router_logits", l.router_logits)?,
+            top_ids: a("top_ids", l.routed)?,
+            top_scores: a("top_scores", l.routed)?,
+            y: a("expert_out", l.y)?,
             expert_rows,
             logits: (0..logits_rows.div_ceil(block_rows))
                 .map(|b| a("logits", block_rows.min(logits_rows - b * block_rows) * cfg.vocab_size))
@@ -144,7 +146,7 @@ impl Workspace {
             logits_block_rows: block_rows,
             token: a("token", 1)?,
             sample_part: a("sample_part", 2 * kernels::sample_slices(cfg.vocab_size))?,
-            rope_table: a("rope_table", t * cfg.head_dim)?,
+            rope_table: a("rope_table", l.rope_table)?,
             temps: a("temps", t)?,
             step: ctx.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("step"),

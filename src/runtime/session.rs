@@ -112,7 +112,8 @@ impl<'a> Session<'a> {
         self.prefill_batch
     }
 
-    /// Prefill in micro-batches of at most `n` tokens (1 ..= the default [`Session::prefill_batch`]).
+    /// Prefill in micro-batches of at most `n` tokens: any `n` from 1 up to the most whose step
+    /// fits the adapter's storage binding limit (which may be more than the default 512).
     pub fn set_prefill_batch(&mut self, n: usize) -> Result<()> {
         let most = Workspace::max_tokens(self.ctx, &self.model.cfg, n.max(1));
         if n == 0 || most < n {
