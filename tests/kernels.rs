@@ -60,7 +60,10 @@ fn every_conformance_check_passes() {
     };
     for f in WeightFormat::ALL {
         for layout in layouts {
-            for kind in ["", " expert-id stacked", " expert-id per-expert", " expert-id grouped"] {
+            // the GPU layout's prompts: the tiled GEMM
+            let tiled: &[&str] = if layout.starts_with("split-k") { &[" tiled"] } else { &[] };
+            let kinds = ["", " expert-id stacked", " expert-id per-expert", " expert-id grouped"];
+            for kind in kinds.iter().chain(tiled) {
                 let v = format!("{} {layout}{kind}", f.name());
                 let n = checks.iter().filter(|c| c.kernel == "matmul" && c.variant.starts_with(&v)).count();
                 assert!(n >= 1, "no matmul check for `{v}`");
@@ -88,8 +91,8 @@ fn every_conformance_check_passes() {
         }
     }
     let split = |k: &str| checks.iter().filter(|c| c.kernel == k && c.variant.ends_with(" chunked")).count();
-    // per format: 2 dense, 2 expert-indexed, 2 grouped
-    assert_eq!((split("matmul"), split("embed")), (11 * 6, 11), "weight-split checks");
+    // per format: 3 dense (one tiled), 2 expert-indexed, 2 grouped
+    assert_eq!((split("matmul"), split("embed")), (11 * 7, 11), "weight-split checks");
     for k in [
         "rmsnorm",
         "swiglu",

@@ -3,9 +3,11 @@
 // see common/weights_*.wgsl), read in 32-weight *units*: the format's `unit_w` decodes one unit
 // once, and it is dotted with the 32 matching activations of each of the TT tokens.
 //
-// Two layouts of the same work:
+// Three layouts of the same work:
 // - default (GPUs): a workgroup computes ROWS rows; its threads stride over the units of the row
 //   and a shared-memory sum combines them (SUBGROUP: subgroup sums first, one partial each).
+// - TILED (GPUs, prompts of dense rows): a tiled GEMM, 64 rows by 32 tokens a workgroup, weights
+//   and activations staged in workgroup memory, a 4 x 4 register tile per invocation.
 // - ROW_LANE (CPU adapters such as lavapipe, where every load is a per-lane gather and barriers
 //   are costly): each invocation owns ROWS whole rows, no shared memory, no barrier; with
 //   SUBGROUP its 8 lanes share each 32 activations' loads (see x32).
@@ -292,6 +294,86 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     }
 }
 #else
+#if TILED
+// GPUs, prompts (dense rows only: a tile's tokens share its weights): a tiled GEMM. A workgroup
+// computes TILE_N output rows for TILE_T tokens. For each 32-weight unit along k, half its
+// invocations decode one row's unit into workgroup memory while the other half load the tokens'
+// 32 activations; then each invocation accumulates a 4 x 4 register tile (rows tr + 16 i, tokens
+// tc + 8 j) from workgroup memory. Every weight is decoded once per TILE_T tokens, every
+// activation loaded once per TILE_N rows, and no split-k reduction remains.
+const TILE_N: u32 = 64u;
+const TILE_T: u32 = 32u;
+const TILED_WG: u32 = 128u;
+// vec4s per tile row: 8 + 1, so that neighbouring rows start 4 banks apart
+const KS: u32 = 9u;
+var<workgroup> w_tile: array<vec4<f32>, 576>; // TILE_N * KS
+var<workgroup> x_tile: array<vec4<f32>, 288>; // TILE_T * KS
+
+@compute @workgroup_size(TILED_WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+    let r0 = (wid.x + wid.z * p.wg_x) * TILE_N;
+    let t0 = wid.y * TILE_T;
+    let row_bytes = p.row_blocks * BLOCK_BYTES;
+    let rt = route(t0, row_bytes);
+    // the decoding half: row r0 + lid (rows past n read row n - 1 and are not stored)
+    let my_row = rt.base + min(r0 + lid % TILE_N, max(p.n, 1u) - 1u) * row_bytes;
+    let tr = lid % 16u;
+    let tc = lid / 16u;
+    var acc: array<vec4<f32>, 4>; // acc[j][i]: row r0 + tr + 16 i, token t0 + tc + 8 j
+    for (var unit = 0u; unit < p.row_blocks * UNITS; unit++) {
+        let blk = unit / UNITS;
+        let u = unit % UNITS;
+        let e = blk * BLOCK_ELEMS + 32u * u;
+        if (lid < TILE_N) {
+            let wv = unit_w(my_row + blk * BLOCK_BYTES, u);
+            let o = lid * KS;
+            w_tile[o] = wv.a0;
+            w_tile[o + 1u] = wv.a1;
+            w_tile[o + 2u] = wv.a2;
+            w_tile[o + 3u] = wv.a3;
+            w_tile[o + 4u] = wv.a4;
+            w_tile[o + 5u] = wv.a5;
+            w_tile[o + 6u] = wv.a6;
+            w_tile[o + 7u] = wv.a7;
+        } else {
+            // 4 of the tile's TILE_T * 8 activation vec4s; tokens past the prompt repeat its
+            // last one (finite, not stored)
+            for (var q = 0u; q < 4u; q++) {
+                let idx = lid - TILE_N + 64u * q;
+                let tt = idx / 8u;
+                let t = min(t0 + tt, p.n_tokens - 1u);
+                x_tile[tt * KS + idx % 8u] = xv4(x_base(t) + e + 4u * (idx % 8u)) * rt.scale;
+            }
+        }
+        workgroupBarrier();
+        for (var kk = 0u; kk < 8u; kk++) {
+            let w0 = w_tile[tr * KS + kk];
+            let w1 = w_tile[(tr + 16u) * KS + kk];
+            let w2 = w_tile[(tr + 32u) * KS + kk];
+            let w3 = w_tile[(tr + 48u) * KS + kk];
+            for (var j = 0u; j < 4u; j++) {
+                let xv = x_tile[(tc + 8u * j) * KS + kk];
+                acc[j] += vec4<f32>(dot4(w0, xv), dot4(w1, xv), dot4(w2, xv), dot4(w3, xv));
+            }
+        }
+        workgroupBarrier();
+    }
+    for (var j = 0u; j < 4u; j++) {
+        let t = t0 + tc + 8u * j;
+        for (var i = 0u; i < 4u; i++) {
+            let row = r0 + tr + 16u * i;
+            if (row < p.n && t < p.n_tokens && rt.live) {
+                let o = t * p.out_stride + p.out_col0 + row;
+                if (p.accumulate != 0u) {
+                    out[o] += acc[j][i];
+                } else {
+                    out[o] = acc[j][i];
+                }
+            }
+        }
+    }
+}
+#else
 #include "common/lane.wgsl"
 
 var<workgroup> red: array<vec4<f32>, 512>; // WG * max TT partial sums of the ROWS rows
@@ -334,4 +416,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
         store4(t0 + lid, r0, sum);
     }
 }
+#endif
 #endif

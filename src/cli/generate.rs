@@ -31,6 +31,10 @@ pub struct GpuArgs {
     /// has shader-f16. Default `f32`.
     #[arg(long, value_parser = parse_dtype, default_value = "f32")]
     pub dtype: Dtype,
+    /// Prompt matmuls on GPUs: `tiled` (a workgroup-memory GEMM, the default) or `rows` (the
+    /// GEMV with 8 token rows a workgroup), to compare them. CPU adapters have their own layout.
+    #[arg(long, default_value = "tiled", value_parser = ["tiled", "rows"])]
+    pub gemm: String,
 }
 
 pub fn parse_dtype(s: &str) -> std::result::Result<Dtype, String> {
@@ -71,7 +75,14 @@ impl SamplingArgs {
 pub fn open_gpu(a: &GpuArgs) -> Result<GpuContext> {
     let backend = a.backend.as_deref().map(parse_backend).transpose()?;
     let limits = a.limits.unwrap_or_default();
-    Ok(pollster::block_on(GpuContext::new(&AdapterChoice { backend, index: a.adapter, limits, ..Default::default() }))?)
+    let tiled_gemm = Some(a.gemm == "tiled");
+    Ok(pollster::block_on(GpuContext::new(&AdapterChoice {
+        backend,
+        index: a.adapter,
+        limits,
+        tiled_gemm,
+        ..Default::default()
+    }))?)
 }
 
 /// Uploads the weights; a progress bar when stderr is a terminal, a summary line unless `quiet`.

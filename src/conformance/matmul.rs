@@ -51,12 +51,14 @@ pub async fn dense(ctx: &GpuContext, formats: &dyn Fn(WeightFormat) -> bool, che
     for f in WeightFormat::ALL.into_iter().filter(|&f| formats(f)) {
         let [c0, c1] = cols_for(f);
         // (rows, cols, tokens): decode, a ragged batch over two token tiles, and many row groups
-        // (where weights are not split into tiny chunks: there, many chunks)
+        // (where weights are not split into tiny chunks: there, many chunks); a prompt over two
+        // ragged tiles of the tiled GEMM in both directions (GPU layout) or five token tiles
         let many = if chunked(ctx) { 0 } else { 1030 };
-        for (rows, cols, t) in [(67, c0, 1), (67, c1, 11), (many, c0, 3)].into_iter().filter(|c| c.0 > 0) {
+        let cases = [(67, c0, 1), (67, c1, 11), (many, c0, 3), (67, c1, 37)];
+        for (rows, cols, t) in cases.into_iter().filter(|c| c.0 > 0) {
             let shape = format!("{rows}x{cols} T={t}");
             let case = dense_case(ctx, f, rows, cols, t, false, false);
-            checks.run("matmul", variant(ctx, f, layout(ctx)), shape, TOL, case).await;
+            checks.run("matmul", variant(ctx, f, &dense_layout(ctx, t)), shape, TOL, case).await;
         }
         if ctx.row_lane_matmul {
             // x read through 64 KiB uniform windows (X_UNIFORM): a decode row, and a prompt over
@@ -72,13 +74,19 @@ pub async fn dense(ctx: &GpuContext, formats: &dyn Fn(WeightFormat) -> bool, che
             }
         }
         if ctx.shader_f16 {
-            for (rows, cols, t) in [(67, c0, 1), (67, c1, 11)] {
-                let v = format!("{}, f16 math", variant(ctx, f, layout(ctx)));
+            for (rows, cols, t) in [(67, c0, 1), (67, c1, 11), (67, c1, 37)] {
+                let v = format!("{}, f16 math", variant(ctx, f, &dense_layout(ctx, t)));
                 let case = dense_case(ctx, f, rows, cols, t, true, false);
                 checks.run("matmul", v, format!("{rows}x{cols} T={t}"), F16_MATH_TOL, case).await;
             }
         }
     }
+}
+
+/// The layout a dense matmul of `t` tokens runs in, for variant names.
+fn dense_layout(ctx: &GpuContext, t: usize) -> String {
+    let tiled = if kernels::matmul::tiled(ctx, t) { " tiled" } else { "" };
+    format!("{}{tiled}", layout(ctx))
 }
 
 /// `out[:, 3..3+rows] += W x[2.., :]` on a wider output, against the CPU.
@@ -114,6 +122,9 @@ async fn dense_case(
     if x_uniform != rec.labels().any(|l| l.contains("X_UNIFORM")) {
         let what = if x_uniform { "not chosen for" } else { "chosen without" };
         return Err(Error::Shape(format!("X_UNIFORM {what} a uniform-readable x")));
+    }
+    if kernels::matmul::tiled(ctx, t) != rec.labels().any(|l| l.contains("TILED")) {
+        return Err(Error::Shape(format!("the tiled GEMM's choice for {t} tokens is not the one made")));
     }
     submit(ctx, rec)?;
     let got = read(ctx, &out).await?;

@@ -14,6 +14,9 @@ pub struct AdapterChoice {
     /// Force the matmul layout: one invocation per row group (`true`, the CPU-adapter layout) or
     /// split-k workgroups (`false`). Default: by device type.
     pub row_lane_matmul: Option<bool>,
+    /// `Some(false)`: prompts' dense matmuls on the GPU layout run the GEMV with 8 token rows a
+    /// workgroup instead of the tiled GEMM (`bench --gemm rows`, for A/B). Default: tiled.
+    pub tiled_gemm: Option<bool>,
     /// `Some(false)`: workgroup-memory reductions even where the adapter has subgroups (tests and
     /// `doctor` check both variants on one adapter). Default: subgroups where available.
     pub subgroups: Option<bool>,
@@ -87,7 +90,7 @@ pub struct Requirements {
 pub const REQUIRED: Requirements = Requirements {
     invocations_per_workgroup: 256,
     workgroup_size_x: 256,
-    workgroup_storage_bytes: 8192,
+    workgroup_storage_bytes: 13824, // the tiled GEMM's weight and activation tiles
     storage_buffers_per_stage: 5,
     uniform_buffers_per_stage: 4,
     sampled_textures_per_stage: 1,
@@ -244,6 +247,8 @@ pub struct GpuContext {
     /// Weights live in textures of 16-byte texels (with the row-lane layout: on CPU adapters a
     /// texel fetch is a gather, a storage load a loop over the SIMD lanes; 6x on lavapipe).
     pub texture_weights: bool,
+    /// Prompts' dense matmuls run as a tiled GEMM (GPU layout only; see `Flag::Tiled`).
+    pub tiled_gemm: bool,
     /// Reductions use subgroup operations (the device has the feature and it was not turned off).
     pub subgroups: bool,
     /// f16 data is read and computed as native f16 (the device has shader-f16, not turned off).
@@ -370,6 +375,7 @@ impl GpuContext {
         Ok(GpuContext {
             row_lane_matmul,
             texture_weights: row_lane_matmul,
+            tiled_gemm: !row_lane_matmul && choice.tiled_gemm != Some(false),
             subgroups,
             shader_f16,
             f16_in_f32,
@@ -469,7 +475,7 @@ mod tests {
             ..Default::default()
         };
         let s = REQUIRED.shortfalls(&tiny).join(", ");
-        assert!(s.contains("max_compute_workgroup_storage_size 4096 (the kernels need 8192)"), "{s}");
+        assert!(s.contains("max_compute_workgroup_storage_size 4096 (the kernels need 13824)"), "{s}");
         assert!(s.contains("max_storage_buffers_per_shader_stage 4 (the kernels need 5)"), "{s}");
     }
 }

@@ -118,6 +118,7 @@ impl Shader {
                 Flag::WVec4,
                 Flag::WTex,
                 Flag::Swiglu,
+                Flag::Tiled,
             ],
             Shader::Embed => &[Flag::HalfPack, Flag::WTex],
             Shader::RmsNorm => &[Flag::Subgroup, Flag::XVec4, Flag::RowLane],
@@ -178,10 +179,13 @@ pub enum Flag {
     Grouped,
     /// The matmul of a gate|up matrix writes silu(gate) * up (CPU adapters, with ROW_LANE).
     Swiglu,
+    /// The matmul of a prompt runs as a tiled GEMM (GPU layout, dense rows): 64 rows by 32
+    /// tokens a workgroup through workgroup memory, a 4 x 4 register tile per invocation.
+    Tiled,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 15] = [
+    pub const ALL: [Flag; 16] = [
         Flag::ExpertId,
         Flag::RowLane,
         Flag::Subgroup,
@@ -197,6 +201,7 @@ impl Flag {
         Flag::Pack,
         Flag::Grouped,
         Flag::Swiglu,
+        Flag::Tiled,
     ];
 
     pub fn name(self) -> &'static str {
@@ -216,6 +221,7 @@ impl Flag {
             Flag::Pack => "PACK",
             Flag::Grouped => "GROUPED",
             Flag::Swiglu => "SWIGLU",
+            Flag::Tiled => "TILED",
         }
     }
 

@@ -14,6 +14,16 @@ const ROWS: usize = 4;
 const LANE_WG: usize = 8;
 const MAX_TT: usize = 8;
 
+/// The tiled GEMM's tile (`TILE_N` rows by `TILE_T` tokens in the shader).
+const TILE_N: usize = 64;
+const TILE_T: usize = 32;
+
+/// Whether a dense matmul of `n_tokens` rows runs as the tiled GEMM on `ctx` (GPU layout): from
+/// half a tile of tokens up, where a tile's one decode of each weight serves enough tokens.
+pub fn tiled(ctx: &crate::gpu::GpuContext, n_tokens: usize) -> bool {
+    ctx.tiled_gemm && n_tokens >= TILE_T / 2
+}
+
 /// Rows of one matmul tile in prefill: grouped expert rows come in whole tiles of one expert
 /// (see [`ExpertRouting::grouped`]).
 pub const EXPERT_TILE: usize = MAX_TT;
@@ -97,6 +107,7 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
     if grouped && a.experts.as_ref().is_some_and(|r| r.scale_input) {
         return Err(Error::Shape(format!("matmul `{}`: grouped expert rows come scaled", w.name)));
     }
+    let tiled = a.experts.is_none() && !a.swiglu && tiled(rec.ctx, a.n_tokens);
     let tt = if (a.experts.is_some() && !grouped) || a.n_tokens == 1 { 1 } else { MAX_TT };
     let windows = x_windows(rec, w, x, &a, tt);
     let max_dim = rec.ctx.limits.max_compute_workgroups_per_dimension as usize;
@@ -109,10 +120,15 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
             .flag(Flag::XUniform, windows.is_some())
             .flag(Flag::XVec4, !rec.ctx.row_lane_matmul && w.cols.is_multiple_of(4))
             .flag(Flag::WVec4, !rec.ctx.texture_weights && c.format.gpu_block_bytes().is_multiple_of(16))
-            .flag(Flag::Swiglu, a.swiglu);
+            .flag(Flag::Swiglu, a.swiglu)
+            .flag(Flag::Tiled, tiled);
         let key = PipelineKey { variant, overrides: vec![("TT", tt as u32)] };
         let n = (c.rows.end - c.rows.start) as usize / if a.swiglu { 2 } else { 1 };
-        let per_wg = if rec.ctx.row_lane_matmul { ROWS * LANE_WG } else { ROWS };
+        let (per_wg, tokens_per_wg) = match (rec.ctx.row_lane_matmul, tiled) {
+            (true, _) => (ROWS * LANE_WG, tt),
+            (false, true) => (TILE_N, TILE_T),
+            (false, false) => (ROWS, tt),
+        };
         let blocks = n.div_ceil(per_wg);
         let wg_x = blocks.min(max_dim);
         // the whole x, or one dispatch per uniform window of token rows
@@ -137,7 +153,7 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
                 x_win: fit(win.start)?,
                 id_row0: fit(t0)?,
             };
-            let groups = [wg_x as u32, div_ceil(win.tokens.len(), tt), div_ceil(blocks, wg_x)];
+            let groups = [wg_x as u32, div_ceil(win.tokens.len(), tokens_per_wg), div_ceil(blocks, wg_x)];
             let x_bind = match windows {
                 Some(_) => Binding::Window(&x.buffer, 4 * win.start as u64, UNIFORM_X_BYTES),
                 None => Binding::Buffer(&x.buffer),
