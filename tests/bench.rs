@@ -64,26 +64,28 @@ fn synthetic_tiny_in_llama_bench_json() {
     let size = f(&pp["model_size"]);
     assert!((size - want).abs() / want < 1e-3, "model_size {size} vs {want}");
     assert_eq!(pp["model"], "synthetic tiny 2L bf16");
-    // peak: weights + KV cache (13 positions: 2 chunked layers, 2 KV heads of 32, K and V) + the
-    // 4-byte readback + the decode (T = 1) and prefill (T = 8) workspaces, each 2996 f32 a token
-    // (ids, h, x, qkv 384, attn 256, gate_up 1024, act 512, router 16, top-1 id and score, expert
-    // out 256, RoPE 32, temperature) + one logits row (32000) + the sampled id + the sampler's
-    // 8 slice maxima (id and value each: 16 words) + a 16-byte uniform
+    // peak: weights (their textures' rows exactly full here: no padding) + KV cache (13
+    // positions: 2 chunked layers, 2 KV heads of 32, K and V) + the 4-byte readback + the decode
+    // (T = 1) and prefill (T = 8) workspaces, each 1972 f32 a token (ids, h, x, qkv 384, attn
+    // 256, act 512, router 16, top-1 id and score, expert out 256, RoPE 32, temperature) + one
+    // logits row (32000) + the sampled id + the sampler's 8 slice maxima (id and value each: 16
+    // words) + one word of gate_up (every gate|up matmul writes its SwiGLU on a CPU adapter: no
+    // [T, 2 I] buffer) + a 16-byte uniform
     let kv = 2 * 2 * 13 * 2 * 32 * 4;
     assert_eq!(tg["kv_bytes"].as_u64(), Some(kv));
-    let workspace = |t: u64| 4 * (2996 * t + 32000 + 1 + 16) + 16;
+    let workspace = |t: u64| 4 * (1972 * t + 32000 + 1 + 16 + 1) + 16;
     // on a CPU adapter (lavapipe here) the matmul inputs x, attn and act are uniform-readable
     // (the X_UNIFORM matmul): 64 KiB more each
     let uniform = 3 * 65536;
-    // and the prompt's attention takes the window layout: partial results (8 tokens, 8 heads, 2
-    // slots of d + 2 = 34 floats) and the packed K and V (2 KV heads of 8 x 32 floats, 64 KiB
-    // more each)
-    let windows = 4 * 8 * 8 * 2 * 34 + 2 * (4 * 2 * 8 * 32 + 65536);
+    // and the prompt's attention takes the window layout: the packed K and V (2 KV heads of
+    // 8 x 32 floats, 64 KiB more each); its partial results (8 tokens, 8 heads, 2 slots of
+    // d + 2 = 34 floats: 4352) live in act (64 x 512 floats, below), dead while a layer attends
+    let windows = 2 * (4 * 2 * 8 * 32 + 65536);
     // and the prompt's experts are grouped: 8 assignments sorted by expert into at most
-    // 8 + 8 x 7 = 64 rows (each routed expert's run padded to a tile of 8), so gate_up, act and
-    // expert out hold 56 rows more; each row's expert and source, each assignment's row, and the
-    // rows' inputs (uniform-readable)
-    let grouped = 4 * 56 * (1024 + 512 + 256) + 4 * (64 + 64 + 8) + (4 * 64 * 256 + 65536);
+    // 8 + 8 x 7 = 64 rows (each routed expert's run padded to a tile of 8), so act and expert
+    // out hold 56 rows more; each row's expert and source, each assignment's row, and the rows'
+    // inputs (uniform-readable)
+    let grouped = 4 * 56 * (512 + 256) + 4 * (64 + 64 + 8) + (4 * 64 * 256 + 65536);
     let peak = size as u64 + kv + 4 + workspace(1) + uniform + workspace(8) + uniform + windows + grouped;
     assert_eq!(pp["peak_gpu_bytes"].as_u64(), Some(peak), "{pp}");
 

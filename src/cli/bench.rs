@@ -165,7 +165,8 @@ pub fn bench(a: BenchArgs) -> Result<()> {
             rows.push(r);
         }
     }
-    let peak = model.weight_bytes() + s.peak_bytes();
+    // the weights as the GPU holds them (texture padding included), the cache and workspaces
+    let peak = model.gpu_bytes() + s.peak_bytes();
     rows.iter_mut().for_each(|r| r.peak_gpu_bytes = peak);
     if a.output == "json" {
         println!("{}", serde_json::to_string_pretty(&rows)?);

@@ -192,7 +192,11 @@ impl<'a> MatrixSpec<'a> {
         let mut since_flush = 0;
         for (format, er, rr) in plan {
             let row_bytes = format.gpu_row_bytes(cols).unwrap_or(0);
-            let size = (er.len() * rr.len() * row_bytes).next_multiple_of(4) + 4; // + slack for unaligned reads
+            // + a slack word for a buffer's unaligned reads (a texture's out-of-range texels read
+            // as zeros or its last texel, and those bytes are masked off either way: a slack word
+            // there would cost a whole row where the bytes fill their rows)
+            let slack = if ctx.texture_weights { 0 } else { 4 };
+            let size = (er.len() * rr.len() * row_bytes).next_multiple_of(4) + slack;
             let store = WeightStore::new(ctx, name, size as u64);
             let mut w =
                 ChunkWriter { ctx, store: &store, offset: 0, pending: Vec::new(), since_flush: &mut since_flush };
@@ -234,6 +238,12 @@ impl Matrix {
     /// Bytes of the weights (without a texture's last-row padding or a buffer's slack word).
     pub fn bytes(&self) -> u64 {
         self.chunks.iter().map(|c| c.experts.len() as u64 * c.rows.len() as u64 * c.row_bytes()).sum()
+    }
+
+    /// Bytes the GPU holds for the weights: [`Matrix::bytes`] and each chunk's padding (a
+    /// texture's last row, a buffer's slack word).
+    pub fn gpu_bytes(&self) -> u64 {
+        self.chunks.iter().map(|c| c.store.bytes()).sum()
     }
 
     /// The formats of the chunks, without repeats.

@@ -92,15 +92,38 @@ pub struct AttentionScratch {
     pub part: Option<Activation>,
     pub k_pack: Option<Activation>,
     pub v_pack: Option<Activation>,
+    /// `part` is another activation's buffer (see [`AttentionScratch::for_step`]), not counted
+    /// in [`AttentionScratch::bytes`].
+    part_shared: bool,
 }
 
 impl AttentionScratch {
     /// Room for `plan` over `n_tokens` tokens of shape `s`.
     pub fn new(ctx: &GpuContext, s: AttentionShape, n_tokens: usize, plan: AttentionPlan) -> Result<Self> {
+        Self::new_in(ctx, s, n_tokens, plan, None)
+    }
+
+    /// As [`AttentionScratch::new`], the partial results in `share` where it is large enough.
+    fn new_in(
+        ctx: &GpuContext,
+        s: AttentionShape,
+        n_tokens: usize,
+        plan: AttentionPlan,
+        share: Option<&Activation>,
+    ) -> Result<Self> {
         let [part, k_pack, v_pack] = Self::lens(s, n_tokens, plan);
-        let part = (part > 0).then(|| Activation::new(ctx, "attn_part", part)).transpose()?;
+        let shared = share.filter(|a| part > 0 && a.len >= part);
+        let part = match shared {
+            Some(a) => Some(Activation { buffer: a.buffer.clone(), len: a.len }),
+            None => (part > 0).then(|| Activation::new(ctx, "attn_part", part)).transpose()?,
+        };
         let pack = |name, len| (len > 0).then(|| Activation::new_uniform_windows(ctx, name, len)).transpose();
-        Ok(AttentionScratch { part, k_pack: pack("k_pack", k_pack)?, v_pack: pack("v_pack", v_pack)? })
+        Ok(AttentionScratch {
+            part,
+            k_pack: pack("k_pack", k_pack)?,
+            v_pack: pack("v_pack", v_pack)?,
+            part_shared: shared.is_some(),
+        })
     }
 
     /// The floats of the partial results and of the packed k and v that `plan` over `n_tokens`
@@ -123,9 +146,11 @@ impl AttentionScratch {
     }
 
     /// Room for whatever plan [`AttentionPlan::pick`] makes for a step of `n_tokens` tokens in
-    /// any layer of this geometry (the split count depends on a layer's cache: the most).
-    pub fn for_step(ctx: &GpuContext, s: AttentionShape, n_tokens: usize) -> Result<Self> {
-        Self::new(ctx, s, n_tokens, Self::step_plan(ctx, s, n_tokens))
+    /// any layer of this geometry (the split count depends on a layer's cache: the most). The
+    /// partial results go in `share` where it holds them: a buffer the step uses only outside
+    /// attention (the feed-forward's activations, dead while a layer attends).
+    pub fn for_step(ctx: &GpuContext, s: AttentionShape, n_tokens: usize, share: Option<&Activation>) -> Result<Self> {
+        Self::new_in(ctx, s, n_tokens, Self::step_plan(ctx, s, n_tokens), share)
     }
 
     /// What [`AttentionScratch::for_step`] allocates, in floats, without allocating it.
@@ -134,7 +159,8 @@ impl AttentionScratch {
     }
 
     pub fn bytes(&self) -> u64 {
-        [&self.part, &self.k_pack, &self.v_pack].into_iter().flatten().map(|a| a.buffer.size()).sum()
+        let part = if self.part_shared { None } else { self.part.as_ref() };
+        [part, self.k_pack.as_ref(), self.v_pack.as_ref()].into_iter().flatten().map(|a| a.buffer.size()).sum()
     }
 
     /// The partial-result buffer, checked to hold `plan`'s slots.

@@ -32,6 +32,14 @@ impl<M> Ffn<M> {
         }
     }
 
+    /// The gate|up matrices (dense, or the routed experts' and the shared expert's).
+    pub fn gate_ups(&self) -> Vec<&M> {
+        match self {
+            Ffn::Dense { gate_up, .. } => vec![gate_up],
+            Ffn::Moe { experts_gate_up, shared_gate_up, .. } => vec![experts_gate_up, shared_gate_up],
+        }
+    }
+
     pub(crate) fn map<N>(self, mut f: impl FnMut(M) -> Result<N>) -> Result<Ffn<N>> {
         Ok(match self {
             Ffn::Dense { gate_up, down } => Ffn::Dense { gate_up: f(gate_up)?, down: f(down)? },
@@ -95,7 +103,13 @@ impl Layer {
     }
 
     pub fn weight_bytes(&self) -> u64 {
-        self.matrices().iter().map(|m| m.bytes()).sum::<u64>() + 8 * self.input_norm.len as u64
+        self.weight_bytes_by(Matrix::bytes)
+    }
+
+    /// The layer's matrices measured by `bytes` ([`Matrix::bytes`] or [`Matrix::gpu_bytes`]),
+    /// and its two norms.
+    pub fn weight_bytes_by(&self, bytes: fn(&Matrix) -> u64) -> u64 {
+        self.matrices().iter().map(|m| bytes(m)).sum::<u64>() + 8 * self.input_norm.len as u64
     }
 
     /// What one token's step does with this layer's matrices: (weight bytes read, multiply-adds),

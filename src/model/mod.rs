@@ -115,8 +115,8 @@ pub fn matrix_specs<'a>(cfg: &TextConfig, ck: &'a dyn TensorSource) -> Result<Ve
 }
 
 /// Bytes of the embedding and the head (once when they are tied).
-fn heads_bytes(embed: &Arc<Matrix>, lm_head: &Arc<Matrix>) -> u64 {
-    embed.bytes() + if Arc::ptr_eq(embed, lm_head) { 0 } else { lm_head.bytes() }
+fn heads_bytes(embed: &Arc<Matrix>, lm_head: &Arc<Matrix>, bytes: fn(&Matrix) -> u64) -> u64 {
+    bytes(embed) + if Arc::ptr_eq(embed, lm_head) { 0 } else { bytes(lm_head) }
 }
 
 /// How far an upload has come, given to the load callback after each layer.
@@ -130,6 +130,13 @@ pub struct Uploaded {
 }
 
 impl TextModel {
+    /// Whether some gate|up matmul writes gate and up for a separate SwiGLU pass on `ctx` (else
+    /// each writes its SwiGLU, [`kernels::matmul::fuses_swiglu`], and no step needs a
+    /// `[rows, 2 I]` buffer).
+    pub fn swiglu_pass(&self, ctx: &GpuContext) -> bool {
+        self.layers.iter().flat_map(|l| l.ffn.gate_ups()).any(|m| !crate::kernels::matmul::fuses_swiglu(ctx, m))
+    }
+
     /// Uploads every weight as stored. `progress` is called after each layer.
     pub fn load(
         ctx: &GpuContext,
@@ -163,7 +170,7 @@ impl TextModel {
         let norm = layer::load_norm(ctx, ck, &names.norm(), cfg.hidden_size)?;
         let n = cfg.num_hidden_layers;
         let mut layers = Vec::with_capacity(n);
-        let mut bytes = heads_bytes(&embed, &lm_head);
+        let mut bytes = heads_bytes(&embed, &lm_head, Matrix::bytes);
         for i in 0..n {
             let layer = Layer::load(ctx, cfg, ck, &names, i, opts.quantize)?;
             bytes += layer.weight_bytes();
@@ -183,7 +190,17 @@ impl TextModel {
     }
 
     pub fn weight_bytes(&self) -> u64 {
-        heads_bytes(&self.embed, &self.lm_head) + self.layers.iter().map(|l| l.weight_bytes()).sum::<u64>()
+        self.bytes_by(Matrix::bytes)
+    }
+
+    /// The GPU memory the weights take: [`TextModel::weight_bytes`] and the chunks' padding.
+    pub fn gpu_bytes(&self) -> u64 {
+        self.bytes_by(Matrix::gpu_bytes)
+    }
+
+    fn bytes_by(&self, bytes: fn(&Matrix) -> u64) -> u64 {
+        heads_bytes(&self.embed, &self.lm_head, bytes)
+            + self.layers.iter().map(|l| l.weight_bytes_by(bytes)).sum::<u64>()
     }
 
     /// What a step does per token with the decoder layers' matrices: (weight bytes read,

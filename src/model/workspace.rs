@@ -18,12 +18,16 @@ pub struct Workspace {
     /// What this step's attention plan needs besides its inputs (see
     /// [`kernels::AttentionPlan::pick`]).
     pub attn_scratch: kernels::AttentionScratch,
-    pub gu: Activation,            // [T k (or the grouped rows), 2 max(I, Imlp)]
-    pub act: Activation,           // [T k (or the grouped rows), max(I, Imlp)]
+    /// `[T k (or the grouped rows), 2 max(I, Imlp)]` where some gate|up matmul leaves its
+    /// SwiGLU to a second pass (else unused, one word).
+    pub gu: Activation,
+    /// `[T k (or the grouped rows), max(I, Imlp)]`, and during attention its partial results
+    /// (`attn_scratch.part` shares the buffer).
+    pub act: Activation,
     pub router_logits: Activation, // [T, E]
     pub top_ids: Activation,       // u32 [T k]
     pub top_scores: Activation,    // [T k]
-    pub y: Activation,             // [T k (or the grouped rows), H] routed expert outputs
+    pub y: Activation,             // [T k (or the grouped rows), H] routed expert outputs (MoE)
     /// Prefill (T > 1) of a MoE model: the routed assignments sorted by expert, so that each
     /// expert's weights are read once per tile of rows (`gu`, `act` and `y` then hold the sorted
     /// rows). Decode routes its one token directly.
@@ -49,11 +53,13 @@ struct Lens {
     attn: usize,
     /// Routed assignments `T k` (`T` for a dense model).
     routed: usize,
-    /// `[rows, 2 w]` and `[rows, w]`: rows are `T k`, or the grouped rows (prefill of a MoE
-    /// model); `w` the widest feed-forward, `max(I, Imlp)` over the layers' kinds.
+    /// `[rows, 2 w]` (0 where every gate|up matmul writes its SwiGLU) and `[rows, w]`: rows are
+    /// `T k`, or the grouped rows (prefill of a MoE model); `w` the widest feed-forward,
+    /// `max(I, Imlp)` over the layers' kinds.
     gate_up: usize,
     act: usize,
-    /// `[rows, H]`: the routed experts' outputs, and the grouped inputs when grouped.
+    /// `[rows, H]`: the routed experts' outputs (0 for a dense model), and the grouped inputs
+    /// when grouped.
     y: usize,
     grouped: bool,
     router_logits: usize,
@@ -64,7 +70,7 @@ struct Lens {
 }
 
 impl Lens {
-    fn new(ctx: &GpuContext, cfg: &TextConfig, t: usize, all_logits: bool) -> Lens {
+    fn new(ctx: &GpuContext, cfg: &TextConfig, swiglu_pass: bool, t: usize, all_logits: bool) -> Lens {
         let k = if cfg.has_moe() { cfg.num_experts_per_tok } else { 1 };
         let dense_w = if cfg.layers.iter().any(|l| l.ffn == FfnKind::Dense) { cfg.intermediate_size_mlp } else { 0 };
         let moe_w = if cfg.has_moe() { cfg.intermediate_size } else { 0 };
@@ -78,9 +84,9 @@ impl Lens {
             qkv: t * cfg.qkv_width(),
             attn: t * cfg.num_attention_heads * cfg.head_dim,
             routed: t * k,
-            gate_up: rows * 2 * w,
+            gate_up: if swiglu_pass { rows * 2 * w } else { 0 },
             act: rows * w,
-            y: rows * cfg.hidden_size,
+            y: if cfg.has_moe() { rows * cfg.hidden_size } else { 0 },
             grouped,
             router_logits: t * cfg.num_local_experts.max(1),
             rope_table: t * cfg.head_dim,
@@ -103,9 +109,10 @@ pub const PREFILL_BATCH: usize = 512;
 
 impl Workspace {
     /// The most tokens (up to `want`) one step may take on `ctx` with every activation within
-    /// the adapter's storage binding limit; 0 when not even one token fits.
-    pub fn max_tokens(ctx: &GpuContext, cfg: &TextConfig, want: usize) -> usize {
-        let fits = |t: usize| (Lens::new(ctx, cfg, t, false).largest() * 4) as u64 <= ctx.max_binding;
+    /// the adapter's storage binding limit; 0 when not even one token fits (`swiglu_pass` as
+    /// for [`Workspace::new`]).
+    pub fn max_tokens(ctx: &GpuContext, cfg: &TextConfig, swiglu_pass: bool, want: usize) -> usize {
+        let fits = |t: usize| (Lens::new(ctx, cfg, swiglu_pass, t, false).largest() * 4) as u64 <= ctx.max_binding;
         let mut t = want.max(1);
         while t > 0 && !fits(t) {
             t /= 2;
@@ -113,9 +120,17 @@ impl Workspace {
         t
     }
 
-    pub fn new(ctx: &GpuContext, cfg: &TextConfig, n_tokens: usize, all_logits: bool) -> Result<Self> {
+    /// `swiglu_pass`: whether some gate|up matmul leaves its SwiGLU to a second pass
+    /// ([`crate::model::TextModel::swiglu_pass`]), which needs the `[rows, 2 I]` buffer `gu`.
+    pub fn new(
+        ctx: &GpuContext,
+        cfg: &TextConfig,
+        swiglu_pass: bool,
+        n_tokens: usize,
+        all_logits: bool,
+    ) -> Result<Self> {
         let t = n_tokens;
-        let l = Lens::new(ctx, cfg, t, all_logits);
+        let l = Lens::new(ctx, cfg, swiglu_pass, t, all_logits);
         let expert_rows = match l.grouped {
             true => Some(kernels::ExpertRows::new(ctx, l.routed, cfg.num_local_experts, cfg.hidden_size)?),
             false => None,
@@ -124,6 +139,10 @@ impl Workspace {
         let a = |name: &str, n: usize| Activation::new(ctx, name, n);
         // matmul inputs: uniform-readable on CPU adapters (see Flag::XUniform)
         let mm_in = |name: &str, n: usize| Activation::new_uniform_readable(ctx, name, n);
+        // a layer's attention is done before its feed-forward starts, and the next layer's
+        // attention starts after it: `act` holds the attention's partial results too
+        let act = mm_in("act", l.act.max(l.attn_scratch[0]))?;
+        let attn_scratch = kernels::AttentionScratch::for_step(ctx, attention_geometry(cfg), t, Some(&act))?;
         Ok(Workspace {
             n_tokens: t,
             logits_rows,
@@ -132,9 +151,9 @@ impl Workspace {
             x: mm_in("x", l.h)?,
             qkv: a("qkv", l.qkv)?,
             attn: mm_in("attn", l.attn)?,
-            attn_scratch: kernels::AttentionScratch::for_step(ctx, attention_geometry(cfg), t)?,
+            attn_scratch,
             gu: a("gate_up", l.gate_up)?,
-            act: mm_in("act", l.act)?,
+            act,
             router_logits: a("router_logits", l.router_logits)?,
             top_ids: a("top_ids", l.routed)?,
             top_scores: a("top_scores", l.routed)?,
