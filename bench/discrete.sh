@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Issue #9's discrete-GPU runs on random weights at Scout's shapes (no checkpoint needed): the
 # conformance report, then bench's decode-against-context growth table, prefill against prompt
-# length, three weight formats, and decode with 16 against 128 experts at equal active
-# parameters. Raw output goes to DIR (default bench/results/discrete); a summary is printed.
+# length, three weight formats, prefill with the tiled GEMM against the GEMV (--gemm), and
+# decode with 16 against 128 experts at equal active parameters. Raw output goes to DIR
+# (default bench/results/discrete); a summary is printed.
 #   bench/discrete.sh [DIR]        BIN=path/to/llama4-wgpu to use another binary
 # Scout's 48 layers in q4_K are 57.8 GiB of weights: a GPU with 80 GB runs it all; pass
 # LAYERS=N for smaller ones (the growth table then covers N layers).
@@ -27,6 +28,11 @@ $B bench --synthetic scout --layers "$LAYERS" --quant q4_k -p 128,512,2048,4096 
 for q in q4_k q8_0 bf16; do
     step "Scout 4L $q"
     $B bench --synthetic scout --layers 4 --quant $q -p 512 -n 64 -r 3 -o json > "$DIR/scout4_$q.json" 2>> "$DIR/log.txt"
+done
+for g in tiled rows; do
+    step "Scout 4L q4_K prefill, --gemm $g (the tiled GEMM against the 8-token GEMV)"
+    $B bench --synthetic scout --layers 4 --quant q4_k --gemm $g -p 512,2048 -n 0 -r 3 -o json \
+        > "$DIR/gemm_$g.json" 2>> "$DIR/log.txt"
 done
 for e in 16 128; do
     step "Scout 4L, $e experts"
