@@ -107,7 +107,7 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
     if grouped && a.experts.as_ref().is_some_and(|r| r.scale_input) {
         return Err(Error::Shape(format!("matmul `{}`: grouped expert rows come scaled", w.name)));
     }
-    let tiled = a.experts.is_none() && !a.swiglu && tiled(rec.ctx, a.n_tokens);
+    let gemm = a.experts.is_none() && !a.swiglu && tiled(rec.ctx, a.n_tokens);
     let tt = if (a.experts.is_some() && !grouped) || a.n_tokens == 1 { 1 } else { MAX_TT };
     let windows = x_windows(rec, w, x, &a, tt);
     let max_dim = rec.ctx.limits.max_compute_workgroups_per_dimension as usize;
@@ -121,10 +121,10 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
             .flag(Flag::XVec4, !rec.ctx.row_lane_matmul && w.cols.is_multiple_of(4))
             .flag(Flag::WVec4, !rec.ctx.texture_weights && c.format.gpu_block_bytes().is_multiple_of(16))
             .flag(Flag::Swiglu, a.swiglu)
-            .flag(Flag::Tiled, tiled);
+            .flag(Flag::Tiled, gemm);
         let key = PipelineKey { variant, overrides: vec![("TT", tt as u32)] };
         let n = (c.rows.end - c.rows.start) as usize / if a.swiglu { 2 } else { 1 };
-        let (per_wg, tokens_per_wg) = match (rec.ctx.row_lane_matmul, tiled) {
+        let (per_wg, tokens_per_wg) = match (rec.ctx.row_lane_matmul, gemm) {
             (true, _) => (ROWS * LANE_WG, tt),
             (false, true) => (TILE_N, TILE_T),
             (false, false) => (ROWS, tt),
