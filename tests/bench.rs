@@ -65,7 +65,8 @@ fn synthetic_tiny_in_llama_bench_json() {
     assert!((size - want).abs() / want < 1e-3, "model_size {size} vs {want}");
     assert_eq!(pp["model"], "synthetic tiny 2L bf16");
     // peak: weights (their textures' rows exactly full here: no padding) + KV cache (13
-    // positions: 2 chunked layers, 2 KV heads of 32, K and V) + the 4-byte readback + the decode
+    // positions: 2 chunked layers, 2 KV heads of 32, K and V) + two 4-byte readbacks (a streamed
+    // decode reads one while the next step fills the other) + the decode
     // (T = 1) and prefill (T = 8) workspaces, each 1972 f32 a token (ids, h, x, qkv 384, attn
     // 256, act 512, router 16, top-1 id and score, expert out 256, RoPE 32, temperature) + one
     // logits row (32000) + the sampled id + the sampler's 8 slice maxima (id and value each: 16
@@ -86,7 +87,7 @@ fn synthetic_tiny_in_llama_bench_json() {
     // out hold 56 rows more; each row's expert and source, each assignment's row, and the rows'
     // inputs (uniform-readable)
     let grouped = 4 * 56 * (512 + 256) + 4 * (64 + 64 + 8) + (4 * 64 * 256 + 65536);
-    let peak = size as u64 + kv + 4 + workspace(1) + uniform + workspace(8) + uniform + windows + grouped;
+    let peak = size as u64 + kv + 2 * 4 + workspace(1) + uniform + workspace(8) + uniform + windows + grouped;
     assert_eq!(pp["peak_gpu_bytes"].as_u64(), Some(peak), "{pp}");
 
     // achieved rates, from the shapes: a token's layer reads 2 bytes a bf16 weight of qkv

@@ -129,22 +129,32 @@ pub fn stream(
 ) -> Result<Vec<u32>> {
     let mut tokens = vec![];
     let mut dec = StreamDecoder::new();
-    let mut next = first;
-    while tokens.len() < max {
-        tokens.push(next);
-        if stop.contains(&next) {
-            break;
+    let mut failed = None;
+    // takes one id: false to stop (a stop id, an output error, or `max` ids)
+    let mut take = |id: u32| -> bool {
+        tokens.push(id);
+        if stop.contains(&id) {
+            return false;
         }
         if let (true, Some(tok)) = (print, tokenizer) {
-            let piece = dec.push(tok, next)?;
-            let mut out = std::io::stdout().lock();
-            out.write_all(piece.as_bytes())?;
-            out.flush()?;
+            let shown = dec.push(tok, id).map_err(anyhow::Error::from).and_then(|piece| {
+                let mut out = std::io::stdout().lock();
+                out.write_all(piece.as_bytes())?;
+                Ok(out.flush()?)
+            });
+            if let Err(e) = shown {
+                failed = Some(e);
+                return false;
+            }
         }
-        if tokens.len() == max {
-            break;
-        }
-        next = pollster::block_on(session.decode(None, false))?.token;
+        tokens.len() < max
+    };
+    // the ids print while the GPU is already on the next one
+    if max > 0 && take(first) {
+        pollster::block_on(session.decode_stream(max - 1, &mut take))?;
+    }
+    if let Some(e) = failed {
+        return Err(e);
     }
     Ok(tokens)
 }

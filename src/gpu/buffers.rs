@@ -99,14 +99,27 @@ pub async fn read_words(ctx: &GpuContext, buffer: &wgpu::Buffer, offset: usize, 
 /// is polled until the map completes; in a browser the future resolves when the GPU is done,
 /// without blocking the page.
 pub async fn map_and_read(ctx: &GpuContext, staging: &wgpu::Buffer, count: usize) -> Result<Vec<u32>> {
+    map_and_read_after(ctx, staging, count, None).await
+}
+
+/// As [`map_and_read`], natively waiting only for submission `after` (the one that filled
+/// `staging`), not for work queued behind it.
+pub async fn map_and_read_after(
+    ctx: &GpuContext,
+    staging: &wgpu::Buffer,
+    count: usize,
+    after: Option<wgpu::SubmissionIndex>,
+) -> Result<Vec<u32>> {
     let (tx, rx) = futures_channel::oneshot::channel();
     staging.map_async(wgpu::MapMode::Read, .., move |r| {
         let _ = tx.send(r);
     });
     #[cfg(not(target_arch = "wasm32"))]
     ctx.device
-        .poll(wgpu::PollType::Wait { submission_index: None, timeout: None })
+        .poll(wgpu::PollType::Wait { submission_index: after, timeout: None })
         .map_err(|e| Error::Gpu(format!("waiting for the GPU: {e}")))?;
+    #[cfg(target_arch = "wasm32")]
+    let _ = after;
     #[cfg(target_arch = "wasm32")]
     let _ = ctx; // the browser drives the GPU
     rx.await

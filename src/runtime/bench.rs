@@ -96,9 +96,7 @@ pub async fn decode(s: &mut Session<'_>, first: u32, n_gen: usize, depth: usize,
         at_depth(s, depth)?;
         s.prefill(&[first], false).await?;
         let t = Instant::now();
-        for _ in 0..n_gen {
-            s.decode(None, false).await?;
-        }
+        s.decode_stream(n_gen, |_| true).await?;
         samples.push(t.elapsed().as_nanos() as f64);
     }
     Ok(Timing::new(0, n_gen, depth, samples))
