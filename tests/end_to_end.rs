@@ -85,7 +85,7 @@ fn split_tensors_give_the_same_numbers() {
     } else {
         panic!("layer 0 should be MoE");
     }
-    let ws = llama4_wgpu::model::Workspace::new(&ctx, &cfg, model.swiglu_pass(&ctx), 37, true).unwrap();
+    let ws = llama4_wgpu::model::Workspace::new(&ctx, &cfg, model.passes(&ctx), 37, true).unwrap();
     assert!(ws.logits.len() >= 10, "logits not split into row blocks: {}", ws.logits.len());
     drop((model, ws));
     check_fixture("scout", &ctx);
@@ -169,17 +169,19 @@ fn micro_batched_prefill_matches_transformers() {
 /// as many tokens would not (a 4096-token Scout step does not fit 128 MiB bindings).
 #[test]
 fn scout_steps_fit_the_binding_limit() {
-    use llama4_wgpu::model::Workspace;
+    use llama4_wgpu::model::{Passes, Workspace};
     let ctx = gpu();
     let cfg = llama4_wgpu::loader::synthetic::preset("scout", Some(1), None).unwrap();
-    // bf16 experts of 168 MB split inside an expert on 128 MiB bindings: a separate SwiGLU pass
-    let t = Workspace::max_tokens(ctx, &cfg, true, 4096);
+    // bf16 experts of 168 MB split inside an expert on 128 MiB bindings: a separate SwiGLU pass;
+    // the MoE feed-forward's norm has three readers: a norm pass
+    let passes = Passes { swiglu: true, norm: true };
+    let t = Workspace::max_tokens(ctx, &cfg, passes, 4096);
     eprintln!("a Scout step takes {t} tokens on {}", ctx.info.name);
     assert!(t >= 64, "{t} tokens a step");
-    Workspace::new(ctx, &cfg, true, t, false).unwrap();
+    Workspace::new(ctx, &cfg, passes, t, false).unwrap();
     if t < 4096 {
         let e =
-            Workspace::new(ctx, &cfg, true, 2 * t, false).err().expect("twice the batch must pass the binding limit");
+            Workspace::new(ctx, &cfg, passes, 2 * t, false).err().expect("twice the batch must pass the binding limit");
         assert!(e.to_string().contains("max_storage_buffer_binding_size"), "{e}");
     }
 }

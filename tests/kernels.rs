@@ -91,8 +91,9 @@ fn every_conformance_check_passes() {
         }
     }
     let split = |k: &str| checks.iter().filter(|c| c.kernel == k && c.variant.ends_with(" chunked")).count();
-    // per format: 3 dense (one tiled), 2 expert-indexed, 2 grouped
-    assert_eq!((split("matmul"), split("embed")), (11 * 7, 11), "weight-split checks");
+    // per format: 3 dense (one tiled), 3 dense applying the input's RMSNorm (NORM, one tiled),
+    // 2 expert-indexed, 2 grouped
+    assert_eq!((split("matmul"), split("embed")), (11 * 10, 11), "weight-split checks");
     for k in [
         "rmsnorm",
         "swiglu",

@@ -20,6 +20,11 @@
 // computes its rows of gate and the same rows of up, and no [T, 2n] buffer is written or read
 // back by a second pass.
 //
+// NORM (dense rows): x holds the rows before their RMSNorm (spec §2.1), and the matmul applies it:
+// each input is multiplied by the norm's weight as it is loaded, each workgroup sums the squares
+// of its tokens' rows itself, and each dot product is scaled by 1 / rms at the end. The norm's
+// own pass, a dispatch and a [T, k] write and read, disappears.
+//
 // EXPERT_ID (the MoE "mul_mat_id" variant): activation row t is a routed assignment. Its expert is
 // ids[t] (read on the GPU, never by the host); workgroups whose expert is not in this chunk do no
 // work, so only the routed experts' weights are ever read. With scale_input the input row is
@@ -36,7 +41,7 @@ const WG: u32 = 64u;
 const LANE_WG: u32 = 8u;
 
 struct Params {
-    k: u32,
+    norm_eps: f32, // NORM: the RMSNorm's epsilon
     n: u32,
     n_tokens: u32,
     out_stride: u32,
@@ -82,6 +87,14 @@ struct Params {
 #if EXPERT_ID
 @group(0) @binding(4) var<storage, read> ids: array<u32>;
 @group(0) @binding(5) var<storage, read> scores: array<f32>;
+#if NORM
+@group(0) @binding(6) var<storage, read> norm_w: array<vec4<f32>>;
+#endif
+#else
+#if NORM
+// the RMSNorm weight of the input rows (k of them, k a multiple of 4)
+@group(0) @binding(4) var<storage, read> norm_w: array<vec4<f32>>;
+#endif
 #endif
 
 #include_weights
@@ -101,10 +114,43 @@ fn xv4(o: u32) -> vec4<f32> {
 #endif
 }
 
-// 32 activations from offset o (in the W32 layout). Past k (float rows are zero-padded to 32)
-// the values belong to the next row or are clamped reads: finite, and multiplied by zero weights.
-fn x32_each(o: u32) -> W32 {
-    return W32(xv4(o), xv4(o + 4u), xv4(o + 8u), xv4(o + 12u), xv4(o + 16u), xv4(o + 20u), xv4(o + 24u), xv4(o + 28u));
+// The 32 factors of the inputs from column e: with NORM the norm's weights (the 1 / rms scale
+// comes at the end), else ones. Loaded once per unit for every token and row that uses them (a
+// storage load in the inner loop costs CPU adapters a pass over the SIMD lanes each time).
+fn g32_each(e: u32) -> W32 {
+#if NORM
+    let b = e >> 2u;
+    return W32(norm_w[b], norm_w[b + 1u], norm_w[b + 2u], norm_w[b + 3u], norm_w[b + 4u], norm_w[b + 5u], norm_w[b + 6u],
+        norm_w[b + 7u]);
+#else
+    let one = vec4<f32>(1.0);
+    return W32(one, one, one, one, one, one, one, one);
+#endif
+}
+
+// 32 inputs from offset o, times their factors g (in the W32 layout). Past k (float rows are
+// zero-padded to 32) the values belong to the next row or are clamped reads: finite, and
+// multiplied by zero weights.
+fn x32_each(o: u32, g: W32) -> W32 {
+    return W32(xv4(o) * g.a0, xv4(o + 4u) * g.a1, xv4(o + 8u) * g.a2, xv4(o + 12u) * g.a3, xv4(o + 16u) * g.a4,
+        xv4(o + 20u) * g.a5, xv4(o + 24u) * g.a6, xv4(o + 28u) * g.a7);
+}
+
+// NORM: the sum of squares of part `part` of `parts` of activation row t's input row (its vec4s
+// part, part + parts, ...), for the caller to add up.
+fn sumsq_part(t: u32, part: u32, parts: u32) -> f32 {
+    let o = x_base(t);
+    var s = 0.0;
+    for (var i = part; i < p.x_stride / 4u; i += parts) {
+        let v = xv4(o + 4u * i);
+        s += dot(v, v);
+    }
+    return s;
+}
+
+// NORM: 1 / rms of an input row from its sum of squares (as norm/rmsnorm.wgsl computes it).
+fn inv_rms(sumsq: f32) -> f32 {
+    return inverseSqrt(sumsq / f32(p.x_stride) + p.norm_eps);
 }
 
 #if ROW_LANE
@@ -114,19 +160,37 @@ fn x32_each(o: u32) -> W32 {
 // over the lanes instead of eight (each load being a pass over the lanes, uniform or not).
 var<private> lane_id: u32;
 
-fn x32(o: u32) -> W32 {
-    let v = xv4(o + 4u * lane_id);
+// The factors of the lane's own four inputs (see g32_each), in .a0.
+fn g32(e: u32) -> W32 {
+#if NORM
+    let v = norm_w[(e >> 2u) + lane_id];
+    return W32(v, v, v, v, v, v, v, v);
+#else
+    return g32_each(e);
+#endif
+}
+
+fn x32(o: u32, g: W32) -> W32 {
+    let v = xv4(o + 4u * lane_id) * g.a0;
     return W32(subgroupBroadcast(v, 0u), subgroupBroadcast(v, 1u), subgroupBroadcast(v, 2u), subgroupBroadcast(v, 3u),
         subgroupBroadcast(v, 4u), subgroupBroadcast(v, 5u), subgroupBroadcast(v, 6u), subgroupBroadcast(v, 7u));
 }
 #else
-fn x32(o: u32) -> W32 {
-    return x32_each(o);
+fn g32(e: u32) -> W32 {
+    return g32_each(e);
+}
+
+fn x32(o: u32, g: W32) -> W32 {
+    return x32_each(o, g);
 }
 #endif
 #else
-fn x32(o: u32) -> W32 {
-    return x32_each(o);
+fn g32(e: u32) -> W32 {
+    return g32_each(e);
+}
+
+fn x32(o: u32, g: W32) -> W32 {
+    return x32_each(o, g);
 }
 #endif
 
@@ -135,9 +199,9 @@ fn dot32(wv: W32, xv: W32) -> f32 {
         + dot4(wv.a4, xv.a4) + dot4(wv.a5, xv.a5) + dot4(wv.a6, xv.a6) + dot4(wv.a7, xv.a7);
 }
 
-// One unit's weights dotted with the 32 activations from offset o, times `scale`.
-fn dot_x32(wv: W32, o: u32, scale: f32) -> f32 {
-    return dot32(wv, x32(o)) * scale;
+// One unit's weights dotted with the 32 inputs from offset o (factors g), times `scale`.
+fn dot_x32(wv: W32, o: u32, g: W32, scale: f32) -> f32 {
+    return dot32(wv, x32(o, g)) * scale;
 }
 
 // Four weights times four activations, summed. F16 (`--dtype f16` with shader-f16): f16 products
@@ -214,6 +278,11 @@ fn route(t0: u32, row_bytes: u32) -> Route {
     return r;
 }
 
+// The input column where unit `unit` (counted along the row) starts.
+fn unit_col(unit: u32) -> u32 {
+    return (unit / UNITS) * BLOCK_ELEMS + 32u * (unit % UNITS);
+}
+
 // Byte offsets of the ROWS rows from r0; rows past n read row n - 1 (no branch in the loop) and
 // are not stored.
 fn row_bases(base: u32, r0: u32, row_bytes: u32) -> vec4<u32> {
@@ -222,24 +291,25 @@ fn row_bases(base: u32, r0: u32, row_bytes: u32) -> vec4<u32> {
 }
 
 // acc[tt] += the ROWS rows' unit `unit` (counted along the row) dotted with token t0 + tt's
-// activations, for the tile's first `rows` tokens: each unit is decoded once for all of them.
-fn add_unit(acc: ptr<function, array<vec4<f32>, 8>>, rb: vec4<u32>, unit: u32, t0: u32, scale: f32, rows: u32) {
+// inputs (factors g, from g32), for the tile's first `rows` tokens: each unit is decoded once
+// for all of them.
+fn add_unit(acc: ptr<function, array<vec4<f32>, 8>>, rb: vec4<u32>, unit: u32, t0: u32, scale: f32, rows: u32, g: W32) {
     let blk = unit / UNITS;
     let u = unit % UNITS;
     let bo = blk * BLOCK_BYTES;
-    let e = blk * BLOCK_ELEMS + 32u * u;
+    let e = unit_col(unit);
     if (TT == 1u) {
         let o = x_base(t0) + e;
 #if ROW_LANE
         // one row decoded and used at a time: 32 live weights, not 128 (CPU adapters spill);
         // x comes from scalar uniform loads, cheap to repeat
-        (*acc)[0].x += dot_x32(unit_w(rb.x + bo, u), o, scale);
-        (*acc)[0].y += dot_x32(unit_w(rb.y + bo, u), o, scale);
-        (*acc)[0].z += dot_x32(unit_w(rb.z + bo, u), o, scale);
-        (*acc)[0].w += dot_x32(unit_w(rb.w + bo, u), o, scale);
+        (*acc)[0].x += dot_x32(unit_w(rb.x + bo, u), o, g, scale);
+        (*acc)[0].y += dot_x32(unit_w(rb.y + bo, u), o, g, scale);
+        (*acc)[0].z += dot_x32(unit_w(rb.z + bo, u), o, g, scale);
+        (*acc)[0].w += dot_x32(unit_w(rb.w + bo, u), o, g, scale);
 #else
         // GPUs: the 32 activations loaded once for the four rows
-        let xv = x32(o);
+        let xv = x32(o, g);
         (*acc)[0] += scale * vec4<f32>(dot32(unit_w(rb.x + bo, u), xv), dot32(unit_w(rb.y + bo, u), xv),
             dot32(unit_w(rb.z + bo, u), xv), dot32(unit_w(rb.w + bo, u), xv));
 #endif
@@ -251,7 +321,7 @@ fn add_unit(acc: ptr<function, array<vec4<f32>, 8>>, rb: vec4<u32>, unit: u32, t
     let w3 = unit_w(rb.w + bo, u);
     for (var tt = 0u; tt < TT; tt++) {
         if (tt < rows) { // uniform: the workgroup's tile
-            let xv = x32(x_base(t0 + tt) + e);
+            let xv = x32(x_base(t0 + tt) + e, g);
             (*acc)[tt] += scale * vec4<f32>(dot32(w0, xv), dot32(w1, xv), dot32(w2, xv), dot32(w3, xv));
         }
     }
@@ -273,6 +343,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     // Rows past n read row n - 1 (no branch in the loop) and are not stored; their lanes keep
     // going, in step with the others (SIMD lanes of one batch cost the same, live or not).
     let rb = row_bases(rt.base, r0, row_bytes);
+    // each output's scale: 1 / rms of its token's input row with NORM (the 8 lanes share the
+    // sum with SUBGROUP; tokens past the tile repeat its last, not stored), else 1
+    var inv: array<f32, 8>;
+    for (var tt = 0u; tt < TT; tt++) {
+        inv[tt] = 1.0;
+#if NORM
+        let t = min(t0 + tt, p.n_tokens - 1u);
+#if SUBGROUP
+        inv[tt] = inv_rms(subgroupAdd(sumsq_part(t, lid, LANE_WG)));
+#else
+        inv[tt] = inv_rms(sumsq_part(t, 0u, 1u));
+#endif
+#endif
+    }
     var acc: array<vec4<f32>, 8>;
 #if SWIGLU
     // the same rows of up, n rows further
@@ -280,16 +364,17 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     var acc_up: array<vec4<f32>, 8>;
 #endif
     for (var unit = 0u; unit < p.row_blocks * UNITS; unit++) {
-        add_unit(&acc, rb, unit, t0, rt.scale, rt.rows);
+        let g = g32(unit_col(unit));
+        add_unit(&acc, rb, unit, t0, rt.scale, rt.rows, g);
 #if SWIGLU
-        add_unit(&acc_up, rb_up, unit, t0, rt.scale, rt.rows);
+        add_unit(&acc_up, rb_up, unit, t0, rt.scale, rt.rows, g);
 #endif
     }
     for (var tt = 0u; tt < TT; tt++) {
 #if SWIGLU
-        store4(t0 + tt, r0, swiglu4(acc[tt], acc_up[tt]));
+        store4(t0 + tt, r0, swiglu4(acc[tt] * inv[tt], acc_up[tt] * inv[tt]));
 #else
-        store4(t0 + tt, r0, acc[tt]);
+        store4(t0 + tt, r0, acc[tt] * inv[tt]);
 #endif
     }
 }
@@ -320,6 +405,18 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
     let tr = lid % 16u;
     let tc = lid / 16u;
     var acc: array<vec4<f32>, 4>; // acc[j][i]: row r0 + tr + 16 i, token t0 + tc + 8 j
+    // inv[j]: the scale of token t0 + tc + 8 j's outputs, 1 / rms of its input row with NORM (four
+    // invocations sum each token's squares, their parts passing through x_tile), else 1
+    var inv = vec4<f32>(1.0);
+#if NORM
+    x_tile[lid].x = sumsq_part(min(t0 + lid / 4u, p.n_tokens - 1u), lid % 4u, 4u);
+    workgroupBarrier();
+    for (var j = 0u; j < 4u; j++) {
+        let b = (tc + 8u * j) * 4u;
+        inv[j] = inv_rms(x_tile[b].x + x_tile[b + 1u].x + x_tile[b + 2u].x + x_tile[b + 3u].x);
+    }
+    workgroupBarrier();
+#endif
     for (var unit = 0u; unit < p.row_blocks * UNITS; unit++) {
         let blk = unit / UNITS;
         let u = unit % UNITS;
@@ -342,7 +439,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
                 let idx = lid - TILE_N + 64u * q;
                 let tt = idx / 8u;
                 let t = min(t0 + tt, p.n_tokens - 1u);
-                x_tile[tt * KS + idx % 8u] = xv4(x_base(t) + e + 4u * (idx % 8u)) * rt.scale;
+                let c = e + 4u * (idx % 8u);
+#if NORM
+                let g = norm_w[c >> 2u];
+#else
+                let g = rt.scale;
+#endif
+                x_tile[tt * KS + idx % 8u] = xv4(x_base(t) + c) * g;
             }
         }
         workgroupBarrier();
@@ -364,10 +467,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
             let row = r0 + tr + 16u * i;
             if (row < p.n && t < p.n_tokens && rt.live) {
                 let o = t * p.out_stride + p.out_col0 + row;
+                let v = acc[j][i] * inv[j];
                 if (p.accumulate != 0u) {
-                    out[o] += acc[j][i];
+                    out[o] += v;
                 } else {
-                    out[o] = acc[j][i];
+                    out[o] = v;
                 }
             }
         }
@@ -377,6 +481,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
 #include "common/lane.wgsl"
 
 var<workgroup> red: array<vec4<f32>, 512>; // WG * max TT partial sums of the ROWS rows
+#if NORM
+var<workgroup> red_sq: array<f32, 512>; // WG * max TT partial sums of squares of the input rows
+#endif
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
@@ -390,20 +497,36 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
     var acc: array<vec4<f32>, 8>;
     let units = select(0u, p.row_blocks * UNITS, live);
     for (var unit = lid; unit < units; unit += WG) {
-        add_unit(&acc, rb, unit, t0, rt.scale, rt.rows);
+        add_unit(&acc, rb, unit, t0, rt.scale, rt.rows, g32(unit_col(unit)));
     }
+#if NORM
+    // the sums of squares of the tokens' input rows, reduced beside the dot products
+    var sq: array<f32, 8>;
+    for (var tt = 0u; tt < TT; tt++) {
+        sq[tt] = sumsq_part(min(t0 + tt, p.n_tokens - 1u), lid, WG);
+    }
+#endif
 #if SUBGROUP
     // one partial per subgroup and token
     for (var tt = 0u; tt < TT; tt++) {
         let s = subgroupAdd(acc[tt]);
+#if NORM
+        let q = subgroupAdd(sq[tt]);
+#endif
         if (lane.sg_lane == 0u) {
             red[tt * WG + lane.sg] = s;
+#if NORM
+            red_sq[tt * WG + lane.sg] = q;
+#endif
         }
     }
     let parts = lane.n_sg;
 #else
     for (var tt = 0u; tt < TT; tt++) {
         red[tt * WG + lid] = acc[tt];
+#if NORM
+        red_sq[tt * WG + lid] = sq[tt];
+#endif
     }
     let parts = WG;
 #endif
@@ -413,6 +536,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
         for (var j = 0u; j < parts; j++) {
             sum += red[lid * WG + j];
         }
+#if NORM
+        var sumsq = 0.0;
+        for (var j = 0u; j < parts; j++) {
+            sumsq += red_sq[lid * WG + j];
+        }
+        sum *= inv_rms(sumsq);
+#endif
         store4(t0 + lid, r0, sum);
     }
 }

@@ -57,8 +57,15 @@ pub async fn dense(ctx: &GpuContext, formats: &dyn Fn(WeightFormat) -> bool, che
         let cases = [(67, c0, 1), (67, c1, 11), (many, c0, 3), (67, c1, 37)];
         for (rows, cols, t) in cases.into_iter().filter(|c| c.0 > 0) {
             let shape = format!("{rows}x{cols} T={t}");
-            let case = dense_case(ctx, f, rows, cols, t, false, false);
+            let case = dense_case(ctx, f, rows, cols, t, Dense::default());
             checks.run("matmul", variant(ctx, f, &dense_layout(ctx, t)), shape, TOL, case).await;
+        }
+        // the input rows' RMSNorm applied by the matmul (NORM): decode, a batch, a tiled prompt
+        let cols = c1.next_multiple_of(4);
+        for t in [1, 11, 37] {
+            let v = variant(ctx, f, &format!("{} norm", dense_layout(ctx, t)));
+            let case = dense_case(ctx, f, 67, cols, t, Dense { norm: true, ..Dense::default() });
+            checks.run("matmul", v, format!("67x{cols} T={t}"), TOL, case).await;
         }
         if ctx.row_lane_matmul {
             // x read through 64 KiB uniform windows (X_UNIFORM): a decode row, and a prompt over
@@ -67,16 +74,18 @@ pub async fn dense(ctx: &GpuContext, formats: &dyn Fn(WeightFormat) -> bool, che
             widths.dedup(); // the float formats' 131 and 130 both become 132
             for cols in widths {
                 for t in [1, 2 * 16384 / cols + 3] {
-                    let case = dense_case(ctx, f, 67, cols, t, false, true);
-                    let v = format!("{} x-uniform", variant(ctx, f, layout(ctx)));
-                    checks.run("matmul", v, format!("67x{cols} T={t}"), TOL, case).await;
+                    for norm in [false, true] {
+                        let case = dense_case(ctx, f, 67, cols, t, Dense { x_uniform: true, norm, ..Dense::default() });
+                        let v = format!("{} x-uniform{}", variant(ctx, f, layout(ctx)), if norm { " norm" } else { "" });
+                        checks.run("matmul", v, format!("67x{cols} T={t}"), TOL, case).await;
+                    }
                 }
             }
         }
         if ctx.shader_f16 {
             for (rows, cols, t) in [(67, c0, 1), (67, c1, 11), (67, c1, 37)] {
                 let v = format!("{}, f16 math", variant(ctx, f, &dense_layout(ctx, t)));
-                let case = dense_case(ctx, f, rows, cols, t, true, false);
+                let case = dense_case(ctx, f, rows, cols, t, Dense { f16_math: true, ..Dense::default() });
                 checks.run("matmul", v, format!("{rows}x{cols} T={t}"), F16_MATH_TOL, case).await;
             }
         }
@@ -89,16 +98,21 @@ fn dense_layout(ctx: &GpuContext, t: usize) -> String {
     format!("{}{tiled}", layout(ctx))
 }
 
-/// `out[:, 3..3+rows] += W x[2.., :]` on a wider output, against the CPU.
-async fn dense_case(
-    ctx: &GpuContext,
-    f: WeightFormat,
-    rows: usize,
-    cols: usize,
-    t: usize,
+/// How a dense case runs.
+#[derive(Clone, Copy, Default)]
+struct Dense {
+    /// `--dtype f16`'s products (where the adapter has shader-f16).
     f16_math: bool,
+    /// x uniform-readable, the ROW_LANE matmul reading it through uniform windows.
     x_uniform: bool,
-) -> Result<f64> {
+    /// The matmul applies x's RMSNorm (a weight of its own, eps 1e-5).
+    norm: bool,
+}
+
+/// `out[:, 3..3+rows] += W x[2.., :]` (with `norm`, `W rmsnorm(x[2.., :])`) on a wider output,
+/// against the CPU.
+async fn dense_case(ctx: &GpuContext, f: WeightFormat, rows: usize, cols: usize, t: usize, o: Dense) -> Result<f64> {
+    let Dense { f16_math, x_uniform, norm } = o;
     let (bytes, wr) = stored_weights(&rand_vec(rows * cols, 1), f);
     let shape = [rows, cols];
     let m = upload(ctx, 1, cols, RowPart::Linear(view(&bytes, f, &shape)))?;
@@ -117,8 +131,14 @@ async fn dense_case(
     let out = Activation::from_f32(ctx, "out", &init)?;
     let mut rec = Recorder::new(ctx);
     rec.f16_math = f16_math;
-    let args = MatmulArgs { x_row0: 2, out_col0: 3, accumulate: true, ..MatmulArgs::dense(t, rows + 3) };
+    let norm_w = rand_vec(cols, 4);
+    let norm_a = Activation::from_f32(ctx, "norm", &norm_w)?;
+    let norm_arg = norm.then_some(kernels::RowNorm { weight: &norm_a, eps: 1e-5 });
+    let args = MatmulArgs { x_row0: 2, out_col0: 3, accumulate: true, norm: norm_arg, ..MatmulArgs::dense(t, rows + 3) };
     kernels::matmul(&mut rec, &m, &xa, &out, args)?;
+    if norm != rec.labels().any(|l| l.contains("NORM")) {
+        return Err(Error::Shape("the NORM variant's choice is not the one asked".into()));
+    }
     if x_uniform != rec.labels().any(|l| l.contains("X_UNIFORM")) {
         let what = if x_uniform { "not chosen for" } else { "chosen without" };
         return Err(Error::Shape(format!("X_UNIFORM {what} a uniform-readable x")));
@@ -128,7 +148,11 @@ async fn dense_case(
     }
     submit(ctx, rec)?;
     let got = read(ctx, &out).await?;
-    let y = ops::matmul(&wr, rows, cols, &x[2 * cols..]);
+    let xin = match norm {
+        true => ops::rmsnorm(&x[2 * cols..], Some(&norm_w), cols, 1e-5),
+        false => x[2 * cols..].to_vec(),
+    };
+    let y = ops::matmul(&wr, rows, cols, &xin);
     let mut want = init;
     for ti in 0..t {
         for r in 0..rows {
@@ -160,8 +184,10 @@ pub async fn experts(ctx: &GpuContext, formats: &dyn Fn(WeightFormat) -> bool, c
             let cols = cols_for(f)[0].next_multiple_of(4);
             let v = |kind: &str| variant(ctx, f, &format!("{} {kind}swiglu", layout(ctx)));
             for t in [1, 11] {
-                let case = swiglu_case(ctx, f, cols, t);
-                checks.run("matmul", v(""), format!("2x23x{cols} T={t}"), TOL, case).await;
+                for (norm, kind) in [(false, ""), (true, "norm ")] {
+                    let case = swiglu_case(ctx, f, cols, t, norm);
+                    checks.run("matmul", v(kind), format!("2x23x{cols} T={t}"), TOL, case).await;
+                }
             }
             let case = experts_case(ctx, f, cols, true, true);
             checks.run("matmul", v("expert-id "), format!("5x2x23x{cols} T=7 top-2"), TOL, case).await;
@@ -171,17 +197,22 @@ pub async fn experts(ctx: &GpuContext, formats: &dyn Fn(WeightFormat) -> bool, c
     }
 }
 
-/// `out = silu(gate x) * (up x)` from one gate|up matrix (46 rows) on 23 outputs, against the CPU.
-async fn swiglu_case(ctx: &GpuContext, f: WeightFormat, cols: usize, t: usize) -> Result<f64> {
+/// `out = silu(gate x) * (up x)` from one gate|up matrix (46 rows) on 23 outputs (with `norm`, of
+/// x's RMSNorm), against the CPU.
+async fn swiglu_case(ctx: &GpuContext, f: WeightFormat, cols: usize, t: usize, norm: bool) -> Result<f64> {
     let rows = 23;
     let (bytes, wr) = stored_weights(&rand_vec(2 * rows * cols, 6), f);
     let m = upload(ctx, 1, cols, RowPart::Linear(view(&bytes, f, &[2 * rows, cols])))?;
     let x = rand_vec(t * cols, 7);
     let (xa, out) = (Activation::from_f32(ctx, "x", &x)?, Activation::new(ctx, "out", t * rows)?);
+    let norm_w = rand_vec(cols, 8);
+    let norm_a = Activation::from_f32(ctx, "norm", &norm_w)?;
+    let norm_arg = norm.then_some(kernels::RowNorm { weight: &norm_a, eps: 1e-5 });
     let mut rec = Recorder::new(ctx);
-    kernels::matmul(&mut rec, &m, &xa, &out, MatmulArgs { swiglu: true, ..MatmulArgs::dense(t, rows) })?;
+    kernels::matmul(&mut rec, &m, &xa, &out, MatmulArgs { swiglu: true, norm: norm_arg, ..MatmulArgs::dense(t, rows) })?;
     submit(ctx, rec)?;
-    Ok(rel_err(&read(ctx, &out).await?, &ops::swiglu(&ops::matmul(&wr, 2 * rows, cols, &x), rows)))
+    let xin = if norm { ops::rmsnorm(&x, Some(&norm_w), cols, 1e-5) } else { x };
+    Ok(rel_err(&read(ctx, &out).await?, &ops::swiglu(&ops::matmul(&wr, 2 * rows, cols, &xin), rows)))
 }
 
 /// Expert `ex`'s output for input `xin`: its rows (`rows`, or with `swiglu` 2 `rows` of gate|up

@@ -17,6 +17,9 @@ pub struct AdapterChoice {
     /// `Some(false)`: prompts' dense matmuls on the GPU layout run the GEMV with 8 token rows a
     /// workgroup instead of the tiled GEMM (`bench --gemm rows`, for A/B). Default: tiled.
     pub tiled_gemm: Option<bool>,
+    /// `Some(false)`: every RMSNorm runs as its own pass, none fused into the matmul reading it
+    /// (`--norm pass`, for A/B). Default: fused where one matrix reads the normed rows.
+    pub fused_norm: Option<bool>,
     /// `Some(false)`: workgroup-memory reductions even where the adapter has subgroups (tests and
     /// `doctor` check both variants on one adapter). Default: subgroups where available.
     pub subgroups: Option<bool>,
@@ -249,6 +252,8 @@ pub struct GpuContext {
     pub texture_weights: bool,
     /// Prompts' dense matmuls run as a tiled GEMM (GPU layout only; see `Flag::Tiled`).
     pub tiled_gemm: bool,
+    /// Matmuls apply the RMSNorm of their input rows themselves (see `Flag::Norm`).
+    pub fused_norm: bool,
     /// Reductions use subgroup operations (the device has the feature and it was not turned off).
     pub subgroups: bool,
     /// f16 data is read and computed as native f16 (the device has shader-f16, not turned off).
@@ -376,6 +381,7 @@ impl GpuContext {
             row_lane_matmul,
             texture_weights: row_lane_matmul,
             tiled_gemm: !row_lane_matmul && choice.tiled_gemm != Some(false),
+            fused_norm: choice.fused_norm != Some(false),
             subgroups,
             shader_f16,
             f16_in_f32,

@@ -119,6 +119,7 @@ impl Shader {
                 Flag::WTex,
                 Flag::Swiglu,
                 Flag::Tiled,
+                Flag::Norm,
             ],
             Shader::Embed => &[Flag::HalfPack, Flag::WTex],
             Shader::RmsNorm => &[Flag::Subgroup, Flag::XVec4, Flag::RowLane],
@@ -182,10 +183,13 @@ pub enum Flag {
     /// The matmul of a prompt runs as a tiled GEMM (GPU layout, dense rows): 64 rows by 32
     /// tokens a workgroup through workgroup memory, a 4 x 4 register tile per invocation.
     Tiled,
+    /// The matmul applies the RMSNorm of its input rows itself (the norm's weight as inputs
+    /// load, 1 / rms per token at the end), and the norm's own pass disappears.
+    Norm,
 }
 
 impl Flag {
-    pub const ALL: [Flag; 16] = [
+    pub const ALL: [Flag; 17] = [
         Flag::ExpertId,
         Flag::RowLane,
         Flag::Subgroup,
@@ -202,6 +206,7 @@ impl Flag {
         Flag::Grouped,
         Flag::Swiglu,
         Flag::Tiled,
+        Flag::Norm,
     ];
 
     pub fn name(self) -> &'static str {
@@ -222,6 +227,7 @@ impl Flag {
             Flag::Grouped => "GROUPED",
             Flag::Swiglu => "SWIGLU",
             Flag::Tiled => "TILED",
+            Flag::Norm => "NORM",
         }
     }
 

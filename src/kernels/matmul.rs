@@ -51,6 +51,22 @@ pub struct ExpertRouting<'a> {
     pub grouped: bool,
 }
 
+/// An RMSNorm the matmul applies to its input rows (spec §2.1): `x` holds them un-normalised, and
+/// `W (x / rms(x) * weight)` is computed without the norm's own pass (see [`fuses_norm`]).
+#[derive(Clone, Copy)]
+pub struct RowNorm<'a> {
+    /// The norm's weight, `w.cols` floats.
+    pub weight: &'a Activation,
+    pub eps: f32,
+}
+
+/// Whether a matmul by `w` applies its input rows' RMSNorm itself ([`MatmulArgs::norm`]) on
+/// `ctx`: on every layout (unless turned off, `--norm pass`), for dense rows whose width is a
+/// multiple of 4 (the sum of squares reads whole vec4s).
+pub fn fuses_norm(ctx: &crate::gpu::GpuContext, w: &Matrix) -> bool {
+    ctx.fused_norm && w.cols.is_multiple_of(4) && w.experts == 1
+}
+
 pub struct MatmulArgs<'a> {
     /// Activation rows (tokens, or routed assignments with `experts`).
     pub n_tokens: usize,
@@ -66,6 +82,8 @@ pub struct MatmulArgs<'a> {
     /// `w` is a gate|up matrix and the output its SwiGLU, `w.rows / 2` wide (where
     /// [`fuses_swiglu`] says the adapter and `w`'s chunks allow it).
     pub swiglu: bool,
+    /// Apply this RMSNorm to the input rows first (dense matrices, [`fuses_norm`]).
+    pub norm: Option<RowNorm<'a>>,
 }
 
 impl MatmulArgs<'_> {
@@ -80,6 +98,7 @@ impl MatmulArgs<'_> {
             accumulate: false,
             experts: None,
             swiglu: false,
+            norm: None,
         }
     }
 }
@@ -103,6 +122,14 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
     if a.experts.is_none() && w.experts != 1 {
         return Err(Error::Shape(format!("matmul `{}`: expert matrix used without routing", w.name)));
     }
+    if let Some(norm) = &a.norm {
+        if !fuses_norm(rec.ctx, w) || a.experts.is_some() || norm.weight.len != w.cols {
+            return Err(Error::Shape(format!(
+                "matmul `{}`: no fused RMSNorm for {} columns, {} experts and a {}-float weight",
+                w.name, w.cols, w.experts, norm.weight.len
+            )));
+        }
+    }
     let grouped = a.experts.as_ref().is_some_and(|r| r.grouped);
     if grouped && a.experts.as_ref().is_some_and(|r| r.scale_input) {
         return Err(Error::Shape(format!("matmul `{}`: grouped expert rows come scaled", w.name)));
@@ -121,7 +148,8 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
             .flag(Flag::XVec4, !rec.ctx.row_lane_matmul && w.cols.is_multiple_of(4))
             .flag(Flag::WVec4, !rec.ctx.texture_weights && c.format.gpu_block_bytes().is_multiple_of(16))
             .flag(Flag::Swiglu, a.swiglu)
-            .flag(Flag::Tiled, gemm);
+            .flag(Flag::Tiled, gemm)
+            .flag(Flag::Norm, a.norm.is_some());
         let key = PipelineKey { variant, overrides: vec![("TT", tt as u32)] };
         let n = (c.rows.end - c.rows.start) as usize / if a.swiglu { 2 } else { 1 };
         let (per_wg, tokens_per_wg) = match (rec.ctx.row_lane_matmul, gemm) {
@@ -136,7 +164,7 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
         for win in windows.as_deref().unwrap_or(&whole) {
             let t0 = win.tokens.start;
             let params = MatmulParams {
-                k: fit(w.cols)?,
+                norm_eps: a.norm.map_or(0.0, |n| n.eps),
                 n: fit(n)?,
                 n_tokens: fit(win.tokens.len())?,
                 out_stride: fit(a.out_stride)?,
@@ -161,6 +189,9 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
             let mut binds = vec![x_bind, c.binding(), Binding::Buffer(&out.buffer)];
             if let Some(r) = &a.experts {
                 binds.extend([Binding::Buffer(&r.ids.buffer), Binding::Buffer(&r.scores.buffer)]);
+            }
+            if let Some(norm) = &a.norm {
+                binds.push(Binding::Buffer(&norm.weight.buffer));
             }
             rec.dispatch_bound(&key, &params, &binds, groups)?;
         }

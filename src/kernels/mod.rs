@@ -14,7 +14,7 @@ pub mod sample;
 pub use attention::{attention, kv_store, qk_prep, AttentionShape};
 pub use attention_plan::{AttentionPlan, AttentionScratch, MAX_SPLITS};
 pub use elementwise::{embed, rmsnorm, swiglu};
-pub use matmul::{matmul, ExpertRouting, MatmulArgs, EXPERT_TILE};
+pub use matmul::{matmul, ExpertRouting, MatmulArgs, RowNorm, EXPERT_TILE};
 pub use moe::{moe_combine, moe_gather, moe_group, router_topk, ExpertRows, MAX_GROUPED_EXPERTS};
 pub use sample::{sample, sample_slices, SamplerConfig};
 

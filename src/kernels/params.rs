@@ -55,7 +55,7 @@ macro_rules! kernel_params {
 kernel_params!(
     /// shaders/matmul/matmul.wgsl
     MatmulParams for [Matmul] {
-        k: u32, n: u32, n_tokens: u32, out_stride: u32, out_col0: u32, accumulate: u32, x_stride: u32,
+        norm_eps: f32, n: u32, n_tokens: u32, out_stride: u32, out_col0: u32, accumulate: u32, x_stride: u32,
         x_row0: u32, wg_x: u32, e0: u32, e1: u32, x_div: u32, scale_input: u32, row_blocks: u32, x_win: u32,
         id_row0: u32,
     }

@@ -8,7 +8,7 @@
 use crate::config::{AttentionKind, LayerPlan, TextConfig};
 use crate::error::Result;
 use crate::gpu::{Activation, GpuContext, Matrix, Recorder};
-use crate::kernels::{self, ExpertRouting, MatmulArgs};
+use crate::kernels::{self, ExpertRouting, MatmulArgs, RowNorm};
 use crate::loader::{TensorSource, WeightNames};
 use crate::model::kv_cache::LayerCache;
 use crate::model::spec::LayerSpec;
@@ -29,6 +29,15 @@ impl<M> Ffn<M> {
             Ffn::Moe { router, experts_gate_up, experts_down, shared_gate_up, shared_down } => {
                 vec![router, experts_gate_up, experts_down, shared_gate_up, shared_down]
             }
+        }
+    }
+
+    /// The matrices that read the feed-forward block's normed input: the dense gate|up, or the
+    /// shared expert's gate|up, the router and the routed experts' gate|up.
+    pub fn inputs(&self) -> Vec<&M> {
+        match self {
+            Ffn::Dense { gate_up, .. } => vec![gate_up],
+            Ffn::Moe { router, experts_gate_up, shared_gate_up, .. } => vec![shared_gate_up, router, experts_gate_up],
         }
     }
 
@@ -95,6 +104,11 @@ impl Layer {
         })
     }
 
+    /// Whether one of this layer's RMSNorms runs as its own pass on `ctx` (see [`norm_fuses`]).
+    pub fn norm_pass(&self, ctx: &GpuContext) -> bool {
+        !norm_fuses(ctx, &[&self.qkv]) || !norm_fuses(ctx, &self.ffn.inputs())
+    }
+
     /// Every weight matrix of the layer: qkv, o, then the feed-forward ones.
     pub fn matrices(&self) -> Vec<&Matrix> {
         let mut m = vec![&self.qkv, &self.o];
@@ -125,9 +139,10 @@ impl Layer {
     pub fn encode(&self, rec: &mut Recorder, cfg: &TextConfig, ws: &Workspace, cache: &LayerCache) -> Result<()> {
         let (t, h) = (ws.n_tokens, cfg.hidden_size);
         let shape = cache.shape;
+        let eps = cfg.rms_norm_eps;
         // --- attention block
-        kernels::rmsnorm(rec, &ws.h, &self.input_norm, &ws.x, 0..t, h, cfg.rms_norm_eps)?;
-        kernels::matmul(rec, &self.qkv, &ws.x, &ws.qkv, MatmulArgs::dense(t, shape.width()))?;
+        let (x, norm) = normed_input(rec, ws, &[&self.qkv], &self.input_norm, 0..t, eps)?;
+        kernels::matmul(rec, &self.qkv, x, &ws.qkv, MatmulArgs { norm, ..MatmulArgs::dense(t, shape.width()) })?;
         let rope = self.plan.attention == AttentionKind::ChunkedRope;
         kernels::qk_prep(
             rec,
@@ -147,17 +162,17 @@ impl Layer {
         kernels::kv_store(rec, shape, &ws.qkv, &cache.k, &cache.v, &ws.step, t)?;
         kernels::matmul(rec, &self.o, &ws.attn, &ws.h, MatmulArgs { accumulate: true, ..MatmulArgs::dense(t, h) })?;
         // --- feed-forward block
-        kernels::rmsnorm(rec, &ws.h, &self.post_norm, &ws.x, 0..t, h, cfg.rms_norm_eps)?;
+        let (x, norm) = normed_input(rec, ws, &self.ffn.inputs(), &self.post_norm, 0..t, eps)?;
         match &self.ffn {
             Ffn::Dense { gate_up, down } => {
                 let w = down.cols;
-                gate_up_swiglu(rec, gate_up, &ws.x, ws, MatmulArgs::dense(t, w), w)?;
+                gate_up_swiglu(rec, gate_up, x, ws, MatmulArgs { norm, ..MatmulArgs::dense(t, w) }, w)?;
                 kernels::matmul(rec, down, &ws.act, &ws.h, MatmulArgs { accumulate: true, ..MatmulArgs::dense(t, h) })?;
             }
             Ffn::Moe { router, experts_gate_up, experts_down, shared_gate_up, shared_down } => {
                 let (k, e, w) = (cfg.num_experts_per_tok, cfg.num_local_experts, cfg.intermediate_size);
                 // shared expert, added unscaled
-                gate_up_swiglu(rec, shared_gate_up, &ws.x, ws, MatmulArgs::dense(t, w), w)?;
+                gate_up_swiglu(rec, shared_gate_up, x, ws, MatmulArgs::dense(t, w), w)?;
                 kernels::matmul(
                     rec,
                     shared_down,
@@ -166,7 +181,7 @@ impl Layer {
                     MatmulArgs { accumulate: true, ..MatmulArgs::dense(t, h) },
                 )?;
                 // router: top-k on raw logits, sigmoid scores; ids stay on the GPU
-                kernels::matmul(rec, router, &ws.x, &ws.router_logits, MatmulArgs::dense(t, e))?;
+                kernels::matmul(rec, router, x, &ws.router_logits, MatmulArgs::dense(t, e))?;
                 kernels::router_topk(rec, &ws.router_logits, &ws.top_ids, &ws.top_scores, t, e, k)?;
                 let routed = Routed { gate_up: experts_gate_up, down: experts_down, t, h, k, w };
                 match &ws.expert_rows {
@@ -177,6 +192,31 @@ impl Layer {
         }
         Ok(())
     }
+}
+
+/// Whether the matmuls `by`, the only readers of a norm's output, apply it themselves on `ctx`:
+/// where there is one of them and it can ([`kernels::matmul::fuses_norm`]).
+pub(crate) fn norm_fuses(ctx: &GpuContext, by: &[&Matrix]) -> bool {
+    matches!(by, [w] if kernels::matmul::fuses_norm(ctx, w))
+}
+
+/// The input of the matmuls `by` (the only readers of the normed rows) for the RMSNorm by
+/// `weight` of the residual rows `rows` of `ws.h`: `ws.h` itself and the norm where one matrix
+/// reads them and applies the norm itself ([`kernels::matmul::fuses_norm`]), else the norm's pass
+/// into `ws.x` and `ws.x` (its rows from 0).
+pub(crate) fn normed_input<'a>(
+    rec: &mut Recorder,
+    ws: &'a Workspace,
+    by: &[&Matrix],
+    weight: &'a Activation,
+    rows: std::ops::Range<usize>,
+    eps: f32,
+) -> Result<(&'a Activation, Option<RowNorm<'a>>)> {
+    if norm_fuses(rec.ctx, by) {
+        return Ok((&ws.h, Some(RowNorm { weight, eps })));
+    }
+    kernels::rmsnorm(rec, &ws.h, weight, &ws.x, rows, weight.len, eps)?;
+    Ok((&ws.x, None))
 }
 
 /// `ws.act = swiglu(gate_up x)` over `args.n_tokens` rows of width `w` (`args` as for an output

@@ -15,6 +15,7 @@ use crate::config::TextConfig;
 use crate::error::{Error, Result};
 use crate::gpu::{Activation, GpuContext, Matrix, MatrixSpec, Recorder, RowPart};
 use crate::kernels::{self, MatmulArgs, SamplerConfig};
+use layer::normed_input;
 use crate::loader::{TensorSource, WeightNames};
 use crate::quant::{quantize::TARGETS, WeightFormat};
 use std::sync::Arc;
@@ -119,6 +120,17 @@ fn heads_bytes(embed: &Arc<Matrix>, lm_head: &Arc<Matrix>, bytes: fn(&Matrix) ->
     bytes(embed) + if Arc::ptr_eq(embed, lm_head) { 0 } else { bytes(lm_head) }
 }
 
+/// Which of the passes that a matmul can take over some step of a model still runs on its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Passes {
+    /// A gate|up matmul writes gate and up for a SwiGLU pass (else each writes its SwiGLU,
+    /// [`kernels::matmul::fuses_swiglu`], and no step needs a `[rows, 2 I]` buffer).
+    pub swiglu: bool,
+    /// An RMSNorm writes its output for its readers (else each norm is applied by the one matmul
+    /// reading it, [`kernels::matmul::fuses_norm`], and no step needs the `[T, H]` normed rows).
+    pub norm: bool,
+}
+
 /// How far an upload has come, given to the load callback after each layer.
 #[derive(Clone, Copy, Debug)]
 pub struct Uploaded {
@@ -130,11 +142,14 @@ pub struct Uploaded {
 }
 
 impl TextModel {
-    /// Whether some gate|up matmul writes gate and up for a separate SwiGLU pass on `ctx` (else
-    /// each writes its SwiGLU, [`kernels::matmul::fuses_swiglu`], and no step needs a
-    /// `[rows, 2 I]` buffer).
-    pub fn swiglu_pass(&self, ctx: &GpuContext) -> bool {
-        self.layers.iter().flat_map(|l| l.ffn.gate_ups()).any(|m| !crate::kernels::matmul::fuses_swiglu(ctx, m))
+    /// The separate passes some step of this model runs on `ctx`, and so the buffers its
+    /// workspaces need.
+    pub fn passes(&self, ctx: &GpuContext) -> Passes {
+        let fuses_swiglu = |m: &Matrix| crate::kernels::matmul::fuses_swiglu(ctx, m);
+        Passes {
+            swiglu: self.layers.iter().flat_map(|l| l.ffn.gate_ups()).any(|m| !fuses_swiglu(m)),
+            norm: self.layers.iter().any(|l| l.norm_pass(ctx)) || !layer::norm_fuses(ctx, &[&*self.lm_head]),
+        }
     }
 
     /// Uploads every weight as stored. `progress` is called after each layer.
@@ -222,24 +237,21 @@ impl TextModel {
         let cfg = &self.cfg;
         let mut rec = Recorder::new(ctx);
         rec.f16_math = self.dtype == Dtype::F16;
-        let (t, h, v) = (ws.n_tokens, cfg.hidden_size, cfg.vocab_size);
+        let (t, v) = (ws.n_tokens, cfg.vocab_size);
         kernels::embed(&mut rec, &self.embed, &ws.ids, &ws.h, t)?;
         for (layer, lc) in self.layers.iter().zip(&cache.layers) {
             layer.encode(&mut rec, cfg, ws, lc)?;
         }
         // Final norm and lm_head on the rows whose logits are wanted (all, or the last).
         let rows = ws.logits_rows;
-        kernels::rmsnorm(&mut rec, &ws.h, &self.norm, &ws.x, t - rows..t, h, cfg.rms_norm_eps)?;
+        let (x, norm) = normed_input(&mut rec, ws, &[&self.lm_head], &self.norm, t - rows..t, cfg.rms_norm_eps)?;
+        // the wanted rows start at row t - rows of h, or at row 0 of the norm's output
+        let row0 = if norm.is_some() { t - rows } else { 0 };
         let per = ws.logits_block_rows;
         for (b, block) in ws.logits.iter().enumerate() {
             let n = per.min(rows - b * per);
-            kernels::matmul(
-                &mut rec,
-                &self.lm_head,
-                &ws.x,
-                block,
-                MatmulArgs { x_row0: b * per, ..MatmulArgs::dense(n, v) },
-            )?;
+            let args = MatmulArgs { x_row0: row0 + b * per, norm, ..MatmulArgs::dense(n, v) };
+            kernels::matmul(&mut rec, &self.lm_head, x, block, args)?;
         }
         let last = ws.logits.last().unwrap();
         kernels::sample(&mut rec, sampler, last, last.len / v - 1, v, &ws.token, &ws.step, &ws.sample_part)?;

@@ -2,6 +2,7 @@
 //! per-step inputs the host writes before each submit (token ids, positions, RoPE table).
 
 use crate::config::{FfnKind, TextConfig};
+use crate::model::Passes;
 use crate::error::Result;
 use crate::gpu::{Activation, GpuContext};
 use crate::kernels;
@@ -12,7 +13,8 @@ pub struct Workspace {
     pub logits_rows: usize,
     pub ids: Activation,  // u32 [T]
     pub h: Activation,    // [T, H] residual stream
-    pub x: Activation,    // [T, H] normed
+    /// `[T, H]` a norm's output, where some norm runs as its own pass (else unused, one word).
+    pub x: Activation,
     pub qkv: Activation,  // [T, (nh + 2 nkv) d]
     pub attn: Activation, // [T, nh d]
     /// What this step's attention plan needs besides its inputs (see
@@ -49,6 +51,8 @@ pub struct Workspace {
 /// limit before anything is allocated.
 struct Lens {
     h: usize,
+    /// The normed rows `[T, H]` (0 where every norm is fused into its matmul).
+    x: usize,
     qkv: usize,
     attn: usize,
     /// Routed assignments `T k` (`T` for a dense model).
@@ -70,7 +74,7 @@ struct Lens {
 }
 
 impl Lens {
-    fn new(ctx: &GpuContext, cfg: &TextConfig, swiglu_pass: bool, t: usize, all_logits: bool) -> Lens {
+    fn new(ctx: &GpuContext, cfg: &TextConfig, passes: Passes, t: usize, all_logits: bool) -> Lens {
         let k = if cfg.has_moe() { cfg.num_experts_per_tok } else { 1 };
         let dense_w = if cfg.layers.iter().any(|l| l.ffn == FfnKind::Dense) { cfg.intermediate_size_mlp } else { 0 };
         let moe_w = if cfg.has_moe() { cfg.intermediate_size } else { 0 };
@@ -81,10 +85,11 @@ impl Lens {
         let logits_rows = if all_logits { t } else { 1 };
         Lens {
             h: t * cfg.hidden_size,
+            x: if passes.norm { t * cfg.hidden_size } else { 0 },
             qkv: t * cfg.qkv_width(),
             attn: t * cfg.num_attention_heads * cfg.head_dim,
             routed: t * k,
-            gate_up: if swiglu_pass { rows * 2 * w } else { 0 },
+            gate_up: if passes.swiglu { rows * 2 * w } else { 0 },
             act: rows * w,
             y: if cfg.has_moe() { rows * cfg.hidden_size } else { 0 },
             grouped,
@@ -109,10 +114,10 @@ pub const PREFILL_BATCH: usize = 512;
 
 impl Workspace {
     /// The most tokens (up to `want`) one step may take on `ctx` with every activation within
-    /// the adapter's storage binding limit; 0 when not even one token fits (`swiglu_pass` as
-    /// for [`Workspace::new`]).
-    pub fn max_tokens(ctx: &GpuContext, cfg: &TextConfig, swiglu_pass: bool, want: usize) -> usize {
-        let fits = |t: usize| (Lens::new(ctx, cfg, swiglu_pass, t, false).largest() * 4) as u64 <= ctx.max_binding;
+    /// the adapter's storage binding limit; 0 when not even one token fits (`passes` as for
+    /// [`Workspace::new`]).
+    pub fn max_tokens(ctx: &GpuContext, cfg: &TextConfig, passes: Passes, want: usize) -> usize {
+        let fits = |t: usize| (Lens::new(ctx, cfg, passes, t, false).largest() * 4) as u64 <= ctx.max_binding;
         let mut t = want.max(1);
         while t > 0 && !fits(t) {
             t /= 2;
@@ -120,17 +125,18 @@ impl Workspace {
         t
     }
 
-    /// `swiglu_pass`: whether some gate|up matmul leaves its SwiGLU to a second pass
-    /// ([`crate::model::TextModel::swiglu_pass`]), which needs the `[rows, 2 I]` buffer `gu`.
+    /// `passes`: the separate passes a step of the model runs
+    /// ([`crate::model::TextModel::passes`]): a SwiGLU pass needs the `[rows, 2 I]` buffer `gu`,
+    /// a norm pass the `[T, H]` buffer `x`.
     pub fn new(
         ctx: &GpuContext,
         cfg: &TextConfig,
-        swiglu_pass: bool,
+        passes: Passes,
         n_tokens: usize,
         all_logits: bool,
     ) -> Result<Self> {
         let t = n_tokens;
-        let l = Lens::new(ctx, cfg, swiglu_pass, t, all_logits);
+        let l = Lens::new(ctx, cfg, passes, t, all_logits);
         let expert_rows = match l.grouped {
             true => Some(kernels::ExpertRows::new(ctx, l.routed, cfg.num_local_experts, cfg.hidden_size)?),
             false => None,
@@ -147,8 +153,8 @@ impl Workspace {
             n_tokens: t,
             logits_rows,
             ids: a("ids", t)?,
-            h: a("h", l.h)?,
-            x: mm_in("x", l.h)?,
+            h: mm_in("h", l.h)?,
+            x: if l.x > 0 { mm_in("x", l.x)? } else { a("x", 0)? },
             qkv: a("qkv", l.qkv)?,
             attn: mm_in("attn", l.attn)?,
             attn_scratch,

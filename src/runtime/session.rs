@@ -52,7 +52,7 @@ impl<'a> Session<'a> {
         sampler.validate()?;
         let cache = KvCache::new(ctx, &model.cfg, max_context, model.dtype)?;
         let prefill_batch =
-            Workspace::max_tokens(ctx, &model.cfg, model.swiglu_pass(ctx), crate::model::workspace::PREFILL_BATCH);
+            Workspace::max_tokens(ctx, &model.cfg, model.passes(ctx), crate::model::workspace::PREFILL_BATCH);
         if prefill_batch == 0 {
             return Err(Error::Unsupported {
                 adapter: ctx.info.name.clone(),
@@ -125,7 +125,7 @@ impl<'a> Session<'a> {
     /// Prefill in micro-batches of at most `n` tokens: any `n` from 1 up to the most whose step
     /// fits the adapter's storage binding limit (which may be more than the default 512).
     pub fn set_prefill_batch(&mut self, n: usize) -> Result<()> {
-        let most = Workspace::max_tokens(self.ctx, &self.model.cfg, self.model.swiglu_pass(self.ctx), n.max(1));
+        let most = Workspace::max_tokens(self.ctx, &self.model.cfg, self.model.passes(self.ctx), n.max(1));
         if n == 0 || most < n {
             return Err(Error::Input(format!(
                 "a prefill batch of {n} tokens: between 1 and {most} fit this adapter's bindings"
@@ -204,7 +204,7 @@ impl<'a> Session<'a> {
 
     fn decode_stage(&mut self) -> Result<&Stage> {
         if self.decode.is_none() {
-            let ws = Workspace::new(self.ctx, &self.model.cfg, self.model.swiglu_pass(self.ctx), 1, true)?;
+            let ws = Workspace::new(self.ctx, &self.model.cfg, self.model.passes(self.ctx), 1, true)?;
             let plan = self.model.record(self.ctx, &ws, &self.cache, &self.sampler)?;
             self.decode = Some(Stage { ws, plan });
             self.note_held(0);
@@ -225,7 +225,7 @@ impl<'a> Session<'a> {
         let batch = self.prefill_batch;
         // one workspace and plan for the full batches (replayed), one for a shorter last batch
         let stage = |s: &Self, n: usize| -> Result<Stage> {
-            let ws = Workspace::new(s.ctx, &s.model.cfg, s.model.swiglu_pass(s.ctx), n, all_logits)?;
+            let ws = Workspace::new(s.ctx, &s.model.cfg, s.model.passes(s.ctx), n, all_logits)?;
             let plan = s.model.record(s.ctx, &ws, &s.cache, &s.sampler)?;
             Ok(Stage { ws, plan })
         };
