@@ -134,25 +134,26 @@ fn f16_kv_cache_tracks_the_f32_path() {
     }
 }
 
-/// The RMSNorms applied by the matmuls that read them (the default: on SmolLM2 every norm, none
-/// left as its own pass) against the norms' own passes (`--norm pass`), on the real weights: the
-/// same sums in another order, so the prompt's logits agree to float rounding and 24 greedy
-/// tokens are the same.
+/// The RMSNorms applied by the matmuls that read them (`--norm fused`, the default on GPUs: on
+/// SmolLM2 every norm, none left as its own pass) against the norms' own passes (`--norm pass`,
+/// the default on CPU adapters), on the real weights: the same sums in another order, so the
+/// prompt's logits agree to float rounding and 24 greedy tokens are the same.
 #[test]
 fn fused_norms_match_the_norm_passes() {
     use llama4_wgpu::gpu::AdapterChoice;
     use llama4_wgpu::model::{LoadOptions, Passes};
     let files = ModelFiles::open(&model_path()).unwrap();
     let tok = files.tokenizer.as_ref().unwrap();
+    let fused = gpu_with(AdapterChoice { fused_norm: Some(true), ..Default::default() });
     let unfused = gpu_with(AdapterChoice { fused_norm: Some(false), ..Default::default() });
     let ids = tok.encode_prompt("The three primary colors are").unwrap();
     let n = 24;
     let mut runs = vec![];
-    for ctx in [gpu(), &unfused] {
+    for ctx in [&fused, &unfused] {
         let model =
             TextModel::load_with(ctx, &files.cfg, files.tensors.as_ref(), &LoadOptions::default(), |_| {}).unwrap();
         let norm = !ctx.fused_norm;
-        assert_eq!(model.passes(ctx), Passes { swiglu: !ctx.row_lane_matmul, norm });
+        assert_eq!(model.passes(ctx), Passes { swiglu: !ctx.row_lane_matmul, norm, fused_norm: !norm });
         let mut s = Session::new(ctx, &model, ids.len() + n, SamplerConfig::default()).unwrap();
         let first = block_on(s.prefill(&ids, true)).unwrap();
         let mut tokens = vec![first.token];

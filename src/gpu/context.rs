@@ -17,8 +17,9 @@ pub struct AdapterChoice {
     /// `Some(false)`: prompts' dense matmuls on the GPU layout run the GEMV with 8 token rows a
     /// workgroup instead of the tiled GEMM (`bench --gemm rows`, for A/B). Default: tiled.
     pub tiled_gemm: Option<bool>,
-    /// `Some(false)`: every RMSNorm runs as its own pass, none fused into the matmul reading it
-    /// (`--norm pass`, for A/B). Default: fused where one matrix reads the normed rows.
+    /// RMSNorms fused into the matmul reading them (`Some(true)`, `--norm fused`) or each run as
+    /// its own pass (`Some(false)`, `--norm pass`). Default: fused on GPUs, passes on CPU
+    /// adapters (measured faster on lavapipe: see BENCHMARKS.md).
     pub fused_norm: Option<bool>,
     /// `Some(false)`: workgroup-memory reductions even where the adapter has subgroups (tests and
     /// `doctor` check both variants on one adapter). Default: subgroups where available.
@@ -381,7 +382,7 @@ impl GpuContext {
             row_lane_matmul,
             texture_weights: row_lane_matmul,
             tiled_gemm: !row_lane_matmul && choice.tiled_gemm != Some(false),
-            fused_norm: choice.fused_norm != Some(false),
+            fused_norm: choice.fused_norm.unwrap_or(!row_lane_matmul),
             subgroups,
             shader_f16,
             f16_in_f32,

@@ -52,7 +52,7 @@ pub struct ExpertRouting<'a> {
 }
 
 /// An RMSNorm the matmul applies to its input rows (spec §2.1): `x` holds them un-normalised, and
-/// `W (x / rms(x) * weight)` is computed without the norm's own pass (see [`fuses_norm`]).
+/// `W (x / rms(x) * weight)` is computed without the norm's own pass (see [`can_norm`]).
 #[derive(Clone, Copy)]
 pub struct RowNorm<'a> {
     /// The norm's weight, `w.cols` floats.
@@ -60,11 +60,17 @@ pub struct RowNorm<'a> {
     pub eps: f32,
 }
 
-/// Whether a matmul by `w` applies its input rows' RMSNorm itself ([`MatmulArgs::norm`]) on
-/// `ctx`: on every layout (unless turned off, `--norm pass`), for dense rows whose width is a
-/// multiple of 4 (the sum of squares reads whole vec4s).
+/// Whether a matmul by `w` can apply its input rows' RMSNorm itself ([`MatmulArgs::norm`]): on
+/// every layout, for dense rows whose width is a multiple of 4 (the sum of squares reads whole
+/// vec4s).
+pub fn can_norm(w: &Matrix) -> bool {
+    w.cols.is_multiple_of(4) && w.experts == 1
+}
+
+/// Whether the model's matmuls by `w` apply their input's norm on `ctx`: where it can and the
+/// context fuses norms ([`crate::gpu::GpuContext::fused_norm`]).
 pub fn fuses_norm(ctx: &crate::gpu::GpuContext, w: &Matrix) -> bool {
-    ctx.fused_norm && w.cols.is_multiple_of(4) && w.experts == 1
+    ctx.fused_norm && can_norm(w)
 }
 
 pub struct MatmulArgs<'a> {
@@ -82,7 +88,7 @@ pub struct MatmulArgs<'a> {
     /// `w` is a gate|up matrix and the output its SwiGLU, `w.rows / 2` wide (where
     /// [`fuses_swiglu`] says the adapter and `w`'s chunks allow it).
     pub swiglu: bool,
-    /// Apply this RMSNorm to the input rows first (dense matrices, [`fuses_norm`]).
+    /// Apply this RMSNorm to the input rows first (dense matrices, [`can_norm`]).
     pub norm: Option<RowNorm<'a>>,
 }
 
@@ -123,7 +129,7 @@ pub fn matmul(rec: &mut Recorder, w: &Matrix, x: &Activation, out: &Activation, 
         return Err(Error::Shape(format!("matmul `{}`: expert matrix used without routing", w.name)));
     }
     if let Some(norm) = &a.norm {
-        if !fuses_norm(rec.ctx, w) || a.experts.is_some() || norm.weight.len != w.cols {
+        if !can_norm(w) || a.experts.is_some() || norm.weight.len != w.cols {
             return Err(Error::Shape(format!(
                 "matmul `{}`: no fused RMSNorm for {} columns, {} experts and a {}-float weight",
                 w.name, w.cols, w.experts, norm.weight.len

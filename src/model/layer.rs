@@ -104,9 +104,9 @@ impl Layer {
         })
     }
 
-    /// Whether one of this layer's RMSNorms runs as its own pass on `ctx` (see [`norm_fuses`]).
-    pub fn norm_pass(&self, ctx: &GpuContext) -> bool {
-        !norm_fuses(ctx, &[&self.qkv]) || !norm_fuses(ctx, &self.ffn.inputs())
+    /// How many of this layer's two RMSNorms run as their own pass on `ctx` (see [`norm_fuses`]).
+    pub fn norm_passes(&self, ctx: &GpuContext) -> usize {
+        [!norm_fuses(ctx, &[&self.qkv]), !norm_fuses(ctx, &self.ffn.inputs())].into_iter().filter(|&p| p).count()
     }
 
     /// Every weight matrix of the layer: qkv, o, then the feed-forward ones.

@@ -129,6 +129,8 @@ pub struct Passes {
     /// An RMSNorm writes its output for its readers (else each norm is applied by the one matmul
     /// reading it, [`kernels::matmul::fuses_norm`], and no step needs the `[T, H]` normed rows).
     pub norm: bool,
+    /// A matmul applies its input's norm itself, reading the residual rows `h`.
+    pub fused_norm: bool,
 }
 
 /// How far an upload has come, given to the load callback after each layer.
@@ -146,9 +148,11 @@ impl TextModel {
     /// workspaces need.
     pub fn passes(&self, ctx: &GpuContext) -> Passes {
         let fuses_swiglu = |m: &Matrix| crate::kernels::matmul::fuses_swiglu(ctx, m);
+        let head = layer::norm_fuses(ctx, &[&*self.lm_head]);
         Passes {
             swiglu: self.layers.iter().flat_map(|l| l.ffn.gate_ups()).any(|m| !fuses_swiglu(m)),
-            norm: self.layers.iter().any(|l| l.norm_pass(ctx)) || !layer::norm_fuses(ctx, &[&*self.lm_head]),
+            norm: self.layers.iter().any(|l| l.norm_passes(ctx) > 0) || !head,
+            fused_norm: self.layers.iter().any(|l| l.norm_passes(ctx) < 2) || head,
         }
     }
 

@@ -153,7 +153,8 @@ impl Workspace {
             n_tokens: t,
             logits_rows,
             ids: a("ids", t)?,
-            h: mm_in("h", l.h)?,
+            // read by the matmuls that apply their norms: uniform-readable as their inputs are
+            h: if passes.fused_norm { mm_in("h", l.h)? } else { a("h", l.h)? },
             x: if l.x > 0 { mm_in("x", l.x)? } else { a("x", 0)? },
             qkv: a("qkv", l.qkv)?,
             attn: mm_in("attn", l.attn)?,
