@@ -109,7 +109,7 @@ fn main() {
     time(&ctx, "rmsnorm 1x256", 20, |r| kernels::rmsnorm(r, &x, &w, &o, 0..1, 256, 1e-5).unwrap());
     let logits = Activation::new(&ctx, "l", 32000).unwrap();
     let tok = Activation::new(&ctx, "t", 1).unwrap();
-    let part = Activation::new(&ctx, "part", 2 * kernels::sample_slices(32000)).unwrap();
+    let part = kernels::SampleScratch::new(&ctx, 32000).unwrap();
     time(&ctx, "sample greedy 32000", 20, |r| {
         kernels::sample(r, &Default::default(), &logits, 0, 32000, &tok, &step, &part).unwrap()
     });

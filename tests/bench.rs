@@ -69,12 +69,13 @@ fn synthetic_tiny_in_llama_bench_json() {
     // decode reads one while the next step fills the other) + the decode
     // (T = 1) and prefill (T = 8) workspaces, each 1972 f32 a token (ids, h, x, qkv 384, attn
     // 256, act 512, router 16, top-1 id and score, expert out 256, RoPE 32, temperature) + one
-    // logits row (32000) + the sampled id + the sampler's 8 slice maxima (id and value each: 16
-    // words) + one word of gate_up (every gate|up matmul writes its SwiGLU on a CPU adapter: no
+    // logits row (32000) + the sampled id + the sampler's 8 slices' maxima and candidate counts
+    // and weights (id and value each: 32 words) and their candidate lists (1024 ids a slice) + one
+    // word of gate_up (every gate|up matmul writes its SwiGLU on a CPU adapter: no
     // [T, 2 I] buffer) + a 16-byte uniform
     let kv = 2 * 2 * 13 * 2 * 32 * 4;
     assert_eq!(tg["kv_bytes"].as_u64(), Some(kv));
-    let workspace = |t: u64| 4 * (1972 * t + 32000 + 1 + 16 + 1) + 16;
+    let workspace = |t: u64| 4 * (1972 * t + 32000 + 1 + 32 + 8 * 1024 + 1) + 16;
     // on a CPU adapter (lavapipe here) the matmul inputs x, attn and act are uniform-readable
     // (the X_UNIFORM matmul): 64 KiB more each (the norms run as their own passes there, and no
     // matmul reads h)

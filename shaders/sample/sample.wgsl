@@ -6,6 +6,9 @@
 // top-k and top-p become thresholds on an order-preserving u32 key of the logits, found by a
 // 32-step bisection of parallel counts / masses: no sort, no readback. The host reads back only
 // `out[0]`, the chosen id.
+// With top-k or top-p, candidates.wgsl has listed each slice's candidates (cap > 0): where they
+// hold the top-k set (at least k of them), or the top-p set (at least top_p of the weight), every
+// search and the draw run over them instead of the whole vocabulary, in the same id order.
 
 struct Params {
     vocab: u32,
@@ -16,6 +19,7 @@ struct Params {
     inv_temp: f32,
     seed: u32,
     slices: u32,
+    cap: u32, // candidates a slice at most (candidates.wgsl), 0 where that pass did not run
 }
 
 #include "common/step.wgsl"
@@ -24,9 +28,14 @@ struct Params {
 @group(0) @binding(1) var<storage, read> logits: array<f32>;
 @group(0) @binding(2) var<storage, read_write> out: array<u32>;
 @group(0) @binding(3) var<uniform> step: Step;
-@group(0) @binding(4) var<storage, read> part: array<u32>; // argmax.wgsl: (max bits, id) per slice
+// argmax.wgsl's (max bits, id) per slice, then candidates.wgsl's (count, weight bits) per slice
+@group(0) @binding(4) var<storage, read> part: array<u32>;
+@group(0) @binding(5) var<storage, read> cand: array<u32>; // candidates.wgsl: cap ids a slice
 
 const WG: u32 = 256u;
+// The draw's segments, each a run of ids in order (at least the slices: MAX_SLICES)
+const NSEG: u32 = 256u;
+var<workgroup> seg_mass: array<f32, NSEG>;
 const NEG: f32 = -3.4e38;
 var<workgroup> red: array<f32, WG>;
 var<workgroup> ru: array<u32, WG>;
@@ -60,16 +69,61 @@ fn sum_u(lid: u32, v: u32) -> u32 {
     return r;
 }
 
-// Probability mass (unnormalised) of the tokens whose key is >= thr, as partial sums per lane.
-fn lane_mass(lid: u32, thr: u32, m: f32) -> f32 {
-    var s = 0.0;
-    for (var i = lid; i < p.vocab; i += WG) {
-        let l = logits[p.row0 + i];
-        if (key(l) >= thr) {
-            s += exp((l - m) * p.inv_temp);
+// Whether the searches and the draw run over the candidates (the same in every lane).
+var<private> use_cand: bool;
+
+// The set searched, as NSEG segments in id order: with candidates, segment j is slice j's list
+// (slices <= NSEG), else the vocabulary in NSEG contiguous runs.
+fn seg_len(j: u32) -> u32 {
+    if (use_cand) {
+        return select(0u, min(part[2u * p.slices + 2u * j], p.cap), j < p.slices);
+    }
+    let run = (p.vocab + NSEG - 1u) / NSEG;
+    return min(p.vocab, (j + 1u) * run) - min(p.vocab, j * run);
+}
+
+fn seg_id(j: u32, i: u32) -> u32 {
+    if (use_cand) {
+        return cand[j * p.cap + i];
+    }
+    return j * ((p.vocab + NSEG - 1u) / NSEG) + i;
+}
+
+// The lane's share of the set (elements lid, lid + WG, ... of the vocabulary, or of each slice's
+// candidates): the count of keys >= thr and their weight (unnormalised probability mass).
+struct Share {
+    count: u32,
+    mass: f32,
+}
+
+fn tally(r: ptr<function, Share>, l: f32, thr: u32, m: f32, mass: bool) {
+    if (key(l) >= thr) {
+        (*r).count++;
+        if (mass) {
+            (*r).mass += exp((l - m) * p.inv_temp);
         }
     }
-    return s;
+}
+
+fn lane_share(lid: u32, thr: u32, m: f32, mass: bool) -> Share {
+    var r = Share(0u, 0.0);
+    if (use_cand) {
+        for (var j = 0u; j < p.slices; j++) {
+            let n = seg_len(j);
+            for (var i = lid; i < n; i += WG) {
+                tally(&r, logits[p.row0 + cand[j * p.cap + i]], thr, m, mass);
+            }
+        }
+    } else {
+        for (var i = lid; i < p.vocab; i += WG) {
+            tally(&r, logits[p.row0 + i], thr, m, mass);
+        }
+    }
+    return r;
+}
+
+fn lane_mass(lid: u32, thr: u32, m: f32) -> f32 {
+    return lane_share(lid, thr, m, true).mass;
 }
 
 @compute @workgroup_size(WG)
@@ -96,69 +150,94 @@ fn main(lane: Lane) {
         return;
     }
 
-    // 2. top-k: the largest key thr with count(key >= thr) >= k is the k-th largest logit.
+    // 2. the set to search: the candidates where they hold at least k (top-k) or where top-p
+    //    alone is checked below, else the vocabulary
+    let top_k_on = p.top_k > 0u && p.top_k < p.vocab;
+    var listed = 0u;
+    var fits = p.cap > 0u;
+    var total = 0.0; // every token's weight, slice by slice
+    if (fits) {
+        for (var j = 0u; j < p.slices; j++) {
+            let c = part[2u * p.slices + 2u * j];
+            fits = fits && c <= p.cap;
+            listed += min(c, p.cap);
+            total += bitcast<f32>(part[2u * p.slices + 2u * j + 1u]);
+        }
+    }
+    use_cand = fits && (top_k_on || p.top_p < 1.0) && (!top_k_on || listed >= p.top_k);
+
+    // 3. top-k: the largest key thr with count(key >= thr) >= k is the k-th largest logit.
     var thr = 0u;
-    if (p.top_k > 0u && p.top_k < p.vocab) {
+    if (top_k_on) {
         for (var bit = 31i; bit >= 0i; bit--) {
-            let cand = thr | (1u << u32(bit));
-            var c = 0u;
-            for (var i = lid; i < p.vocab; i += WG) {
-                c += select(0u, 1u, key(logits[p.row0 + i]) >= cand);
-            }
-            if (sum_u(lid, c) >= p.top_k) {
-                thr = cand;
+            let c = thr | (1u << u32(bit));
+            if (sum_u(lid, lane_share(lid, c, m, false).count) >= p.top_k) {
+                thr = c;
             }
         }
     }
 
-    // 3. top-p: the largest key with mass(key >= it, among the top-k) >= top_p * total.
+    // 4. top-p: the largest key with mass(key >= it, among the top-k) >= top_p * total.
     if (p.top_p < 1.0) {
-        let goal = p.top_p * workgroup_sum(lane, lane_mass(lid, thr, m));
+        var base = workgroup_sum(lane, lane_mass(lid, thr, m));
+        if (use_cand && !top_k_on) {
+            // the candidates stand for the vocabulary only with top_p of its weight
+            if (base >= p.top_p * total) {
+                base = total;
+            } else {
+                use_cand = false;
+                base = workgroup_sum(lane, lane_mass(lid, thr, m));
+            }
+        }
+        let goal = p.top_p * base;
         var tp = 0u;
         for (var bit = 31i; bit >= 0i; bit--) {
-            let cand = tp | (1u << u32(bit));
-            if (workgroup_sum(lane, lane_mass(lid, max(cand, thr), m)) >= goal) {
-                tp = cand;
+            let c = tp | (1u << u32(bit));
+            if (workgroup_sum(lane, lane_mass(lid, max(c, thr), m)) >= goal) {
+                tp = c;
             }
         }
         thr = max(thr, tp);
     }
 
-    // 4. inverse CDF over contiguous segments: lane masses, then lane 0 walks.
-    let seg = (p.vocab + WG - 1u) / WG;
-    var s = 0.0;
-    for (var i = lid * seg; i < min(p.vocab, (lid + 1u) * seg); i++) {
-        let l = logits[p.row0 + i];
-        if (key(l) >= thr) {
-            s += exp((l - m) * p.inv_temp);
+    // 5. inverse CDF over the segments (in id order): their masses, then lane 0 walks.
+    for (var j = lid; j < NSEG; j += WG) {
+        var s = 0.0;
+        for (var i = 0u; i < seg_len(j); i++) {
+            let l = logits[p.row0 + seg_id(j, i)];
+            if (key(l) >= thr) {
+                s += exp((l - m) * p.inv_temp);
+            }
         }
+        seg_mass[j] = s;
     }
-    red[lid] = s;
     workgroupBarrier();
     if (lid == 0u) {
         var total = 0.0;
-        for (var j = 0u; j < WG; j++) {
-            total += red[j];
+        for (var j = 0u; j < NSEG; j++) {
+            total += seg_mass[j];
         }
         let u = f32(pcg(p.seed ^ pcg(step.counter)) >> 8u) / 16777216.0;
         let goal = u * total;
-        // The lane whose cumulative range holds the goal (else, after rounding, the last non-empty one).
-        var lane = 0u;
+        // The segment whose cumulative range holds the goal (else, after rounding, the last
+        // non-empty one).
+        var seg = 0u;
         var before = 0.0;
         var acc = 0.0;
-        for (var j = 0u; j < WG; j++) {
-            if (red[j] > 0.0) {
-                lane = j;
+        for (var j = 0u; j < NSEG; j++) {
+            if (seg_mass[j] > 0.0) {
+                seg = j;
                 before = acc;
-                if (goal < acc + red[j]) {
+                if (goal < acc + seg_mass[j]) {
                     break;
                 }
-                acc += red[j];
+                acc += seg_mass[j];
             }
         }
         var rest = goal - before;
         var chosen = arg;
-        for (var i = lane * seg; i < min(p.vocab, (lane + 1u) * seg); i++) {
+        for (var j = 0u; j < seg_len(seg); j++) {
+            let i = seg_id(seg, j);
             let l = logits[p.row0 + i];
             if (key(l) >= thr) {
                 chosen = i;

@@ -76,7 +76,8 @@ pub async fn dense(ctx: &GpuContext, formats: &dyn Fn(WeightFormat) -> bool, che
                 for t in [1, 2 * 16384 / cols + 3] {
                     for norm in [false, true] {
                         let case = dense_case(ctx, f, 67, cols, t, Dense { x_uniform: true, norm, ..Dense::default() });
-                        let v = format!("{} x-uniform{}", variant(ctx, f, layout(ctx)), if norm { " norm" } else { "" });
+                        let v =
+                            format!("{} x-uniform{}", variant(ctx, f, layout(ctx)), if norm { " norm" } else { "" });
                         checks.run("matmul", v, format!("67x{cols} T={t}"), TOL, case).await;
                     }
                 }
@@ -134,7 +135,8 @@ async fn dense_case(ctx: &GpuContext, f: WeightFormat, rows: usize, cols: usize,
     let norm_w = rand_vec(cols, 4);
     let norm_a = Activation::from_f32(ctx, "norm", &norm_w)?;
     let norm_arg = norm.then_some(kernels::RowNorm { weight: &norm_a, eps: 1e-5 });
-    let args = MatmulArgs { x_row0: 2, out_col0: 3, accumulate: true, norm: norm_arg, ..MatmulArgs::dense(t, rows + 3) };
+    let args =
+        MatmulArgs { x_row0: 2, out_col0: 3, accumulate: true, norm: norm_arg, ..MatmulArgs::dense(t, rows + 3) };
     kernels::matmul(&mut rec, &m, &xa, &out, args)?;
     if norm != rec.labels().any(|l| l.contains("NORM")) {
         return Err(Error::Shape("the NORM variant's choice is not the one asked".into()));
@@ -209,7 +211,13 @@ async fn swiglu_case(ctx: &GpuContext, f: WeightFormat, cols: usize, t: usize, n
     let norm_a = Activation::from_f32(ctx, "norm", &norm_w)?;
     let norm_arg = norm.then_some(kernels::RowNorm { weight: &norm_a, eps: 1e-5 });
     let mut rec = Recorder::new(ctx);
-    kernels::matmul(&mut rec, &m, &xa, &out, MatmulArgs { swiglu: true, norm: norm_arg, ..MatmulArgs::dense(t, rows) })?;
+    kernels::matmul(
+        &mut rec,
+        &m,
+        &xa,
+        &out,
+        MatmulArgs { swiglu: true, norm: norm_arg, ..MatmulArgs::dense(t, rows) },
+    )?;
     submit(ctx, rec)?;
     let xin = if norm { ops::rmsnorm(&x, Some(&norm_w), cols, 1e-5) } else { x };
     Ok(rel_err(&read(ctx, &out).await?, &ops::swiglu(&ops::matmul(&wr, 2 * rows, cols, &xin), rows)))

@@ -279,37 +279,58 @@ async fn sampler(ctx: &GpuContext, checks: &mut Checks<'_>) {
         SamplerConfig { temperature: 1.0, top_k: 25, top_p: 0.5, seed: 4 },
     ];
     // one argmax slice, and five (the largest logit twice, in the second and fourth: the
-    // lower id wins)
-    for vocab in [1000, 20000] {
-        for cfg in cases {
+    // lower id wins); logits spread over 12 (every token a candidate: one slice's list, or five
+    // slices too many to list), over 80 (a fifth of each slice listed), or one far above a flat
+    // rest (the candidates hold too little weight for top-p 0.99995)
+    let flat = SamplerConfig { temperature: 1.0, top_k: 0, top_p: 0.99995, seed: 5 };
+    let spreads =
+        [(1000, Spread::Wide(6.0)), (20000, Spread::Wide(6.0)), (20000, Spread::Wide(40.0)), (20000, Spread::Flat)];
+    for (vocab, spread) in spreads {
+        let run = if spread == Spread::Flat { vec![flat] } else { cases.to_vec() };
+        for cfg in run {
+            if cfg.greedy() && spread != Spread::Wide(6.0) {
+                continue;
+            }
             let v = if cfg.greedy() {
                 "greedy".to_string()
             } else {
                 format!("temp {} top-k {} top-p {}", cfg.temperature, cfg.top_k, cfg.top_p)
             };
             let v = format!("{v}, {}", reduction(ctx));
-            let shape = format!("vocab {vocab}, 32 draws");
-            checks.run("sample", v, shape, 0.0, sample_case(ctx, cfg, vocab)).await;
+            let shape = format!("vocab {vocab} {spread:?}, 32 draws");
+            checks.run("sample", v, shape, 0.0, sample_case(ctx, cfg, vocab, spread)).await;
         }
     }
+}
+
+/// How a sampler case's logits spread.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Spread {
+    /// Uniform in +-s.
+    Wide(f32),
+    /// 18 below the largest (1 at id 7), all the same.
+    Flat,
 }
 
 /// 32 draws with the CPU reference's random stream: the count of draws where the GPU picked a
 /// token the shared uniform draw does not select. A draw may land on the neighbouring token only
 /// within rounding (1e-5 of the total mass) of the boundary between their CDF intervals.
-async fn sample_case(ctx: &GpuContext, cfg: SamplerConfig, vocab: usize) -> Result<f64> {
-    let mut logits: Vec<f32> = rand_vec(vocab, 19).iter().map(|v| v * 6.0).collect();
-    if vocab > 16000 {
+async fn sample_case(ctx: &GpuContext, cfg: SamplerConfig, vocab: usize, spread: Spread) -> Result<f64> {
+    let mut logits: Vec<f32> = match spread {
+        Spread::Wide(s) => rand_vec(vocab, 19).iter().map(|v| v * s).collect(),
+        Spread::Flat => (0..vocab).map(|i| if i == 7 { 1.0 } else { -17.0 }).collect(),
+    };
+    if vocab > 16000 && spread == Spread::Wide(6.0) {
         (logits[15000], logits[5000]) = (7.5, 7.5);
     }
     let la = Activation::from_f32(ctx, "logits", &logits)?;
-    let part = Activation::new(ctx, "sample_part", 2 * kernels::sample_slices(vocab))?;
+    let scratch = kernels::SampleScratch::new(ctx, vocab)?;
     let mut bad = 0.0;
     for counter in 0..32u32 {
         let out = Activation::new(ctx, "token", 1)?;
         let step = step_buffer(ctx, 0, 1, counter);
         let mut rec = Recorder::new(ctx);
-        kernels::sample(&mut rec, &cfg, &la, 0, vocab, &out, &step, &part)?;
+        kernels::sample(&mut rec, &cfg, &la, 0, vocab, &out, &step, &scratch)?;
         submit(ctx, rec)?;
         let got = read_words(ctx, &out.buffer, 0, 1).await?[0];
         let (want, kept) = ops::sample(&logits, cfg.temperature, cfg.top_k, cfg.top_p, cfg.seed32(), counter);
@@ -330,5 +351,35 @@ async fn sample_case(ctx: &GpuContext, cfg: SamplerConfig, vocab: usize) -> Resu
             bad += 1.0;
         }
     }
+    if !cfg.greedy() && (cfg.top_k > 0 || cfg.top_p < 1.0) {
+        bad += candidates_wrong(ctx, &logits, cfg.temperature, &scratch).await?;
+    }
     Ok(bad)
+}
+
+/// The candidates pass's count and weight of each slice against the CPU's: 1 per slice wrong.
+async fn candidates_wrong(
+    ctx: &GpuContext,
+    logits: &[f32],
+    temperature: f32,
+    s: &kernels::SampleScratch,
+) -> Result<f64> {
+    let vocab = logits.len();
+    let slices = kernels::sample_slices(vocab);
+    let slice = vocab.div_ceil(slices);
+    let parts = vocab.div_ceil(slice);
+    let words = read_words(ctx, &s.part.buffer, 0, 4 * slices).await?;
+    let m = logits.iter().cloned().fold(f32::MIN, f32::max);
+    let inv_t = 1.0 / temperature;
+    let mut wrong = 0.0;
+    for j in 0..parts {
+        let z: Vec<f32> = logits[j * slice..((j + 1) * slice).min(vocab)].iter().map(|&l| (l - m) * inv_t).collect();
+        let count = z.iter().filter(|&&z| z >= -17.0).count() as u32;
+        let weight: f64 = z.iter().map(|&z| (z as f64).exp()).sum();
+        let (got_count, got_weight) = (words[2 * slices + 2 * j], f32::from_bits(words[2 * slices + 2 * j + 1]) as f64);
+        if got_count != count || (got_weight - weight).abs() > 1e-5 * weight {
+            wrong += 1.0;
+        }
+    }
+    Ok(wrong)
 }

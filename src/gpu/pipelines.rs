@@ -29,13 +29,15 @@ pub enum Shader {
     Sample,
     /// The sampler's argmax over many workgroups, a slice of the vocabulary each.
     SampleArgmax,
+    /// The sampler's candidate lists for top-k and top-p, a slice of the vocabulary each.
+    SampleCandidates,
     /// `bench`'s microkernels: stream copy and register multiply-adds.
     PeakCopy,
     PeakFma,
 }
 
 impl Shader {
-    pub const ALL: [Shader; 17] = [
+    pub const ALL: [Shader; 18] = [
         Shader::Embed,
         Shader::RmsNorm,
         Shader::Matmul,
@@ -51,6 +53,7 @@ impl Shader {
         Shader::MoeCombine,
         Shader::Sample,
         Shader::SampleArgmax,
+        Shader::SampleCandidates,
         Shader::PeakCopy,
         Shader::PeakFma,
     ];
@@ -72,6 +75,7 @@ impl Shader {
             Shader::MoeCombine => "moe/combine.wgsl",
             Shader::Sample => "sample/sample.wgsl",
             Shader::SampleArgmax => "sample/argmax.wgsl",
+            Shader::SampleCandidates => "sample/candidates.wgsl",
             Shader::PeakCopy => "bench/copy.wgsl",
             Shader::PeakFma => "bench/fma.wgsl",
         }
@@ -94,6 +98,7 @@ impl Shader {
             Shader::MoeCombine => include_str!("../../shaders/moe/combine.wgsl"),
             Shader::Sample => include_str!("../../shaders/sample/sample.wgsl"),
             Shader::SampleArgmax => include_str!("../../shaders/sample/argmax.wgsl"),
+            Shader::SampleCandidates => include_str!("../../shaders/sample/candidates.wgsl"),
             Shader::PeakCopy => include_str!("../../shaders/bench/copy.wgsl"),
             Shader::PeakFma => include_str!("../../shaders/bench/fma.wgsl"),
         }

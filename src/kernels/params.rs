@@ -105,7 +105,12 @@ kernel_params!(
     /// shaders/sample/sample.wgsl
     SampleParams for [Sample] {
         vocab: u32, row0: u32, greedy: u32, top_k: u32, top_p: f32, inv_temp: f32, seed: u32, slices: u32,
+        cap: u32,
     }
+);
+kernel_params!(
+    /// shaders/sample/candidates.wgsl
+    CandidatesParams for [SampleCandidates] { vocab: u32, row0: u32, slice: u32, slices: u32, inv_temp: f32, cap: u32 }
 );
 kernel_params!(
     /// shaders/sample/argmax.wgsl
@@ -135,6 +140,7 @@ pub fn all() -> Vec<(&'static [Shader], &'static [Field])> {
         e::<AttentionParams>(),
         e::<SampleParams>(),
         e::<ArgmaxParams>(),
+        e::<CandidatesParams>(),
         e::<PeakParams>(),
     ]
 }

@@ -1,18 +1,45 @@
 //! Token selection on the GPU.
 
-use super::params::{fit, ArgmaxParams, SampleParams};
+use super::params::{fit, ArgmaxParams, CandidatesParams, SampleParams};
 use super::{key, reducing};
 use crate::error::{Error, Result};
 use crate::gpu::{Activation, Flag, Recorder, Shader, Variant};
 
 /// Logits per workgroup of the sampler's argmax pass.
 const SLICE: usize = 4096;
-/// The most slices (one per lane of the sampler's 256-lane reduction).
+/// The most slices (one per segment of the sampler's draw, `NSEG` in sample.wgsl).
 const MAX_SLICES: usize = 256;
+
+/// Candidates a slice lists at most for a top-k or top-p search (`sample/candidates.wgsl`): a
+/// slice with more is searched in the whole vocabulary instead.
+pub const CANDIDATES: usize = 1024;
 
 /// The argmax pass's workgroups for a vocabulary of `vocab`: slices of at least 4096 logits.
 pub fn sample_slices(vocab: usize) -> usize {
     vocab.div_ceil(SLICE).clamp(1, MAX_SLICES)
+}
+
+/// What the sampler's passes hand on: per slice the argmax pass's (max, id) and the candidates
+/// pass's (count, weight), and the slices' candidate lists.
+pub struct SampleScratch {
+    /// u32 `[4 slices]`.
+    pub part: Activation,
+    /// u32 `[slices, CANDIDATES]`.
+    pub cand: Activation,
+}
+
+impl SampleScratch {
+    pub fn new(ctx: &crate::gpu::GpuContext, vocab: usize) -> Result<Self> {
+        let slices = sample_slices(vocab);
+        Ok(SampleScratch {
+            part: Activation::new(ctx, "sample_part", 4 * slices)?,
+            cand: Activation::new(ctx, "sample_candidates", slices * CANDIDATES)?,
+        })
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.part.buffer.size() + self.cand.buffer.size()
+    }
 }
 
 /// How the next token is chosen. `temperature <= 0` is greedy.
@@ -52,7 +79,8 @@ impl SamplerConfig {
 }
 
 /// Picks a token from logits row `row` (width `vocab`) into `out[0]`: the argmax pass over
-/// [`sample_slices`] workgroups into `part` (2 words a slice), then the sampler.
+/// [`sample_slices`] workgroups, with top-k or top-p the candidates pass over the same slices,
+/// then the sampler.
 #[allow(clippy::too_many_arguments)]
 pub fn sample(
     rec: &mut Recorder,
@@ -62,10 +90,11 @@ pub fn sample(
     vocab: usize,
     out: &Activation,
     step: &wgpu::Buffer,
-    part: &Activation,
+    scratch: &SampleScratch,
 ) -> Result<()> {
+    let (part, cand) = (&scratch.part, &scratch.cand);
     let slices = sample_slices(vocab);
-    if part.len < 2 * slices || logits.len < (row + 1) * vocab {
+    if part.len < 4 * slices || cand.len < slices * CANDIDATES || logits.len < (row + 1) * vocab {
         return Err(Error::Shape(format!("sample: buffers too small for a vocabulary of {vocab}")));
     }
     // equal slices; rounding the slice up may leave fewer than `slices` of them
@@ -74,16 +103,32 @@ pub fn sample(
     let a = ArgmaxParams { vocab: fit(vocab)?, row0: fit(row * vocab)?, slice: fit(slice)? };
     let argmax = Variant::new(Shader::SampleArgmax).flag(Flag::RowLane, rec.ctx.row_lane_matmul);
     rec.dispatch(&key(argmax), &a, &[&logits.buffer, &part.buffer], [parts as u32, 1, 1])?;
+    let inv_temp = if cfg.greedy() { 1.0 } else { 1.0 / cfg.temperature };
+    // a kept set smaller than the vocabulary: list each slice's candidates
+    let searches = !cfg.greedy() && ((cfg.top_k > 0 && cfg.top_k < vocab) || cfg.top_p < 1.0);
+    if searches {
+        let c = CandidatesParams {
+            vocab: fit(vocab)?,
+            row0: fit(row * vocab)?,
+            slice: fit(slice)?,
+            slices: fit(parts)?,
+            inv_temp,
+            cap: fit(CANDIDATES)?,
+        };
+        let binds = [&logits.buffer, &part.buffer, &cand.buffer];
+        rec.dispatch(&key(Variant::new(Shader::SampleCandidates)), &c, &binds, [parts as u32, 1, 1])?;
+    }
     let p = SampleParams {
         vocab: fit(vocab)?,
         row0: fit(row * vocab)?,
         greedy: cfg.greedy() as u32,
         top_k: fit(cfg.top_k)?,
         top_p: cfg.top_p,
-        inv_temp: if cfg.greedy() { 1.0 } else { 1.0 / cfg.temperature },
+        inv_temp,
         seed: cfg.seed32(),
         slices: fit(parts)?,
+        cap: if searches { fit(CANDIDATES)? } else { 0 },
     };
-    let binds = [&logits.buffer, &out.buffer, step, &part.buffer];
+    let binds = [&logits.buffer, &out.buffer, step, &part.buffer, &cand.buffer];
     rec.dispatch(&key(reducing(rec.ctx, Shader::Sample)), &p, &binds, [1, 1, 1])
 }

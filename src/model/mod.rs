@@ -15,9 +15,9 @@ use crate::config::TextConfig;
 use crate::error::{Error, Result};
 use crate::gpu::{Activation, GpuContext, Matrix, MatrixSpec, Recorder, RowPart};
 use crate::kernels::{self, MatmulArgs, SamplerConfig};
-use layer::normed_input;
 use crate::loader::{TensorSource, WeightNames};
 use crate::quant::{quantize::TARGETS, WeightFormat};
+use layer::normed_input;
 use std::sync::Arc;
 
 pub struct TextModel {
@@ -258,7 +258,7 @@ impl TextModel {
             kernels::matmul(&mut rec, &self.lm_head, x, block, args)?;
         }
         let last = ws.logits.last().unwrap();
-        kernels::sample(&mut rec, sampler, last, last.len / v - 1, v, &ws.token, &ws.step, &ws.sample_part)?;
+        kernels::sample(&mut rec, sampler, last, last.len / v - 1, v, &ws.token, &ws.step, &ws.sample)?;
         let plan = rec.finish();
         ctx.check_errors("recording a step")?;
         Ok(plan)

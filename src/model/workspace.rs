@@ -2,17 +2,17 @@
 //! per-step inputs the host writes before each submit (token ids, positions, RoPE table).
 
 use crate::config::{FfnKind, TextConfig};
-use crate::model::Passes;
 use crate::error::Result;
 use crate::gpu::{Activation, GpuContext};
 use crate::kernels;
+use crate::model::Passes;
 
 pub struct Workspace {
     pub n_tokens: usize,
     /// Logits rows computed: all `n_tokens` (for --dump-logits) or only the last.
     pub logits_rows: usize,
-    pub ids: Activation,  // u32 [T]
-    pub h: Activation,    // [T, H] residual stream
+    pub ids: Activation, // u32 [T]
+    pub h: Activation,   // [T, H] residual stream
     /// `[T, H]` a norm's output, where some norm runs as its own pass (else unused, one word).
     pub x: Activation,
     pub qkv: Activation,  // [T, (nh + 2 nkv) d]
@@ -38,8 +38,8 @@ pub struct Workspace {
     pub logits: Vec<Activation>,
     pub logits_block_rows: usize,
     pub token: Activation, // u32 [1] sampled id
-    /// u32 `[2 slices]`: the sampler's per-slice maxima (see [`kernels::sample`]).
-    pub sample_part: Activation,
+    /// What the sampler's passes hand on (see [`kernels::sample`]).
+    pub sample: kernels::SampleScratch,
     pub rope_table: Activation, // [T, d/2, 2] cos, sin
     pub temps: Activation,      // [T]
     /// Uniform: past, n_tokens, sample counter, pad.
@@ -128,13 +128,7 @@ impl Workspace {
     /// `passes`: the separate passes a step of the model runs
     /// ([`crate::model::TextModel::passes`]): a SwiGLU pass needs the `[rows, 2 I]` buffer `gu`,
     /// a norm pass the `[T, H]` buffer `x`.
-    pub fn new(
-        ctx: &GpuContext,
-        cfg: &TextConfig,
-        passes: Passes,
-        n_tokens: usize,
-        all_logits: bool,
-    ) -> Result<Self> {
+    pub fn new(ctx: &GpuContext, cfg: &TextConfig, passes: Passes, n_tokens: usize, all_logits: bool) -> Result<Self> {
         let t = n_tokens;
         let l = Lens::new(ctx, cfg, passes, t, all_logits);
         let expert_rows = match l.grouped {
@@ -171,7 +165,7 @@ impl Workspace {
                 .collect::<Result<_>>()?,
             logits_block_rows: block_rows,
             token: a("token", 1)?,
-            sample_part: a("sample_part", 2 * kernels::sample_slices(cfg.vocab_size))?,
+            sample: kernels::SampleScratch::new(ctx, cfg.vocab_size)?,
             rope_table: a("rope_table", l.rope_table)?,
             temps: a("temps", t)?,
             step: ctx.device.create_buffer(&wgpu::BufferDescriptor {
@@ -198,13 +192,13 @@ impl Workspace {
             &self.top_scores,
             &self.y,
             &self.token,
-            &self.sample_part,
             &self.rope_table,
             &self.temps,
         ];
         one.into_iter().chain(&self.logits).map(|a| a.buffer.size()).sum::<u64>()
             + self.attn_scratch.bytes()
             + self.expert_rows.as_ref().map_or(0, |r| r.bytes())
+            + self.sample.bytes()
             + self.step.size()
     }
 
