@@ -5,9 +5,9 @@
 //! sampled id read back, so the clock stops only when the GPU has finished.
 
 use crate::bench_report::{kernel_times, print_table, Base, TestResult, Work};
-use crate::generate::{open_gpu, GpuArgs};
+use crate::generate::{open_gpu, GpuArgs, SamplingArgs};
 use anyhow::{bail, Result};
-use llama4_wgpu::kernels::{peaks, SamplerConfig};
+use llama4_wgpu::kernels::peaks;
 use llama4_wgpu::loader::synthetic::{self, Synthetic};
 use llama4_wgpu::loader::TensorSource;
 use llama4_wgpu::model::{KvCache, LoadOptions, TextModel};
@@ -61,6 +61,10 @@ pub struct BenchArgs {
     /// Skip the per-kernel GPU times (one extra timed-dispatch run of each test's step).
     #[arg(long)]
     no_profile: bool,
+    /// The sampler every step runs (default greedy, as llama-bench's steps pick no token; with
+    /// --temperature and --top-k / --top-p the tg rows and profiles include what sampling costs).
+    #[command(flatten)]
+    sampling: SamplingArgs,
     #[command(flatten)]
     gpu: GpuArgs,
 }
@@ -123,7 +127,11 @@ pub fn bench(a: BenchArgs) -> Result<()> {
         peaks,
     };
     let ids = bench::prompt_ids(longest, cfg.vocab_size);
-    let mut s = Session::new(&ctx, &model, max_context, SamplerConfig::default())?;
+    let sampler = a.sampling.config()?;
+    if !sampler.greedy() {
+        eprintln!("sampling: temperature {}, top-k {}, top-p {}", sampler.temperature, sampler.top_k, sampler.top_p);
+    }
+    let mut s = Session::new(&ctx, &model, max_context, sampler)?;
     block_on(bench::warm_up(&mut s, &ids))?;
 
     let profile = !a.no_profile && ctx.features.contains(wgpu::Features::TIMESTAMP_QUERY);
