@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Issue #9's discrete-GPU runs on random weights at Scout's shapes (no checkpoint needed): the
 # conformance report, then bench's decode-against-context growth table, prefill against prompt
-# length, three weight formats, prefill with the tiled GEMM against the GEMV (--gemm), and
-# decode with 16 against 128 experts at equal active parameters. Raw output goes to DIR
+# length, three weight formats, prefill with the tiled GEMM against the GEMV (--gemm), norms
+# fused into the matmuls against their own passes (--norm), decode greedy against sampled
+# (top-k 40 / top-p 0.9 over Scout's 202048-token vocabulary), and decode with 16 against 128
+# experts at equal active parameters. Raw output goes to DIR
 # (default bench/results/discrete); a summary is printed.
 #   bench/discrete.sh [DIR]        BIN=path/to/llama4-wgpu to use another binary
 # Scout's 48 layers in q4_K are 57.8 GiB of weights: a GPU with 80 GB runs it all; pass
@@ -33,6 +35,16 @@ for g in tiled rows; do
     step "Scout 4L q4_K prefill, --gemm $g (the tiled GEMM against the 8-token GEMV)"
     $B bench --synthetic scout --layers 4 --quant q4_k --gemm $g -p 512,2048 -n 0 -r 3 -o json \
         > "$DIR/gemm_$g.json" 2>> "$DIR/log.txt"
+done
+for n in fused pass; do
+    step "Scout 4L q4_K, --norm $n (norms in the matmuls against their own passes)"
+    $B bench --synthetic scout --layers 4 --quant q4_k --norm $n -p 512 -n 64 -r 3 -o json \
+        > "$DIR/norm_$n.json" 2>> "$DIR/log.txt"
+done
+for s in "greedy:" "topk40:--temperature 0.8 --top-k 40" "topp09:--temperature 0.6 --top-p 0.9"; do
+    step "Scout 4L q4_K decode, sampler ${s%%:*}"
+    $B bench --synthetic scout --layers 4 --quant q4_k -p 0 -n 64 -r 3 ${s#*:} -o json \
+        > "$DIR/sampler_${s%%:*}.json" 2>> "$DIR/log.txt"
 done
 for e in 16 128; do
     step "Scout 4L, $e experts"
