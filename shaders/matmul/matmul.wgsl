@@ -87,14 +87,11 @@ struct Params {
 #if EXPERT_ID
 @group(0) @binding(4) var<storage, read> ids: array<u32>;
 @group(0) @binding(5) var<storage, read> scores: array<f32>;
-#if NORM
-@group(0) @binding(6) var<storage, read> norm_w: array<vec4<f32>>;
 #endif
-#else
 #if NORM
-// the RMSNorm weight of the input rows (k of them, k a multiple of 4)
+// the RMSNorm weight of the input rows (k of them, k a multiple of 4); never with EXPERT_ID
+// (Shader::exclusive)
 @group(0) @binding(4) var<storage, read> norm_w: array<vec4<f32>>;
-#endif
 #endif
 
 #include_weights
@@ -327,224 +324,13 @@ fn add_unit(acc: ptr<function, array<vec4<f32>, 8>>, rb: vec4<u32>, unit: u32, t
     }
 }
 
+// The entry point of each layout.
 #if ROW_LANE
-@compute @workgroup_size(LANE_WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-#if SUBGROUP
-    lane_id = lid;
-#endif
-    let r0 = ((wid.x + wid.z * p.wg_x) * LANE_WG + lid) * ROWS;
-    let t0 = wid.y * TT;
-    let row_bytes = p.row_blocks * BLOCK_BYTES;
-    let rt = route(t0, row_bytes);
-    if (!rt.live) {
-        return; // the whole workgroup: its activation rows' expert is in another chunk
-    }
-    // Rows past n read row n - 1 (no branch in the loop) and are not stored; their lanes keep
-    // going, in step with the others (SIMD lanes of one batch cost the same, live or not).
-    let rb = row_bases(rt.base, r0, row_bytes);
-    // each output's scale: 1 / rms of its token's input row with NORM (the 8 lanes share the
-    // sum with SUBGROUP; tokens past the tile repeat its last, not stored), else 1
-    var inv: array<f32, 8>;
-    for (var tt = 0u; tt < TT; tt++) {
-        inv[tt] = 1.0;
-#if NORM
-        let t = min(t0 + tt, p.n_tokens - 1u);
-#if SUBGROUP
-        inv[tt] = inv_rms(subgroupAdd(sumsq_part(t, lid, LANE_WG)));
-#else
-        inv[tt] = inv_rms(sumsq_part(t, 0u, 1u));
-#endif
-#endif
-    }
-    var acc: array<vec4<f32>, 8>;
-#if SWIGLU
-    // the same rows of up, n rows further
-    let rb_up = row_bases(rt.base + p.n * row_bytes, r0, row_bytes);
-    var acc_up: array<vec4<f32>, 8>;
-#endif
-    for (var unit = 0u; unit < p.row_blocks * UNITS; unit++) {
-        let g = g32(unit_col(unit));
-        add_unit(&acc, rb, unit, t0, rt.scale, rt.rows, g);
-#if SWIGLU
-        add_unit(&acc_up, rb_up, unit, t0, rt.scale, rt.rows, g);
-#endif
-    }
-    for (var tt = 0u; tt < TT; tt++) {
-#if SWIGLU
-        store4(t0 + tt, r0, swiglu4(acc[tt] * inv[tt], acc_up[tt] * inv[tt]));
-#else
-        store4(t0 + tt, r0, acc[tt] * inv[tt]);
-#endif
-    }
-}
+#include "matmul/row_lane.wgsl"
 #else
 #if TILED
-// GPUs, prompts (dense rows only: a tile's tokens share its weights): a tiled GEMM. A workgroup
-// computes TILE_N output rows for TILE_T tokens. For each 32-weight unit along k, half its
-// invocations decode one row's unit into workgroup memory while the other half load the tokens'
-// 32 activations; then each invocation accumulates a 4 x 4 register tile (rows tr + 16 i, tokens
-// tc + 8 j) from workgroup memory. Every weight is decoded once per TILE_T tokens, every
-// activation loaded once per TILE_N rows, and no split-k reduction remains.
-const TILE_N: u32 = 64u;
-const TILE_T: u32 = 32u;
-const TILED_WG: u32 = 128u;
-// vec4s per tile row: 8 + 1, so that neighbouring rows start 4 banks apart
-const KS: u32 = 9u;
-var<workgroup> w_tile: array<vec4<f32>, 576>; // TILE_N * KS
-var<workgroup> x_tile: array<vec4<f32>, 288>; // TILE_T * KS
-
-@compute @workgroup_size(TILED_WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-    let r0 = (wid.x + wid.z * p.wg_x) * TILE_N;
-    let t0 = wid.y * TILE_T;
-    let row_bytes = p.row_blocks * BLOCK_BYTES;
-    let rt = route(t0, row_bytes);
-    // the decoding half: row r0 + lid (rows past n read row n - 1 and are not stored)
-    let my_row = rt.base + min(r0 + lid % TILE_N, max(p.n, 1u) - 1u) * row_bytes;
-    let tr = lid % 16u;
-    let tc = lid / 16u;
-    var acc: array<vec4<f32>, 4>; // acc[j][i]: row r0 + tr + 16 i, token t0 + tc + 8 j
-    // inv[j]: the scale of token t0 + tc + 8 j's outputs, 1 / rms of its input row with NORM (four
-    // invocations sum each token's squares, their parts passing through x_tile), else 1
-    var inv = vec4<f32>(1.0);
-#if NORM
-    x_tile[lid].x = sumsq_part(min(t0 + lid / 4u, p.n_tokens - 1u), lid % 4u, 4u);
-    workgroupBarrier();
-    for (var j = 0u; j < 4u; j++) {
-        let b = (tc + 8u * j) * 4u;
-        inv[j] = inv_rms(x_tile[b].x + x_tile[b + 1u].x + x_tile[b + 2u].x + x_tile[b + 3u].x);
-    }
-    workgroupBarrier();
-#endif
-    for (var unit = 0u; unit < p.row_blocks * UNITS; unit++) {
-        let blk = unit / UNITS;
-        let u = unit % UNITS;
-        let e = blk * BLOCK_ELEMS + 32u * u;
-        if (lid < TILE_N) {
-            let wv = unit_w(my_row + blk * BLOCK_BYTES, u);
-            let o = lid * KS;
-            w_tile[o] = wv.a0;
-            w_tile[o + 1u] = wv.a1;
-            w_tile[o + 2u] = wv.a2;
-            w_tile[o + 3u] = wv.a3;
-            w_tile[o + 4u] = wv.a4;
-            w_tile[o + 5u] = wv.a5;
-            w_tile[o + 6u] = wv.a6;
-            w_tile[o + 7u] = wv.a7;
-        } else {
-            // 4 of the tile's TILE_T * 8 activation vec4s; tokens past the prompt repeat its
-            // last one (finite, not stored)
-            for (var q = 0u; q < 4u; q++) {
-                let idx = lid - TILE_N + 64u * q;
-                let tt = idx / 8u;
-                let t = min(t0 + tt, p.n_tokens - 1u);
-                let c = e + 4u * (idx % 8u);
-#if NORM
-                let g = norm_w[c >> 2u];
+#include "matmul/tiled.wgsl"
 #else
-                let g = rt.scale;
-#endif
-                x_tile[tt * KS + idx % 8u] = xv4(x_base(t) + c) * g;
-            }
-        }
-        workgroupBarrier();
-        for (var kk = 0u; kk < 8u; kk++) {
-            let w0 = w_tile[tr * KS + kk];
-            let w1 = w_tile[(tr + 16u) * KS + kk];
-            let w2 = w_tile[(tr + 32u) * KS + kk];
-            let w3 = w_tile[(tr + 48u) * KS + kk];
-            for (var j = 0u; j < 4u; j++) {
-                let xv = x_tile[(tc + 8u * j) * KS + kk];
-                acc[j] += vec4<f32>(dot4(w0, xv), dot4(w1, xv), dot4(w2, xv), dot4(w3, xv));
-            }
-        }
-        workgroupBarrier();
-    }
-    for (var j = 0u; j < 4u; j++) {
-        let t = t0 + tc + 8u * j;
-        for (var i = 0u; i < 4u; i++) {
-            let row = r0 + tr + 16u * i;
-            if (row < p.n && t < p.n_tokens && rt.live) {
-                let o = t * p.out_stride + p.out_col0 + row;
-                let v = acc[j][i] * inv[j];
-                if (p.accumulate != 0u) {
-                    out[o] += v;
-                } else {
-                    out[o] = v;
-                }
-            }
-        }
-    }
-}
-#else
-#include "common/lane.wgsl"
-
-var<workgroup> red: array<vec4<f32>, 512>; // WG * max TT partial sums of the ROWS rows
-#if NORM
-var<workgroup> red_sq: array<f32, 512>; // WG * max TT partial sums of squares of the input rows
-#endif
-
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, lane: Lane) {
-    let lid = lane.index;
-    let r0 = (wid.x + wid.z * p.wg_x) * ROWS;
-    let t0 = wid.y * TT;
-    let row_bytes = p.row_blocks * BLOCK_BYTES;
-    let rt = route(t0, row_bytes);
-    let live = r0 < p.n && rt.live;
-    let rb = row_bases(rt.base, r0, row_bytes);
-    var acc: array<vec4<f32>, 8>;
-    let units = select(0u, p.row_blocks * UNITS, live);
-    for (var unit = lid; unit < units; unit += WG) {
-        add_unit(&acc, rb, unit, t0, rt.scale, rt.rows, g32(unit_col(unit)));
-    }
-#if NORM
-    // the sums of squares of the tokens' input rows, reduced beside the dot products
-    var sq: array<f32, 8>;
-    for (var tt = 0u; tt < TT; tt++) {
-        sq[tt] = sumsq_part(min(t0 + tt, p.n_tokens - 1u), lid, WG);
-    }
-#endif
-#if SUBGROUP
-    // one partial per subgroup and token
-    for (var tt = 0u; tt < TT; tt++) {
-        let s = subgroupAdd(acc[tt]);
-#if NORM
-        let q = subgroupAdd(sq[tt]);
-#endif
-        if (lane.sg_lane == 0u) {
-            red[tt * WG + lane.sg] = s;
-#if NORM
-            red_sq[tt * WG + lane.sg] = q;
-#endif
-        }
-    }
-    let parts = lane.n_sg;
-#else
-    for (var tt = 0u; tt < TT; tt++) {
-        red[tt * WG + lid] = acc[tt];
-#if NORM
-        red_sq[tt * WG + lid] = sq[tt];
-#endif
-    }
-    let parts = WG;
-#endif
-    workgroupBarrier();
-    if (live && lid < TT) {
-        var sum = vec4<f32>(0.0);
-        for (var j = 0u; j < parts; j++) {
-            sum += red[lid * WG + j];
-        }
-#if NORM
-        var sumsq = 0.0;
-        for (var j = 0u; j < parts; j++) {
-            sumsq += red_sq[lid * WG + j];
-        }
-        sum *= inv_rms(sumsq);
-#endif
-        store4(t0 + lid, r0, sum);
-    }
-}
+#include "matmul/split_k.wgsl"
 #endif
 #endif

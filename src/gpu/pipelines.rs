@@ -109,7 +109,17 @@ impl Shader {
         matches!(self, Shader::Embed | Shader::Matmul)
     }
 
-    /// The structural flags the shader understands; every subset is a valid variant.
+    /// Pairs of flags the host never sets together (the matmul refuses a norm on routed rows: a
+    /// MoE feed-forward's norm has three readers and keeps its pass); no variant holds both.
+    pub fn exclusive(self) -> &'static [(Flag, Flag)] {
+        match self {
+            Shader::Matmul => &[(Flag::ExpertId, Flag::Norm)],
+            _ => &[],
+        }
+    }
+
+    /// The structural flags the shader understands; every subset is a valid variant, but those
+    /// holding both flags of an [`Shader::exclusive`] pair.
     pub fn flags(self) -> &'static [Flag] {
         match self {
             Shader::Matmul => &[
@@ -278,6 +288,9 @@ fn include(name: &str) -> Option<&'static str> {
         "common/lane.wgsl" => include_str!("../../shaders/common/lane.wgsl"),
         "common/attention_shape.wgsl" => include_str!("../../shaders/common/attention_shape.wgsl"),
         "common/kv_cache.wgsl" => include_str!("../../shaders/common/kv_cache.wgsl"),
+        "matmul/row_lane.wgsl" => include_str!("../../shaders/matmul/row_lane.wgsl"),
+        "matmul/tiled.wgsl" => include_str!("../../shaders/matmul/tiled.wgsl"),
+        "matmul/split_k.wgsl" => include_str!("../../shaders/matmul/split_k.wgsl"),
         _ => return None,
     })
 }
@@ -320,7 +333,9 @@ impl Variant {
                     for (i, f) in flags.iter().enumerate() {
                         v = v.flag(*f, mask & (1 << i) != 0);
                     }
-                    out.push(v);
+                    if !s.exclusive().iter().any(|(a, b)| v.flags.contains(a) && v.flags.contains(b)) {
+                        out.push(v);
+                    }
                 }
             }
         }
