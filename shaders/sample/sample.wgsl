@@ -180,14 +180,23 @@ fn main(lane: Lane) {
     // 4. top-p: the largest key with mass(key >= it, among the top-k) >= top_p * total.
     if (p.top_p < 1.0) {
         var base = workgroup_sum(lane, lane_mass(lid, thr, m));
+        // without top-k the candidates stand for the vocabulary only with top_p of its weight;
+        // else the vocabulary's weight, summed where every lane reaches the barriers (a private
+        // flag is not uniform control flow to WGSL's analysis)
+        let light = use_cand && !top_k_on && base < p.top_p * total;
         if (use_cand && !top_k_on) {
-            // the candidates stand for the vocabulary only with top_p of its weight
-            if (base >= p.top_p * total) {
-                base = total;
-            } else {
-                use_cand = false;
-                base = workgroup_sum(lane, lane_mass(lid, thr, m));
-            }
+            base = total;
+        }
+        if (light) {
+            use_cand = false;
+        }
+        var share = 0.0;
+        if (light) {
+            share = lane_mass(lid, thr, m);
+        }
+        let whole = workgroup_sum(lane, share);
+        if (light) {
+            base = whole;
         }
         let goal = p.top_p * base;
         var tp = 0u;
