@@ -2,9 +2,10 @@
 // (after it, before sample.wgsl): workgroup s lists slice s's *candidates*, the ids whose weight
 // exp((l - m) inv_temp) is at least e^-CUT (m the largest logit), in id order from cand[s cap],
 // and writes their count (which may pass cap) and the whole slice's weight after the argmax
-// pass's partials, to part[2 slices + 2 s] and part[2 slices + 2 s + 1]. The candidates are the logits from some value up: an upper set in the sampler's
-// key order, so where they hold the top-k set, or enough weight for the top-p set, the sampler
-// searches them instead of the vocabulary (see sample.wgsl), and finds the same thresholds.
+// pass's partials, to part[2 slices + 2 s] and part[2 slices + 2 s + 1]. The candidates are the
+// logits from some value up: an upper set in the sampler's key order, so where they hold the
+// top-k set, or enough weight for the top-p set, the sampler searches them instead of the
+// vocabulary (see sample.wgsl), and finds the same thresholds.
 
 struct Params {
     vocab: u32,

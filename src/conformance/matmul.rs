@@ -99,6 +99,35 @@ fn dense_layout(ctx: &GpuContext, t: usize) -> String {
     format!("{}{tiled}", layout(ctx))
 }
 
+/// A norm weight of `cols` floats for NORM cases, on the GPU and for the CPU reference (eps 1e-5).
+struct CaseNorm {
+    w: Vec<f32>,
+    gpu: Activation,
+}
+
+impl CaseNorm {
+    const EPS: f32 = 1e-5;
+
+    fn new(ctx: &GpuContext, cols: usize, seed: u32) -> Result<Self> {
+        let w = rand_vec(cols, seed);
+        Ok(CaseNorm { gpu: Activation::from_f32(ctx, "norm", &w)?, w })
+    }
+
+    /// The matmul's norm argument where `on`.
+    fn arg(&self, on: bool) -> Option<kernels::RowNorm<'_>> {
+        on.then_some(kernels::RowNorm { weight: &self.gpu, eps: Self::EPS })
+    }
+
+    /// Rows `x` as the matmul sees them: normed where `on`.
+    fn input(&self, x: &[f32], on: bool) -> Vec<f32> {
+        if on {
+            ops::rmsnorm(x, Some(&self.w), self.w.len(), Self::EPS)
+        } else {
+            x.to_vec()
+        }
+    }
+}
+
 /// How a dense case runs.
 #[derive(Clone, Copy, Default)]
 struct Dense {
@@ -132,9 +161,8 @@ async fn dense_case(ctx: &GpuContext, f: WeightFormat, rows: usize, cols: usize,
     let out = Activation::from_f32(ctx, "out", &init)?;
     let mut rec = Recorder::new(ctx);
     rec.f16_math = f16_math;
-    let norm_w = rand_vec(cols, 4);
-    let norm_a = Activation::from_f32(ctx, "norm", &norm_w)?;
-    let norm_arg = norm.then_some(kernels::RowNorm { weight: &norm_a, eps: 1e-5 });
+    let case_norm = CaseNorm::new(ctx, cols, 4)?;
+    let norm_arg = case_norm.arg(norm);
     let args =
         MatmulArgs { x_row0: 2, out_col0: 3, accumulate: true, norm: norm_arg, ..MatmulArgs::dense(t, rows + 3) };
     kernels::matmul(&mut rec, &m, &xa, &out, args)?;
@@ -150,10 +178,7 @@ async fn dense_case(ctx: &GpuContext, f: WeightFormat, rows: usize, cols: usize,
     }
     submit(ctx, rec)?;
     let got = read(ctx, &out).await?;
-    let xin = match norm {
-        true => ops::rmsnorm(&x[2 * cols..], Some(&norm_w), cols, 1e-5),
-        false => x[2 * cols..].to_vec(),
-    };
+    let xin = case_norm.input(&x[2 * cols..], norm);
     let y = ops::matmul(&wr, rows, cols, &xin);
     let mut want = init;
     for ti in 0..t {
@@ -207,9 +232,8 @@ async fn swiglu_case(ctx: &GpuContext, f: WeightFormat, cols: usize, t: usize, n
     let m = upload(ctx, 1, cols, RowPart::Linear(view(&bytes, f, &[2 * rows, cols])))?;
     let x = rand_vec(t * cols, 7);
     let (xa, out) = (Activation::from_f32(ctx, "x", &x)?, Activation::new(ctx, "out", t * rows)?);
-    let norm_w = rand_vec(cols, 8);
-    let norm_a = Activation::from_f32(ctx, "norm", &norm_w)?;
-    let norm_arg = norm.then_some(kernels::RowNorm { weight: &norm_a, eps: 1e-5 });
+    let case_norm = CaseNorm::new(ctx, cols, 8)?;
+    let norm_arg = case_norm.arg(norm);
     let mut rec = Recorder::new(ctx);
     kernels::matmul(
         &mut rec,
@@ -219,7 +243,7 @@ async fn swiglu_case(ctx: &GpuContext, f: WeightFormat, cols: usize, t: usize, n
         MatmulArgs { swiglu: true, norm: norm_arg, ..MatmulArgs::dense(t, rows) },
     )?;
     submit(ctx, rec)?;
-    let xin = if norm { ops::rmsnorm(&x, Some(&norm_w), cols, 1e-5) } else { x };
+    let xin = case_norm.input(&x, norm);
     Ok(rel_err(&read(ctx, &out).await?, &ops::swiglu(&ops::matmul(&wr, 2 * rows, cols, &xin), rows)))
 }
 

@@ -351,7 +351,7 @@ async fn sample_case(ctx: &GpuContext, cfg: SamplerConfig, vocab: usize, spread:
             bad += 1.0;
         }
     }
-    if !cfg.greedy() && (cfg.top_k > 0 || cfg.top_p < 1.0) {
+    if cfg.searches(vocab) {
         bad += candidates_wrong(ctx, &logits, cfg.temperature, &scratch).await?;
     }
     Ok(bad)
@@ -366,8 +366,7 @@ async fn candidates_wrong(
 ) -> Result<f64> {
     let vocab = logits.len();
     let slices = kernels::sample_slices(vocab);
-    let slice = vocab.div_ceil(slices);
-    let parts = vocab.div_ceil(slice);
+    let (slice, parts) = kernels::slicing(vocab);
     let words = read_words(ctx, &s.part.buffer, 0, 4 * slices).await?;
     let m = logits.iter().cloned().fold(f32::MIN, f32::max);
     let inv_t = 1.0 / temperature;

@@ -16,7 +16,7 @@ pub use attention_plan::{AttentionPlan, AttentionScratch, MAX_SPLITS};
 pub use elementwise::{embed, rmsnorm, swiglu};
 pub use matmul::{matmul, ExpertRouting, MatmulArgs, RowNorm, EXPERT_TILE};
 pub use moe::{moe_combine, moe_gather, moe_group, router_topk, ExpertRows, MAX_GROUPED_EXPERTS};
-pub use sample::{sample, sample_slices, SampleScratch, SamplerConfig};
+pub use sample::{sample, sample_slices, slicing, SampleScratch, SamplerConfig};
 
 use crate::gpu::{Flag, GpuContext, PipelineKey, Shader, Variant, WeightChunk, WeightStore};
 

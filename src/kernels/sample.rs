@@ -19,6 +19,14 @@ pub fn sample_slices(vocab: usize) -> usize {
     vocab.div_ceil(SLICE).clamp(1, MAX_SLICES)
 }
 
+/// The slices the argmax and candidates passes take over a vocabulary of `vocab`: `(ids a
+/// slice, slices)`. Equal slices of at least [`sample_slices`]'s width; rounding the width up may
+/// leave fewer than `sample_slices(vocab)` of them.
+pub fn slicing(vocab: usize) -> (usize, usize) {
+    let slice = vocab.div_ceil(sample_slices(vocab));
+    (slice, vocab.div_ceil(slice))
+}
+
 /// What the sampler's passes hand on: per slice the argmax pass's (max, id) and the candidates
 /// pass's (count, weight), and the slices' candidate lists.
 pub struct SampleScratch {
@@ -63,6 +71,11 @@ impl SamplerConfig {
     pub fn greedy(&self) -> bool {
         self.temperature <= 0.0
     }
+    /// Whether a draw over `vocab` tokens keeps a top-k or top-p set smaller than the
+    /// vocabulary, searched first (and so listed by the candidates pass).
+    pub fn searches(&self, vocab: usize) -> bool {
+        !self.greedy() && ((self.top_k > 0 && self.top_k < vocab) || self.top_p < 1.0)
+    }
     pub fn validate(&self) -> Result<()> {
         if !self.temperature.is_finite() || self.temperature < 0.0 {
             return Err(Error::Input(format!("temperature must be >= 0, got {}", self.temperature)));
@@ -97,15 +110,13 @@ pub fn sample(
     if part.len < 4 * slices || cand.len < slices * CANDIDATES || logits.len < (row + 1) * vocab {
         return Err(Error::Shape(format!("sample: buffers too small for a vocabulary of {vocab}")));
     }
-    // equal slices; rounding the slice up may leave fewer than `slices` of them
-    let slice = vocab.div_ceil(slices);
-    let parts = vocab.div_ceil(slice);
+    let (slice, parts) = slicing(vocab);
     let a = ArgmaxParams { vocab: fit(vocab)?, row0: fit(row * vocab)?, slice: fit(slice)? };
     let argmax = Variant::new(Shader::SampleArgmax).flag(Flag::RowLane, rec.ctx.row_lane_matmul);
     rec.dispatch(&key(argmax), &a, &[&logits.buffer, &part.buffer], [parts as u32, 1, 1])?;
     let inv_temp = if cfg.greedy() { 1.0 } else { 1.0 / cfg.temperature };
     // a kept set smaller than the vocabulary: list each slice's candidates
-    let searches = !cfg.greedy() && ((cfg.top_k > 0 && cfg.top_k < vocab) || cfg.top_p < 1.0);
+    let searches = cfg.searches(vocab);
     if searches {
         let c = CandidatesParams {
             vocab: fit(vocab)?,
