@@ -13,6 +13,10 @@ pub enum Error {
     #[error("{path}: {reason}")]
     File { path: PathBuf, reason: String },
 
+    /// An image that cannot be used: undecodable, empty, too large.
+    #[error("{path}: image: {reason}")]
+    Image { path: PathBuf, reason: String },
+
     #[error("{path}: bad config: {reason}")]
     Config { path: PathBuf, reason: String },
 

@@ -15,6 +15,7 @@
 //! logits ─► shaders/sample (greedy / temperature / top-k / top-p on the GPU) ─► next id
 //! runtime::Session: prefill (one batched pass) then one token per decode step; KV cache per layer
 //! runtime::ModelFiles: a checkpoint folder or a GGUF file, with its tokenizer and chat template
+//! vision: image files -> Llama 4's processor -> tiles -> vision tower -> <|patch|> rows
 //! reference: a plain f32 CPU implementation of every op and of the forward pass (the test oracle)
 //! ```
 
@@ -28,6 +29,7 @@ pub mod model;
 pub mod quant;
 pub mod reference;
 pub mod runtime;
+pub mod vision;
 
 pub use config::TextConfig;
 pub use error::{Error, Result};

@@ -32,7 +32,7 @@ CHAT_TEMPLATE = (
 )
 
 
-def make_tokenizer(path):
+def make_tokenizer(path, extra_specials=()):
     """A tiny byte-level BPE (vocab < VOCAB) with Llama 4's special tokens, so fixtures run on text."""
     from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers
     tok = Tokenizer(models.BPE())
@@ -40,11 +40,12 @@ def make_tokenizer(path):
     tok.decoder = decoders.ByteLevel()
     corpus = ["The quick brown fox jumps over the lazy dog. " * 3, "Hello, world! How are you today?",
               "Llama 4 runs on wgpu through WGSL compute shaders.", "Once upon a time there was a tiny model."]
-    trainer = trainers.BpeTrainer(vocab_size=VOCAB - 64, special_tokens=SPECIALS,
+    specials = SPECIALS + list(extra_specials)
+    trainer = trainers.BpeTrainer(vocab_size=VOCAB - 64, special_tokens=specials,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train_from_iterator(corpus, trainer)
     tok.save(path)
-    ids = {s: tok.token_to_id(s) for s in SPECIALS}
+    ids = {s: tok.token_to_id(s) for s in specials}
     assert max(ids.values()) < VOCAB and tok.get_vocab_size() <= VOCAB
     return ids
 

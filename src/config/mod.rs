@@ -5,7 +5,9 @@
 //! and an integer `attn_temperature_tuning`.
 
 mod gguf;
+mod vision;
 pub use gguf::{check_gguf_architecture, GGUF_ARCHITECTURES};
+pub use vision::VisionConfig;
 
 use crate::error::{Error, Result};
 use serde_json::Value;
@@ -92,19 +94,19 @@ pub struct TextConfig {
     pub notes: Vec<String>,
 }
 
-struct Fields<'a> {
-    obj: &'a serde_json::Map<String, Value>,
-    path: &'a Path,
+pub(crate) struct Fields<'a> {
+    pub(crate) obj: &'a serde_json::Map<String, Value>,
+    pub(crate) path: &'a Path,
 }
 
 impl<'a> Fields<'a> {
-    fn err(&self, reason: String) -> Error {
+    pub(crate) fn err(&self, reason: String) -> Error {
         Error::config(self.path, reason)
     }
-    fn get(&self, key: &str) -> Option<&'a Value> {
+    pub(crate) fn get(&self, key: &str) -> Option<&'a Value> {
         self.obj.get(key).filter(|v| !v.is_null())
     }
-    fn usize_or(&self, key: &str, default: usize) -> Result<usize> {
+    pub(crate) fn usize_or(&self, key: &str, default: usize) -> Result<usize> {
         match self.get(key) {
             None => Ok(default),
             Some(v) => v
@@ -113,14 +115,14 @@ impl<'a> Fields<'a> {
                 .ok_or_else(|| self.err(format!("`{key}` must be a non-negative integer, got {v}"))),
         }
     }
-    fn f64_or(&self, key: &str, default: f64) -> Result<f64> {
+    pub(crate) fn f64_or(&self, key: &str, default: f64) -> Result<f64> {
         match self.get(key) {
             None => Ok(default),
             Some(v) => v.as_f64().ok_or_else(|| self.err(format!("`{key}` must be a number, got {v}"))),
         }
     }
     /// A boolean that early hub configs wrote as an integer (spec §10.6): any non-zero int is true.
-    fn bool_or(&self, key: &str, default: bool) -> Result<bool> {
+    pub(crate) fn bool_or(&self, key: &str, default: bool) -> Result<bool> {
         match self.get(key) {
             None => Ok(default),
             Some(Value::Bool(b)) => Ok(*b),
@@ -128,7 +130,7 @@ impl<'a> Fields<'a> {
             Some(v) => Err(self.err(format!("`{key}` must be a boolean, got {v}"))),
         }
     }
-    fn usize_list(&self, key: &str) -> Result<Option<Vec<usize>>> {
+    pub(crate) fn usize_list(&self, key: &str) -> Result<Option<Vec<usize>>> {
         match self.get(key) {
             None => Ok(None),
             Some(Value::Array(a)) => a
@@ -143,7 +145,7 @@ impl<'a> Fields<'a> {
             Some(v) => Err(self.err(format!("`{key}` must be a list, got {v}"))),
         }
     }
-    fn id_list(&self, key: &str) -> Result<Vec<u32>> {
+    pub(crate) fn id_list(&self, key: &str) -> Result<Vec<u32>> {
         Ok(match self.get(key) {
             None => vec![],
             Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_u64()).map(|x| x as u32).collect(),

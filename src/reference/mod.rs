@@ -2,6 +2,7 @@
 //! pass ([`CpuModel`]), written to read like spec §2 with no caching or fusion.
 
 pub mod ops;
+pub mod vision;
 
 use crate::config::{AttentionKind, FfnKind, TextConfig};
 use crate::error::Result;
@@ -73,12 +74,24 @@ impl CpuModel {
 
     /// Logits `[T, vocab]` for `ids` at positions `0..T`, recomputed from scratch.
     pub fn forward(&self, ids: &[u32]) -> Vec<f32> {
+        self.forward_merged(ids, &[], u32::MAX)
+    }
+
+    /// [`CpuModel::forward`] with image features: the embedding rows of the `patch_id` tokens
+    /// are replaced, in order, by the rows of `features` (`[n_patch, hidden]`), spec §4.10.
+    pub fn forward_merged(&self, ids: &[u32], features: &[f32], patch_id: u32) -> Vec<f32> {
         let cfg = &self.cfg;
         let (h, d, nh, nkv) = (cfg.hidden_size, cfg.head_dim, cfg.num_attention_heads, cfg.num_key_value_heads);
         let t = ids.len();
         let inv_freq = cfg.rope_inv_freq();
-        let mut x: Vec<f32> =
-            ids.iter().flat_map(|&i| self.embed[i as usize * h..(i as usize + 1) * h].to_vec()).collect();
+        let mut rows = features.chunks_exact(h);
+        let mut x: Vec<f32> = ids
+            .iter()
+            .flat_map(|&i| match (i == patch_id).then(|| rows.next()).flatten() {
+                Some(row) => row.to_vec(),
+                None => self.embed[i as usize * h..(i as usize + 1) * h].to_vec(),
+            })
+            .collect();
         for (l, plan) in self.layers.iter().zip(&cfg.layers) {
             // attention block
             let xn = ops::rmsnorm(&x, Some(&l.input_norm), h, cfg.rms_norm_eps);

@@ -110,29 +110,115 @@ pub fn attention(
     chunk: usize,
 ) -> Vec<f32> {
     let t = q.len() / (nh * d);
-    let group = nh / nkv;
-    let scale = (d as f32).powf(-0.5);
     let mut out = vec![0.0; t * nh * d];
     for ti in 0..t {
         let p = pos0 + ti;
         let lo = p.checked_div(chunk).map_or(0, |c| c * chunk);
         for h in 0..nh {
-            let kvh = h / group;
-            let qv = &q[(ti * nh + h) * d..(ti * nh + h + 1) * d];
-            let scores: Vec<f32> = (lo..=p)
-                .map(|s| {
-                    qv.iter().zip(&k[(s * nkv + kvh) * d..(s * nkv + kvh + 1) * d]).map(|(a, b)| a * b).sum::<f32>()
-                        * scale
-                })
-                .collect();
-            let m = scores.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-            let e: Vec<f32> = scores.iter().map(|s| (s - m).exp()).collect();
-            let z: f32 = e.iter().sum();
-            for (j, s) in (lo..=p).enumerate() {
-                let vv = &v[(s * nkv + kvh) * d..(s * nkv + kvh + 1) * d];
-                for i in 0..d {
-                    out[(ti * nh + h) * d + i] += e[j] / z * vv[i];
+            attend(q, k, v, (ti, h), (nh, nkv, d), lo..p + 1, &mut out);
+        }
+    }
+    out
+}
+
+/// Bidirectional multi-head attention over all T tokens (the vision encoder): [T, nh, d] in and out.
+pub fn attention_full(q: &[f32], k: &[f32], v: &[f32], nh: usize, d: usize) -> Vec<f32> {
+    let t = q.len() / (nh * d);
+    let mut out = vec![0.0; t * nh * d];
+    for ti in 0..t {
+        for h in 0..nh {
+            attend(q, k, v, (ti, h), (nh, nh, d), 0..t, &mut out);
+        }
+    }
+    out
+}
+
+/// Softmax attention of query `(token, head)` over the keys in `keys`, scale `d^-0.5`.
+fn attend(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    (ti, h): (usize, usize),
+    (nh, nkv, d): (usize, usize, usize),
+    keys: std::ops::Range<usize>,
+    out: &mut [f32],
+) {
+    let kvh = h / (nh / nkv);
+    let scale = (d as f32).powf(-0.5);
+    let qv = &q[(ti * nh + h) * d..(ti * nh + h + 1) * d];
+    let scores: Vec<f32> = keys
+        .clone()
+        .map(|s| {
+            qv.iter().zip(&k[(s * nkv + kvh) * d..(s * nkv + kvh + 1) * d]).map(|(a, b)| a * b).sum::<f32>() * scale
+        })
+        .collect();
+    let m = scores.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+    let e: Vec<f32> = scores.iter().map(|s| (s - m).exp()).collect();
+    let z: f32 = e.iter().sum();
+    for (j, s) in keys.enumerate() {
+        let vv = &v[(s * nkv + kvh) * d..(s * nkv + kvh + 1) * d];
+        for i in 0..d {
+            out[(ti * nh + h) * d + i] += e[j] / z * vv[i];
+        }
+    }
+}
+
+/// LayerNorm of each row of `x` [rows, n] with weight and bias (torch's biased variance).
+pub fn layernorm(x: &[f32], w: &[f32], b: &[f32], n: usize, eps: f32) -> Vec<f32> {
+    let mut out = Vec::with_capacity(x.len());
+    for row in x.chunks_exact(n) {
+        let mean = row.iter().sum::<f32>() / n as f32;
+        let var = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / n as f32;
+        let s = 1.0 / (var + eps).sqrt();
+        out.extend(row.iter().enumerate().map(|(i, v)| (v - mean) * s * w[i] + b[i]));
+    }
+    out
+}
+
+/// Exact GELU, `x * (1 + erf(x / sqrt 2)) / 2` (torch's `nn.GELU()`).
+pub fn gelu(x: f32) -> f32 {
+    let x = f64::from(x);
+    (0.5 * x * (1.0 + libm::erf(x / std::f64::consts::SQRT_2))) as f32
+}
+
+/// Adds a bias row to every row of `x`.
+pub fn add_bias(x: &mut [f32], b: &[f32]) {
+    for row in x.chunks_exact_mut(b.len()) {
+        row.iter_mut().zip(b).for_each(|(x, b)| *x += b);
+    }
+}
+
+/// One image tile's patches as rows `[g*g, 3*p*p]`, features ordered (channel, ky, kx) as
+/// `nn.Unfold` gives them; `tile` is `[3, g*p, g*p]`.
+pub fn unfold_patches(tile: &[f32], side: usize, p: usize) -> Vec<f32> {
+    let g = side / p;
+    let mut out = Vec::with_capacity(tile.len());
+    for gy in 0..g {
+        for gx in 0..g {
+            for c in 0..3 {
+                for ky in 0..p {
+                    let row = &tile[(c * side + gy * p + ky) * side + gx * p..][..p];
+                    out.extend_from_slice(row);
                 }
+            }
+        }
+    }
+    out
+}
+
+/// transformers' `pixel_shuffle` with ratio `1/s` on one tile `[g*g, c]`: out `[(g/s)^2, c*s*s]`,
+/// `out[h2, w2, c4] = in[h2*s + c4 / (c*s), w2*s + (c4 % (c*s)) / c, c4 % c]`.
+pub fn pixel_shuffle(x: &[f32], g: usize, c: usize, s: usize) -> Vec<f32> {
+    let g2 = g / s;
+    let c4n = c * s * s;
+    let mut out = vec![0.0; g2 * g2 * c4n];
+    for h2 in 0..g2 {
+        for w2 in 0..g2 {
+            for c4 in 0..c4n {
+                let h = h2 * s + c4 / (c * s);
+                let c2 = c4 % (c * s);
+                let w = w2 * s + c2 / c;
+                out[(h2 * g2 + w2) * c4n + c4] = x[(h * g + w) * c + c2 % c];
             }
         }
     }
