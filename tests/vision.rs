@@ -146,3 +146,36 @@ fn merged_cpu_forward_matches_transformers_logits() {
         assert!(e < 1e-4, "{case}: rel err {e}");
     }
 }
+
+#[test]
+fn gpu_vision_tower_and_merged_prefill_match_transformers() {
+    use llama4_wgpu::gpu::buffers::read_f32;
+    use llama4_wgpu::kernels::SamplerConfig;
+    use llama4_wgpu::model::{TextModel, VisionModel};
+    use llama4_wgpu::runtime::Session;
+    use pollster::block_on;
+    let ctx = common::gpu();
+    let (_, vcfg, tcfg, ck) = tower();
+    let vision = VisionModel::load(ctx, &vcfg, tcfg.hidden_size, &ck).unwrap();
+    let model = TextModel::load(ctx, &tcfg, &ck, |_| {}).unwrap();
+    let pcfg = ProcessorConfig::from_dir(&dir()).unwrap();
+    let r = reference();
+    let patch = r["patch_id"].as_u64().unwrap() as u32;
+    for (case, c) in r["cases"].as_object().unwrap() {
+        let (px, _) = case_pixels(c, &pcfg);
+        let feats = vision.encode(ctx, &px).unwrap();
+        let got = block_on(read_f32(ctx, &feats, 0, feats.len)).unwrap();
+        let e = rel_err(&got, &npy(&format!("{case}_projected")));
+        assert!(e < 1e-4, "{case} features: rel err {e}");
+        let prompt = ids(&c["prompt_ids"]);
+        let mut s = Session::new(ctx, &model, 256, SamplerConfig::default()).unwrap();
+        let out = block_on(s.prefill_images(&prompt, true, patch, feats)).unwrap();
+        let e = rel_err(&out.logits.unwrap(), &npy(&format!("{case}_prompt_logits")));
+        assert!(e < 1e-3, "{case} logits: rel err {e}");
+        let mut tokens = vec![out.token];
+        while tokens.len() < 6 {
+            tokens.push(block_on(s.decode(None, false)).unwrap().token);
+        }
+        assert_eq!(tokens, ids(&c["greedy_tokens"]), "{case}: greedy tokens");
+    }
+}

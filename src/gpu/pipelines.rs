@@ -34,10 +34,26 @@ pub enum Shader {
     /// `bench`'s microkernels: stream copy and register multiply-adds.
     PeakCopy,
     PeakFma,
+    /// Image features into the `<|patch|>` rows of the embeddings.
+    ImageMerge,
+    /// LayerNorm with weight and bias (the vision tower).
+    LayerNorm,
+    /// The vision tower's patch unfold.
+    VisionPatches,
+    /// The vision tower's class token and positional embedding.
+    VisionEmbed,
+    /// The vision tower's 2D RoPE.
+    VisionRope,
+    /// The vision tower's bidirectional attention.
+    VisionAttention,
+    /// Bias and exact GELU in place.
+    BiasAct,
+    /// The vision adapter's pixel shuffle.
+    PixelShuffle,
 }
 
 impl Shader {
-    pub const ALL: [Shader; 18] = [
+    pub const ALL: [Shader; 26] = [
         Shader::Embed,
         Shader::RmsNorm,
         Shader::Matmul,
@@ -56,6 +72,14 @@ impl Shader {
         Shader::SampleCandidates,
         Shader::PeakCopy,
         Shader::PeakFma,
+        Shader::ImageMerge,
+        Shader::LayerNorm,
+        Shader::VisionPatches,
+        Shader::VisionEmbed,
+        Shader::VisionRope,
+        Shader::VisionAttention,
+        Shader::BiasAct,
+        Shader::PixelShuffle,
     ];
 
     pub fn file(self) -> &'static str {
@@ -78,6 +102,14 @@ impl Shader {
             Shader::SampleCandidates => "sample/candidates.wgsl",
             Shader::PeakCopy => "bench/copy.wgsl",
             Shader::PeakFma => "bench/fma.wgsl",
+            Shader::ImageMerge => "embed/merge.wgsl",
+            Shader::LayerNorm => "norm/layernorm.wgsl",
+            Shader::VisionPatches => "vision/patches.wgsl",
+            Shader::VisionEmbed => "vision/embed.wgsl",
+            Shader::VisionRope => "vision/rope2d.wgsl",
+            Shader::VisionAttention => "vision/attention.wgsl",
+            Shader::BiasAct => "vision/bias_act.wgsl",
+            Shader::PixelShuffle => "vision/shuffle.wgsl",
         }
     }
 
@@ -101,6 +133,14 @@ impl Shader {
             Shader::SampleCandidates => include_str!("../../shaders/sample/candidates.wgsl"),
             Shader::PeakCopy => include_str!("../../shaders/bench/copy.wgsl"),
             Shader::PeakFma => include_str!("../../shaders/bench/fma.wgsl"),
+            Shader::ImageMerge => include_str!("../../shaders/embed/merge.wgsl"),
+            Shader::LayerNorm => include_str!("../../shaders/norm/layernorm.wgsl"),
+            Shader::VisionPatches => include_str!("../../shaders/vision/patches.wgsl"),
+            Shader::VisionEmbed => include_str!("../../shaders/vision/embed.wgsl"),
+            Shader::VisionRope => include_str!("../../shaders/vision/rope2d.wgsl"),
+            Shader::VisionAttention => include_str!("../../shaders/vision/attention.wgsl"),
+            Shader::BiasAct => include_str!("../../shaders/vision/bias_act.wgsl"),
+            Shader::PixelShuffle => include_str!("../../shaders/vision/shuffle.wgsl"),
         }
     }
 

@@ -10,6 +10,7 @@ pub mod moe;
 pub mod params;
 pub mod peaks;
 pub mod sample;
+pub mod vision;
 
 pub use attention::{attention, kv_store, qk_prep, AttentionShape};
 pub use attention_plan::{AttentionPlan, AttentionScratch, MAX_SPLITS};

@@ -122,6 +122,46 @@ kernel_params!(
     PeakParams for [PeakCopy, PeakFma] { n: u32, iters: u32, stride: u32 }
 );
 
+kernel_params!(
+    /// shaders/embed/merge.wgsl
+    MergeParams for [ImageMerge] { hidden: u32, pos0: u32, n_pos: u32 }
+);
+
+kernel_params!(
+    /// shaders/norm/layernorm.wgsl
+    LayerNormParams for [LayerNorm] { n: u32, eps: f32 }
+);
+
+kernel_params!(
+    /// shaders/vision/patches.wgsl
+    PatchesParams for [VisionPatches] { side: u32, patch_size: u32 }
+);
+
+kernel_params!(
+    /// shaders/vision/embed.wgsl
+    VisionEmbedParams for [VisionEmbed] { hidden: u32, patches: u32 }
+);
+
+kernel_params!(
+    /// shaders/vision/rope2d.wgsl
+    Rope2dParams for [VisionRope] { hidden: u32, head_dim: u32, tokens: u32 }
+);
+
+kernel_params!(
+    /// shaders/vision/attention.wgsl
+    VisionAttentionParams for [VisionAttention] { hidden: u32, head_dim: u32, tokens: u32, scale: f32 }
+);
+
+kernel_params!(
+    /// shaders/vision/bias_act.wgsl
+    BiasActParams for [BiasAct] { n: u32, rows: u32, gelu: u32 }
+);
+
+kernel_params!(
+    /// shaders/vision/shuffle.wgsl
+    ShuffleParams for [PixelShuffle] { grid: u32, channels: u32, s: u32 }
+);
+
 /// Every parameter struct's shaders and fields (what the reflection test walks).
 pub fn all() -> Vec<(&'static [Shader], &'static [Field])> {
     fn e<P: KernelParams>() -> (&'static [Shader], &'static [Field]) {
@@ -142,6 +182,14 @@ pub fn all() -> Vec<(&'static [Shader], &'static [Field])> {
         e::<ArgmaxParams>(),
         e::<CandidatesParams>(),
         e::<PeakParams>(),
+        e::<MergeParams>(),
+        e::<LayerNormParams>(),
+        e::<PatchesParams>(),
+        e::<VisionEmbedParams>(),
+        e::<Rope2dParams>(),
+        e::<VisionAttentionParams>(),
+        e::<BiasActParams>(),
+        e::<ShuffleParams>(),
     ]
 }
 

@@ -4,11 +4,13 @@
 pub mod kv_cache;
 pub mod layer;
 pub mod spec;
+pub mod vision;
 pub mod workspace;
 
 pub use kv_cache::KvCache;
 pub use layer::{Ffn, Layer};
 pub use spec::LayerSpec;
+pub use vision::VisionModel;
 pub use workspace::Workspace;
 
 use crate::config::TextConfig;
@@ -238,11 +240,27 @@ impl TextModel {
         cache: &KvCache,
         sampler: &SamplerConfig,
     ) -> Result<crate::gpu::Plan> {
+        self.record_with(ctx, ws, cache, sampler, None)
+    }
+
+    /// [`TextModel::record`] with image features merged into the embeddings after the gather.
+    pub fn record_with(
+        &self,
+        ctx: &GpuContext,
+        ws: &Workspace,
+        cache: &KvCache,
+        sampler: &SamplerConfig,
+        merge: Option<&ImageMerge>,
+    ) -> Result<crate::gpu::Plan> {
         let cfg = &self.cfg;
         let mut rec = Recorder::new(ctx);
         rec.f16_math = self.dtype == Dtype::F16;
         let (t, v) = (ws.n_tokens, cfg.vocab_size);
         kernels::embed(&mut rec, &self.embed, &ws.ids, &ws.h, t)?;
+        if let Some(m) = merge {
+            let dims = (cfg.hidden_size, t, m.pos0);
+            kernels::vision::merge_features(&mut rec, &m.rows, &m.features, &ws.h, &ws.step, dims)?;
+        }
         for (layer, lc) in self.layers.iter().zip(&cache.layers) {
             layer.encode(&mut rec, cfg, ws, lc)?;
         }
@@ -262,6 +280,44 @@ impl TextModel {
         let plan = rec.finish();
         ctx.check_errors("recording a step")?;
         Ok(plan)
+    }
+}
+
+/// Image features a prefill writes over the embeddings of its `<|patch|>` tokens (spec §4.10).
+pub struct ImageMerge {
+    /// Per prompt position from `pos0`: the feature row, or `u32::MAX` for a text token.
+    pub rows: Activation,
+    /// `[n_patch, hidden]`, e.g. from [`VisionModel::encode`].
+    pub features: Activation,
+    pub pos0: usize,
+}
+
+impl ImageMerge {
+    /// Maps the `patch` tokens of `ids` (a prompt starting at position `pos0`) to the rows of
+    /// `features`, in order; their counts must agree.
+    pub fn new(
+        ctx: &GpuContext,
+        ids: &[u32],
+        patch: u32,
+        features: Activation,
+        hidden: usize,
+        pos0: usize,
+    ) -> Result<Self> {
+        let n_rows = features.len / hidden;
+        crate::vision::prompt::check_patch_count(ids, patch, n_rows, usize::from(n_rows > 0))?;
+        let mut next = 0u32;
+        let rows: Vec<u32> = ids
+            .iter()
+            .map(|&i| {
+                if i == patch {
+                    next += 1;
+                    next - 1
+                } else {
+                    u32::MAX
+                }
+            })
+            .collect();
+        Ok(ImageMerge { rows: Activation::from_u32(ctx, "image rows", &rows)?, features, pos0 })
     }
 }
 

@@ -5,9 +5,10 @@
 
 use crate::error::{Error, Result};
 use crate::gpu::buffers::{map_and_read_after, read_f32};
+use crate::gpu::Activation;
 use crate::gpu::{DispatchTime, GpuContext, Plan, Timer};
 use crate::kernels::SamplerConfig;
-use crate::model::{KvCache, TextModel, Workspace};
+use crate::model::{ImageMerge, KvCache, TextModel, Workspace};
 
 struct Stage {
     ws: Workspace,
@@ -216,6 +217,24 @@ impl<'a> Session<'a> {
     /// tokens. With `all_logits`, returns the logits of every prompt position `[T, vocab]`; the
     /// sampled next token is always returned.
     pub async fn prefill(&mut self, ids: &[u32], all_logits: bool) -> Result<StepOut> {
+        self.prefill_merged(ids, all_logits, None).await
+    }
+
+    /// [`Session::prefill`] of a prompt with images: the rows of its `patch` tokens are the
+    /// rows of `features` (`[n_patch, hidden]`, from [`crate::model::VisionModel::encode`]), in
+    /// order; the counts must match.
+    pub async fn prefill_images(
+        &mut self,
+        ids: &[u32],
+        all_logits: bool,
+        patch: u32,
+        features: Activation,
+    ) -> Result<StepOut> {
+        let merge = ImageMerge::new(self.ctx, ids, patch, features, self.model.cfg.hidden_size, self.past)?;
+        self.prefill_merged(ids, all_logits, Some(&merge)).await
+    }
+
+    async fn prefill_merged(&mut self, ids: &[u32], all_logits: bool, merge: Option<&ImageMerge>) -> Result<StepOut> {
         if ids.is_empty() {
             return Err(Error::Input("empty prompt".into()));
         }
@@ -226,7 +245,7 @@ impl<'a> Session<'a> {
         // one workspace and plan for the full batches (replayed), one for a shorter last batch
         let stage = |s: &Self, n: usize| -> Result<Stage> {
             let ws = Workspace::new(s.ctx, &s.model.cfg, s.model.passes(s.ctx), n, all_logits)?;
-            let plan = s.model.record(s.ctx, &ws, &s.cache, &s.sampler)?;
+            let plan = s.model.record_with(s.ctx, &ws, &s.cache, &s.sampler, merge)?;
             Ok(Stage { ws, plan })
         };
         let full = if ids.len() >= batch { Some(stage(self, batch)?) } else { None };
