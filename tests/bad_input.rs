@@ -246,3 +246,29 @@ fn dtype_is_checked_and_f16_halves_the_cache() {
     let (a, b) = (kv("f32"), kv("f16"));
     assert!(a > 0.0 && (b * 2.0 - a).abs() <= 0.1, "f32 cache {a} MiB, f16 {b} MiB");
 }
+
+/// Image input that cannot be honoured: each a clear error naming what is wrong.
+#[test]
+fn images_and_patch_tokens_that_do_not_fit() {
+    let vision = common::fixture("vision");
+    let img = |f: &str| vision.join("images").join(f).to_str().unwrap().to_string();
+    // <|patch|> ids (7 in the fixture's tokenizer) with no image: refused, never run as text.
+    let err = run_fails(&vision, &["--prompt-ids", "1,7,7,7,7,2"]);
+    assert!(err.contains("4 <|patch|> token(s) (id 7) but no image was given"), "{err}");
+    // An image whose 1 tile gives 4 rows against ids holding 3 <|patch|>.
+    let one = img("one_tile.png");
+    let err = run_fails(&vision, &["--prompt-ids", "1,7,7,7,2", "--image", &one]);
+    assert!(err.contains("holds 3 <|patch|> token(s) (id 7) but the 1 image(s) give 4 feature rows"), "{err}");
+    // Two markers for one image.
+    let err = run_fails(&vision, &["--prompt", "<|image|> and <|image|>", "--image", &one]);
+    assert!(err.contains("2 <|image|> marker(s) for 1 image(s)"), "{err}");
+    // A decompression bomb, refused from its header.
+    let err = run_fails(&vision, &["--prompt", "hi", "--image", &img("bad/bomb_50000x50000.png")]);
+    assert!(err.contains("bomb_50000x50000.png") && err.contains("over the limit of 89478485"), "{err}");
+    // A text-only checkpoint: no --image, and no <|patch|> ids (its tokenizer has the token).
+    let dense = common::fixture("dense");
+    let err = run_fails(&dense, &["--prompt", "hi", "--image", &one]);
+    assert!(err.contains("has no vision tower") && err.contains("--image"), "{err}");
+    let err = run_fails(&dense, &["--prompt", "look: <|patch|><|patch|>"]);
+    assert!(err.contains("2 <|patch|> token(s)") && err.contains("has no vision tower to fill them"), "{err}");
+}

@@ -70,7 +70,31 @@ def save_images(d):
     exif = Image.Exif()
     exif[0x0112] = 6  # orientation: rotate 90 CW on display
     put("exif_rotated", "exif_rotated.jpg", rot, quality=95, exif=exif.tobytes())
+    put("gray_jpeg", "gray.jpg", scene(31, 37, 15).convert("L"), quality=92)
+    put("cmyk_jpeg", "cmyk.jpg", scene(29, 41, 16).convert("CMYK"), quality=92)
+    y, x = np.mgrid[0:24, 0:30]
+    put("gray16", "gray16.png", Image.fromarray((x * 2000 + y * 150).astype(np.uint16)))
     return out
+
+
+def bad_images(d):
+    """Files that must be refused with a clear error (no reference: transformers cannot read them)."""
+    import struct, zlib
+
+    def png(w, h, idat=b""):
+        chunk = lambda t, data: struct.pack(">I", len(data)) + t + data + struct.pack(">I", zlib.crc32(t + data))
+        ihdr = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)
+        return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(idat)) + chunk(b"IEND", b"")
+
+    bad = os.path.join(d, "images", "bad")
+    os.makedirs(bad)
+    open(os.path.join(bad, "bomb_50000x50000.png"), "wb").write(png(50000, 50000, b"\0" * 64))
+    open(os.path.join(bad, "zero_width.png"), "wb").write(png(0, 10))
+    whole = open(os.path.join(d, "images", "big_2x3.png"), "rb").read()
+    open(os.path.join(bad, "truncated.png"), "wb").write(whole[: len(whole) // 2])
+    open(os.path.join(bad, "not_an_image.png"), "wb").write(b"this is a text file, not a picture\n")
+    jpg = open(os.path.join(d, "images", "photo.jpg"), "rb").read()
+    open(os.path.join(bad, "truncated.jpg"), "wb").write(jpg[: len(jpg) // 3])
 
 
 def main():
@@ -102,6 +126,7 @@ def main():
     proc = Llama4Processor(image_processor=improc, tokenizer=tok, patch_size=PATCH, pixel_shuffle_ratio=0.5)
 
     files = save_images(d)
+    bad_images(d)
     reference = {"transformers": transformers.__version__, "torch": torch.__version__.split("+")[0],
                  "patch_id": patch_id, "tokens_per_tile": (TILE // PATCH) ** 2 // 4, "images": {}, "cases": {}}
     pil = {}

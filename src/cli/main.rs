@@ -6,6 +6,7 @@ mod bench_report;
 mod chat;
 mod doctor;
 mod generate;
+mod images;
 mod perplexity;
 
 use anyhow::{bail, Context, Result};
@@ -13,10 +14,11 @@ use clap::{Args, Parser, Subcommand};
 use generate::{load_model, open_gpu, stream, GpuArgs, SamplingArgs};
 use llama4_wgpu::config::{AttentionKind, FfnKind};
 use llama4_wgpu::gpu::{list_adapters, parse_backend};
-use llama4_wgpu::model::{matrix_specs, Dtype, KvCache};
+use llama4_wgpu::model::{matrix_specs, Dtype, KvCache, VisionModel};
 use llama4_wgpu::quant::WeightFormat;
 use llama4_wgpu::runtime::chat::{render as render_chat, Message};
 use llama4_wgpu::runtime::{npy, ModelFiles, Session};
+use llama4_wgpu::vision::with_markers;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -90,6 +92,14 @@ struct RunArgs {
     /// Context length the KV cache is sized for (default: min(max_position_embeddings, 4096, prompt + max_tokens)).
     #[arg(long)]
     max_context: Option<usize>,
+    /// An image for the prompt (repeatable; PNG, JPEG, WebP, GIF). Each `<|image|>` in the
+    /// prompt takes the next one; a prompt without markers gets one per image at its start.
+    /// With --prompt-ids, the ids' <|patch|> rows take the images' features in order.
+    #[arg(long)]
+    image: Vec<PathBuf>,
+    /// Most tiles an image is cut into (default: the checkpoint's preprocessor_config.json, else 16).
+    #[arg(long)]
+    max_patches: Option<usize>,
     #[command(flatten)]
     gpu: GpuArgs,
 }
@@ -230,24 +240,28 @@ fn run(a: RunArgs) -> Result<()> {
         }
         Err(_) => None,
     };
+    let images = images::load(&a.image, &files, a.max_patches)?;
     let ids: Vec<u32> = match (&a.prompt, &a.prompt_ids) {
         (_, Some(ids)) => ids.clone(),
         (Some(p), None) => {
             let tok = tokenizer.as_ref().context("--prompt needs a tokenizer")?;
-            if a.chat {
+            let p = with_markers(p, images.as_ref().map_or(0, |i| i.grids.len()));
+            let ids = if a.chat {
                 let (template, bos) = &files.chat_template;
                 let mut msgs = vec![];
                 if let Some(s) = &a.system {
                     msgs.push(Message { role: "system".into(), content: s.clone() });
                 }
-                msgs.push(Message { role: "user".into(), content: p.clone() });
+                msgs.push(Message { role: "user".into(), content: p });
                 tok.encode_prompt(&render_chat(template, bos, &msgs, true)?)?
             } else {
-                tok.encode_prompt(p)?
-            }
+                tok.encode_prompt(&p)?
+            };
+            images::expand(&ids, images.as_ref(), &files, tok)?
         }
         (None, None) => bail!("give --prompt TEXT or --prompt-ids 1,2,3"),
     };
+    images::check_patches(&ids, images.as_ref(), &files, tokenizer)?;
     // End-of-generation ids stop a chat turn, and always for GGUF models (llama.cpp's convention).
     let stop: Vec<u32> = match &tokenizer {
         Some(t) if a.chat || files.is_gguf => t.stop_ids(),
@@ -277,7 +291,15 @@ fn run(a: RunArgs) -> Result<()> {
 
     let mut session = Session::new(&ctx, &model, max_context, sampler)?;
     let t0 = Instant::now();
-    let first = pollster::block_on(session.prefill(&ids, a.dump_logits.is_some()))?;
+    let first = match &images {
+        Some(imgs) => {
+            let vcfg = files.vision.as_ref().context("images need a vision tower")?;
+            let vision = VisionModel::load(&ctx, vcfg, cfg.hidden_size, files.tensors.as_ref())?;
+            let features = vision.encode(&ctx, &imgs.pixels)?;
+            pollster::block_on(session.prefill_images(&ids, a.dump_logits.is_some(), vcfg.image_token_index, features))?
+        }
+        None => pollster::block_on(session.prefill(&ids, a.dump_logits.is_some()))?,
+    };
     let prefill_s = t0.elapsed().as_secs_f64();
     if let (Some(path), Some(l)) = (&a.dump_logits, &first.logits) {
         npy::write_f32(path, &[ids.len(), cfg.vocab_size], l)?;

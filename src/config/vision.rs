@@ -28,9 +28,12 @@ pub struct VisionConfig {
 impl VisionConfig {
     /// The vision tower of `DIR/config.json`, `None` for a text-only checkpoint.
     pub fn from_dir(dir: &Path) -> Result<Option<Self>> {
-        let path = dir.join("config.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        Self::from_json_str(&text, &path)
+        Self::from_files(&crate::loader::Folder::new(dir))
+    }
+
+    /// The vision tower of a file source's `config.json`.
+    pub fn from_files(src: &dyn crate::loader::FileSource) -> Result<Option<Self>> {
+        Self::from_json_str(&src.read_text("config.json")?, &src.path_of("config.json"))
     }
 
     pub fn from_json_str(text: &str, path: &Path) -> Result<Option<Self>> {

@@ -2,9 +2,10 @@
 //! tokenizer files) or one GGUF file (metadata, tensors, tokenizer and chat template inside).
 
 use super::{chat, Tokenizer};
-use crate::config::TextConfig;
+use crate::config::{TextConfig, VisionConfig};
 use crate::error::{Error, Result};
 use crate::loader::{Checkpoint, FileSource, Folder, Gguf, TensorSource};
+use crate::vision::ProcessorConfig;
 use std::path::{Path, PathBuf};
 
 pub struct ModelFiles {
@@ -16,6 +17,10 @@ pub struct ModelFiles {
     /// The chat template and the BOS text it is rendered with.
     pub chat_template: (String, String),
     pub is_gguf: bool,
+    /// The vision tower's config (`vision_config`), `None` for a text-only model.
+    pub vision: Option<VisionConfig>,
+    /// How images are cut into tiles (`preprocessor_config.json`, else Llama 4's defaults).
+    pub processor: ProcessorConfig,
 }
 
 impl ModelFiles {
@@ -51,6 +56,8 @@ impl ModelFiles {
             },
             chat_template: chat::load_template_from(src)?,
             is_gguf: false,
+            vision: VisionConfig::from_files(src)?,
+            processor: ProcessorConfig::from_files(src)?,
         })
     }
 
@@ -64,6 +71,15 @@ impl ModelFiles {
         };
         let bos = tokenizer.as_ref().ok().and_then(|t| t.bos.and_then(|b| t.token_text(b))).unwrap_or_default();
         let template = template.unwrap_or_else(|| chat::LLAMA4_TEMPLATE.to_string());
-        Ok(ModelFiles { path, cfg, tensors: Box::new(g), tokenizer, chat_template: (template, bos), is_gguf: true })
+        Ok(ModelFiles {
+            path,
+            cfg,
+            tensors: Box::new(g),
+            tokenizer,
+            chat_template: (template, bos),
+            is_gguf: true,
+            vision: None,
+            processor: ProcessorConfig::default(),
+        })
     }
 }

@@ -107,12 +107,16 @@ impl ProcessorConfig {
 
     /// `preprocessor_config.json` in a checkpoint folder, or the defaults when it has none.
     pub fn from_dir(dir: &Path) -> Result<Self> {
-        let path = dir.join("preprocessor_config.json");
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Self::from_json_str(&text, &path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(Error::io(path, e)),
+        Self::from_files(&crate::loader::Folder::new(dir))
+    }
+
+    /// `preprocessor_config.json` of a file source, or the defaults when it has none.
+    pub fn from_files(src: &dyn crate::loader::FileSource) -> Result<Self> {
+        const NAME: &str = "preprocessor_config.json";
+        if !src.exists(NAME) {
+            return Ok(Self::default());
         }
+        Self::from_json_str(&src.read_text(NAME)?, &src.path_of(NAME))
     }
 }
 
