@@ -10,6 +10,7 @@ mod matmul;
 mod moe;
 mod ops;
 pub mod report;
+mod vision;
 
 use crate::error::Result;
 use crate::gpu::{AdapterChoice, GpuContext, Plan, Recorder, WeightFormat};
@@ -194,6 +195,7 @@ pub async fn run_kernels(devices: &[(Role, GpuContext)], checks: &mut Checks<'_>
         match role {
             Role::Main => {
                 ops::elementwise(c, checks).await;
+                vision::checks(c, checks).await;
                 moe::checks(c, checks).await;
                 // an f16 cache where the adapter can pack f16 (else `--dtype f16` is refused)
                 ops::attention(c, if c.f16_in_f32 { &[false, true] } else { &[false] }, checks).await;
