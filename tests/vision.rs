@@ -216,3 +216,88 @@ fn bad_images_are_clear_errors() {
     let err = vision::image::load(&bad.join("missing.png")).unwrap_err().to_string();
     assert!(err.contains("missing.png"), "{err}");
 }
+
+fn cli(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_llama4-wgpu")).args(args).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The acceptance form: `run --image ... --prompt-ids <processor ids> --json --dump-logits`.
+#[test]
+fn cli_run_with_images_matches_transformers() {
+    let r = reference();
+    let c = &r["cases"]["two_images"];
+    let d = dir();
+    let prompt: Vec<String> = ids(&c["prompt_ids"]).iter().map(|i| i.to_string()).collect();
+    let dump = std::env::temp_dir().join(format!("llama4-wgpu-vision-{}.npy", std::process::id()));
+    let images: Vec<String> = c["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            d.join("images")
+                .join(r["images"][n.as_str().unwrap()]["file"].as_str().unwrap())
+                .to_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let out = cli(&[
+        "run",
+        "--model",
+        d.to_str().unwrap(),
+        "--image",
+        &images[0],
+        "--image",
+        &images[1],
+        "--prompt-ids",
+        &prompt.join(","),
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "6",
+        "--json",
+        "--dump-logits",
+        dump.to_str().unwrap(),
+    ]);
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(ids(&v["tokens"]), ids(&c["greedy_tokens"]));
+    let (shape, logits) = npy::read_f32(&dump).unwrap();
+    assert_eq!(shape, vec![prompt.len(), 512]);
+    let e = rel_err(&logits, &npy("two_images_prompt_logits"));
+    assert!(e < 1e-3, "rel err {e}");
+    // The same through --prompt: the markers expand to the processor's ids.
+    let out = cli(&[
+        "run",
+        "--model",
+        d.to_str().unwrap(),
+        "--image",
+        &images[0],
+        "--image",
+        &images[1],
+        "--prompt",
+        c["text"].as_str().unwrap(),
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "6",
+        "--json",
+    ]);
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(ids(&v["prompt_ids"]), ids(&c["prompt_ids"]));
+    assert_eq!(ids(&v["tokens"]), ids(&c["greedy_tokens"]));
+}
+
+#[test]
+fn info_shows_the_vision_tower_and_image_budgets() {
+    let out = cli(&["info", "--model", dir().to_str().unwrap()]);
+    assert!(out.contains("vision: 2 layers, hidden 32, heads 2 (head_dim 16)"), "{out}");
+    assert!(out.contains("-> 4 <|patch|> tokens a tile"), "{out}");
+    assert!(out.contains("42336 parameters"), "{out}");
+    // A 28x28 image is one tile: <|image_start|><|image|> 4 x <|patch|> <|image_end|>.
+    assert!(out.contains("28x28    -> 1x1 tiles = 1 tile(s): 4 <|patch|>, 7 prompt ids"), "{out}");
+    // 1920x1080 on at most 6 tiles: 2x3 + global = 7 tiles, 28 patches, + start, end, image,
+    // 4 x-separators, 2 y-separators = 37 ids.
+    assert!(out.contains("1920x1080  -> 2x3 tiles + global = 7 tile(s): 28 <|patch|>, 37 prompt ids"), "{out}");
+}

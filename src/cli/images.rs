@@ -3,8 +3,9 @@
 
 use anyhow::{bail, Result};
 use llama4_wgpu::config::Architecture;
+use llama4_wgpu::config::VisionConfig;
 use llama4_wgpu::runtime::{ModelFiles, Tokenizer};
-use llama4_wgpu::vision::{self, ImageTokens, PromptImages};
+use llama4_wgpu::vision::{self, ImageTokens, ProcessorConfig, PromptImages};
 use std::path::PathBuf;
 
 /// `<|patch|>` in Llama 4's vocabulary (spec §1.3, `image_token_index`).
@@ -21,7 +22,16 @@ pub fn load(paths: &[PathBuf], files: &ModelFiles, max_patches: Option<usize>) -
             files.path.display()
         );
     }
+    let v = files.vision.as_ref().expect("checked above");
     let mut cfg = files.processor.clone();
+    if cfg.tile != v.image_size {
+        bail!(
+            "{}: preprocessor_config.json cuts {}-pixel tiles but the vision tower takes {}-pixel ones (vision_config.image_size)",
+            files.path.display(),
+            cfg.tile,
+            v.image_size
+        );
+    }
     if let Some(m) = max_patches {
         if m == 0 {
             bail!("--max-patches must be at least 1");
@@ -69,4 +79,48 @@ pub fn check_patches(
     };
     let n_images = images.map_or(0, |i| i.grids.len());
     Ok(vision::prompt::check_patch_count(ids, patch, rows, n_images)?)
+}
+
+/// `info`'s vision lines: the tower, and what images of a few shapes cost in prompt tokens.
+pub fn describe(v: &VisionConfig, processor: &ProcessorConfig, text_hidden: usize) {
+    println!(
+        "vision: {} layers, hidden {}, heads {} (head_dim {}), MLP {}, tile {} in {}x{} patches of {} (+ class token), \
+         pixel shuffle {} -> {} <|patch|> tokens a tile, adapter {}->{}->{}, projector -> {}; {} parameters",
+        v.num_hidden_layers,
+        v.hidden_size,
+        v.num_attention_heads,
+        v.head_dim(),
+        v.intermediate_size,
+        v.image_size,
+        v.grid(),
+        v.grid(),
+        v.patch_size,
+        v.pixel_shuffle_ratio,
+        v.tokens_per_tile(),
+        v.intermediate_size,
+        v.projector_input_dim,
+        v.projector_output_dim,
+        text_hidden,
+        v.param_count(text_hidden)
+    );
+    println!(
+        "image tokens (tile {}, at most {} tiles{}):",
+        processor.tile,
+        processor.max_patches,
+        if processor.resize_to_max_canvas { ", resize to max canvas" } else { "" },
+    );
+    let t = processor.tile;
+    for (h, w) in [(t, t), (480, 640), (1080, 1920), (1920, 1080), (3000, 4000), (2000, 100)] {
+        let fit = vision::processor::plan(h, w, processor);
+        let (rows, cols) = fit.grid(t);
+        let tiles = fit.tiles(t);
+        let ids = ImageTokens { start: 0, end: 0, image: 0, patch: 1, tile_x: 0, tile_y: 0 }
+            .layout((rows, cols), v.tokens_per_tile());
+        println!(
+            "  {w:>5}x{h:<5} -> {rows}x{cols} tiles{} = {tiles} tile(s): {} <|patch|>, {} prompt ids",
+            if tiles > 1 { " + global" } else { "" },
+            ids.iter().filter(|&&i| i == 1).count(),
+            ids.len()
+        );
+    }
 }

@@ -216,6 +216,9 @@ fn info(path: PathBuf, max_context: usize, quantize: Option<WeightFormat>, dtype
             println!("  kept as stored: {}{more}: {reason}", names[0]);
         }
     }
+    if let Some(v) = &files.vision {
+        images::describe(v, &files.processor, cfg.hidden_size);
+    }
     let kv = KvCache::bytes(cfg, max_context, dtype);
     println!(
         "GPU memory: weights {:.1} MiB (norms f32) + KV cache {:.1} MiB for {max_context} positions ({}) = {:.1} MiB, plus activations",
