@@ -301,3 +301,28 @@ fn info_shows_the_vision_tower_and_image_budgets() {
     // 4 x-separators, 2 y-separators = 37 ids.
     assert!(out.contains("1920x1080  -> 2x3 tiles + global = 7 tile(s): 28 <|patch|>, 37 prompt ids"), "{out}");
 }
+
+#[test]
+fn processor_settings_come_from_either_file_transformers_writes() {
+    let tmp = std::env::temp_dir().join(format!("llama4-wgpu-proc-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    // transformers 5's Llama4Processor.save_pretrained: processor_config.json, nested.
+    let nested = r#"{"image_processor": {"size": {"height": 56, "width": 56}, "max_patches": 5, "resample": 2},
+        "patch_size": 14, "processor_class": "Llama4Processor"}"#;
+    std::fs::write(tmp.join("processor_config.json"), nested).unwrap();
+    let c = ProcessorConfig::from_dir(&tmp).unwrap();
+    assert_eq!((c.tile, c.max_patches), (56, 5));
+    // preprocessor_config.json wins where both exist.
+    std::fs::write(tmp.join("preprocessor_config.json"), r#"{"size": {"height": 28, "width": 28}, "max_patches": 3}"#)
+        .unwrap();
+    let c = ProcessorConfig::from_dir(&tmp).unwrap();
+    assert_eq!((c.tile, c.max_patches), (28, 3));
+    // Settings that would change the pixels in ways not supported are refused by name.
+    std::fs::write(tmp.join("preprocessor_config.json"), r#"{"resample": 3}"#).unwrap();
+    let err = ProcessorConfig::from_dir(&tmp).unwrap_err().to_string();
+    assert!(err.contains("preprocessor_config.json") && err.contains("`resample` 3"), "{err}");
+    std::fs::write(tmp.join("preprocessor_config.json"), r#"{"size": {"height": 28, "width": 56}}"#).unwrap();
+    let err = ProcessorConfig::from_dir(&tmp).unwrap_err().to_string();
+    assert!(err.contains("must be square"), "{err}");
+    std::fs::remove_dir_all(&tmp).unwrap();
+}

@@ -45,6 +45,12 @@ impl ModelFiles {
     /// A Hugging Face checkpoint from any file source (a folder, files in memory): config.json,
     /// safetensors (one file or an index and shards), the tokenizer and chat template files.
     pub fn from_folder(src: &dyn FileSource, load_tokenizer: bool) -> Result<Self> {
+        let vision = VisionConfig::from_files(src)?;
+        // Without a processor config, tiles are the tower's own size (Llama 4's other defaults).
+        let processor = ProcessorConfig::from_files(src)?.unwrap_or_else(|| ProcessorConfig {
+            tile: vision.as_ref().map_or(336, |v| v.image_size),
+            ..Default::default()
+        });
         Ok(ModelFiles {
             path: src.origin().into(),
             cfg: TextConfig::from_files(src)?,
@@ -56,8 +62,8 @@ impl ModelFiles {
             },
             chat_template: chat::load_template_from(src)?,
             is_gguf: false,
-            vision: VisionConfig::from_files(src)?,
-            processor: ProcessorConfig::from_files(src)?,
+            vision,
+            processor,
         })
     }
 

@@ -43,9 +43,18 @@ impl Default for ProcessorConfig {
 impl ProcessorConfig {
     /// Reads `preprocessor_config.json`'s fields that change the pixels; the rest keep defaults.
     pub fn from_json_str(text: &str, path: &Path) -> Result<Self> {
+        let v: Value = serde_json::from_str(text).map_err(|e| Error::config(path, e.to_string()))?;
+        Self::from_value(&v, path)
+    }
+
+    fn from_value(v: &Value, path: &Path) -> Result<Self> {
         let bad = |r: String| Error::config(path, r);
-        let v: Value = serde_json::from_str(text).map_err(|e| bad(e.to_string()))?;
         let mut c = ProcessorConfig::default();
+        if let Some(r) = v.get("resample").filter(|r| !r.is_null()) {
+            if r.as_u64() != Some(2) {
+                return Err(bad(format!("`resample` {r} is not supported (Llama 4 resizes bilinearly: 2)")));
+            }
+        }
         let uint = |key: &str, v: &Value| {
             v.as_u64()
                 .map(|x| x as usize)
@@ -107,16 +116,27 @@ impl ProcessorConfig {
 
     /// `preprocessor_config.json` in a checkpoint folder, or the defaults when it has none.
     pub fn from_dir(dir: &Path) -> Result<Self> {
-        Self::from_files(&crate::loader::Folder::new(dir))
+        Ok(Self::from_files(&crate::loader::Folder::new(dir))?.unwrap_or_default())
     }
 
-    /// `preprocessor_config.json` of a file source, or the defaults when it has none.
-    pub fn from_files(src: &dyn crate::loader::FileSource) -> Result<Self> {
-        const NAME: &str = "preprocessor_config.json";
-        if !src.exists(NAME) {
-            return Ok(Self::default());
+    /// The image processor's settings in a file source: `preprocessor_config.json`, else the
+    /// `image_processor` object of `processor_config.json` (what transformers 5's
+    /// `Llama4Processor.save_pretrained` writes); `None` when it has neither.
+    pub fn from_files(src: &dyn crate::loader::FileSource) -> Result<Option<Self>> {
+        const PRE: &str = "preprocessor_config.json";
+        const PROC: &str = "processor_config.json";
+        if src.exists(PRE) {
+            return Self::from_json_str(&src.read_text(PRE)?, &src.path_of(PRE)).map(Some);
         }
-        Self::from_json_str(&src.read_text(NAME)?, &src.path_of(NAME))
+        if src.exists(PROC) {
+            let path = src.path_of(PROC);
+            let v: Value =
+                serde_json::from_str(&src.read_text(PROC)?).map_err(|e| Error::config(&path, e.to_string()))?;
+            if let Some(ip) = v.get("image_processor").filter(|v| v.is_object()) {
+                return Self::from_value(ip, &path).map(Some);
+            }
+        }
+        Ok(None)
     }
 }
 
