@@ -292,9 +292,9 @@ fn cli_run_with_images_matches_transformers() {
 #[test]
 fn info_shows_the_vision_tower_and_image_budgets() {
     let out = cli(&["info", "--model", dir().to_str().unwrap()]);
-    assert!(out.contains("vision: 2 layers, hidden 32, heads 2 (head_dim 16)"), "{out}");
+    assert!(out.contains("vision: 3 layers, hidden 32, heads 2 (head_dim 16)"), "{out}");
     assert!(out.contains("-> 4 <|patch|> tokens a tile"), "{out}");
-    assert!(out.contains("42336 parameters"), "{out}");
+    assert!(out.contains("55040 parameters"), "{out}");
     // A 28x28 image is one tile: <|image_start|><|image|> 4 x <|patch|> <|image_end|>.
     assert!(out.contains("28x28    -> 1x1 tiles = 1 tile(s): 4 <|patch|>, 7 prompt ids"), "{out}");
     // 1920x1080 on at most 6 tiles: 2x3 + global = 7 tiles, 28 patches, + start, end, image,

@@ -106,8 +106,12 @@ def main():
     tok_path = os.path.join(d, "tokenizer.json")
     ids = make_tokenizer(tok_path, extra_specials=["<|tile_x_separator|>", "<|tile_y_separator|>"])
     patch_id = ids["<|patch|>"]
-    tcfg = text_config(num_local_experts=4, attention_chunk_size=16, floor_scale=4)
-    vcfg = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=128,
+    # Scout's attention constants, which llama.cpp's llama4 GGUF metadata does not carry and assumes:
+    # tools/make_vision_gguf_fixture.py converts this checkpoint and the GGUF pair must match it.
+    tcfg = text_config(num_local_experts=4, attention_chunk_size=8192, floor_scale=8192, attn_scale=0.1,
+                       max_position_embeddings=16384)
+    # 3 layers: llama.cpp's converter maps the adapter's fc1/fc2 through block ids, so --mmproj needs >= 3.
+    vcfg = dict(hidden_size=32, num_hidden_layers=3, num_attention_heads=2, intermediate_size=128,
                 image_size=TILE, patch_size=PATCH, projector_input_dim=48, projector_output_dim=48,
                 vision_output_dim=48, pixel_shuffle_ratio=0.5, rope_parameters={"rope_type": "default", "rope_theta": 10000.0})
     cfg = Llama4Config(text_config=tcfg, vision_config=vcfg, image_token_index=patch_id,
