@@ -326,3 +326,52 @@ fn processor_settings_come_from_either_file_transformers_writes() {
     assert!(err.contains("must be square"), "{err}");
     std::fs::remove_dir_all(&tmp).unwrap();
 }
+
+/// llama.cpp's way: the text model and the projector as GGUF files converted by
+/// `convert_hf_to_gguf.py` (tools/make_vision_gguf_fixture.py), `--mmproj` naming the projector.
+#[test]
+fn gguf_model_with_mmproj_matches_transformers() {
+    let r = reference();
+    let c = &r["cases"]["two_images"];
+    let d = dir();
+    let prompt: Vec<String> = ids(&c["prompt_ids"]).iter().map(|i| i.to_string()).collect();
+    let dump = std::env::temp_dir().join(format!("llama4-wgpu-mmproj-{}.npy", std::process::id()));
+    let img = |n: &Value| d.join("images").join(r["images"][n.as_str().unwrap()]["file"].as_str().unwrap());
+    let images: Vec<PathBuf> = c["images"].as_array().unwrap().iter().map(img).collect();
+    let (model, mmproj) = (d.join("model-f32.gguf"), d.join("mmproj-f32.gguf"));
+    let s = |p: &PathBuf| p.to_str().unwrap().to_string();
+    let out = cli(&[
+        "run",
+        "--model",
+        &s(&model),
+        "--mmproj",
+        &s(&mmproj),
+        "--max-patches",
+        "6",
+        "--image",
+        &s(&images[0]),
+        "--image",
+        &s(&images[1]),
+        "--prompt-ids",
+        &prompt.join(","),
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "6",
+        "--json",
+        "--dump-logits",
+        &s(&dump),
+    ]);
+    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(ids(&v["tokens"]), ids(&c["greedy_tokens"]));
+    let e = rel_err(&npy::read_f32(&dump).unwrap().1, &npy("two_images_prompt_logits"));
+    assert!(e < 1e-3, "rel err {e}");
+    // A file that is not a projector is refused by name.
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_llama4-wgpu"))
+        .args(["run", "--model", &s(&model), "--mmproj", &s(&model), "--prompt", "hi", "--image", &s(&images[0])])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(bad.status.code(), Some(1), "{err}");
+    assert!(err.contains("model-f32.gguf") && err.contains("not a Llama 4 multimodal projector"), "{err}");
+}

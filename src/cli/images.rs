@@ -4,12 +4,27 @@
 use anyhow::{bail, Result};
 use llama4_wgpu::config::Architecture;
 use llama4_wgpu::config::VisionConfig;
+use llama4_wgpu::loader::Mmproj;
 use llama4_wgpu::runtime::{ModelFiles, Tokenizer};
 use llama4_wgpu::vision::{self, ImageTokens, ProcessorConfig, PromptImages};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// `<|patch|>` in Llama 4's vocabulary (spec §1.3, `image_token_index`).
 const LLAMA4_PATCH: u32 = 200092;
+
+/// `--mmproj FILE`: the vision tower of llama.cpp's projector GGUF, in place of any the model has;
+/// its tiles are the tower's size and normalised with the file's mean and std.
+pub fn open_mmproj(path: &Path, files: &mut ModelFiles) -> Result<Mmproj> {
+    let from_tokenizer = files.tokenizer.as_ref().ok().and_then(|t| t.token_id("<|patch|>"));
+    let patch = from_tokenizer.or(files.vision.as_ref().map(|v| v.image_token_index)).unwrap_or(LLAMA4_PATCH);
+    let m = Mmproj::open(path, patch)?;
+    files.processor.tile = m.cfg.image_size;
+    if let Some((mean, std)) = m.mean_std() {
+        (files.processor.mean, files.processor.std) = (mean, std);
+    }
+    files.vision = Some(m.cfg.clone());
+    Ok(m)
+}
 
 /// Decodes and preprocesses `paths`; `None` when there are none.
 pub fn load(paths: &[PathBuf], files: &ModelFiles, max_patches: Option<usize>) -> Result<Option<PromptImages>> {
@@ -18,7 +33,7 @@ pub fn load(paths: &[PathBuf], files: &ModelFiles, max_patches: Option<usize>) -
     }
     if files.vision.is_none() {
         bail!(
-            "{}: this checkpoint has no vision tower (its config has no vision_config), so it cannot take --image",
+            "{}: this checkpoint has no vision tower (no vision_config; a GGUF model takes one with --mmproj), so it cannot take --image",
             files.path.display()
         );
     }

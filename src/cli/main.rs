@@ -100,6 +100,10 @@ struct RunArgs {
     /// Most tiles an image is cut into (default: the checkpoint's preprocessor_config.json, else 16).
     #[arg(long)]
     max_patches: Option<usize>,
+    /// llama.cpp's multimodal projector GGUF (`convert_hf_to_gguf.py --mmproj`): the vision tower
+    /// for a GGUF model (or in place of a checkpoint's own).
+    #[arg(long)]
+    mmproj: Option<PathBuf>,
     #[command(flatten)]
     gpu: GpuArgs,
 }
@@ -234,7 +238,8 @@ fn run(a: RunArgs) -> Result<()> {
     let sampler = a.sampling.config()?;
     // --prompt and --chat need the tokenizer; streamed text uses it when there is one.
     let required = a.prompt.is_some() || a.chat;
-    let files = ModelFiles::open_with(&a.model, required || !a.json)?;
+    let mut files = ModelFiles::open_with(&a.model, required || !a.json)?;
+    let mmproj = a.mmproj.as_deref().map(|p| images::open_mmproj(p, &mut files)).transpose()?;
     let cfg = files.cfg.clone();
     let tokenizer = match &files.tokenizer {
         Ok(t) => Some(t),
@@ -297,7 +302,11 @@ fn run(a: RunArgs) -> Result<()> {
     let first = match &images {
         Some(imgs) => {
             let vcfg = files.vision.as_ref().context("images need a vision tower")?;
-            let vision = VisionModel::load(&ctx, vcfg, cfg.hidden_size, files.tensors.as_ref())?;
+            let tensors = match &mmproj {
+                Some(m) => m as &dyn llama4_wgpu::loader::TensorSource,
+                None => files.tensors.as_ref(),
+            };
+            let vision = VisionModel::load(&ctx, vcfg, cfg.hidden_size, tensors)?;
             let features = vision.encode(&ctx, &imgs.pixels)?;
             pollster::block_on(session.prefill_images(&ids, a.dump_logits.is_some(), vcfg.image_token_index, features))?
         }

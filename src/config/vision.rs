@@ -74,7 +74,7 @@ impl VisionConfig {
         Ok(Some(c))
     }
 
-    fn validate(&self, path: &Path) -> Result<()> {
+    pub(crate) fn validate(&self, path: &Path) -> Result<()> {
         let e = |r: String| Err(Error::config(path, format!("vision_config: {r}")));
         for (k, v) in [
             ("hidden_size", self.hidden_size),
