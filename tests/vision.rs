@@ -366,6 +366,9 @@ fn gguf_model_with_mmproj_matches_transformers() {
     assert_eq!(ids(&v["tokens"]), ids(&c["greedy_tokens"]));
     let e = rel_err(&npy::read_f32(&dump).unwrap().1, &npy("two_images_prompt_logits"));
     assert!(e < 1e-3, "rel err {e}");
+    // info describes the projector as the model's tower, the same as the checkpoint's own.
+    let info = cli(&["info", "--model", &s(&model), "--mmproj", &s(&mmproj)]);
+    assert!(info.contains("vision: 3 layers, hidden 32") && info.contains("55040 parameters"), "{info}");
     // A file that is not a projector is refused by name.
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_llama4-wgpu"))
         .args(["run", "--model", &s(&model), "--mmproj", &s(&model), "--prompt", "hi", "--image", &s(&images[0])])

@@ -49,6 +49,9 @@ enum Cmd {
         /// Size the KV cache as `run --dtype` would hold it.
         #[arg(long, value_parser = generate::parse_dtype, default_value = "f32")]
         dtype: Dtype,
+        /// llama.cpp's multimodal projector GGUF: describe it as the model's vision tower.
+        #[arg(long)]
+        mmproj: Option<PathBuf>,
     },
     /// Generate text.
     Run(RunArgs),
@@ -113,7 +116,7 @@ fn main() {
     let cli = Cli::parse();
     let r = match cli.cmd {
         Cmd::Adapters { backend } => adapters(backend),
-        Cmd::Info { model, max_context, quantize, dtype } => info(model, max_context, quantize, dtype),
+        Cmd::Info { model, max_context, quantize, dtype, mmproj } => info(model, max_context, quantize, dtype, mmproj),
         Cmd::Run(a) => run(a),
         Cmd::Chat(a) => chat::chat(a),
         Cmd::Perplexity(a) => perplexity::perplexity(a),
@@ -138,8 +141,17 @@ fn adapters(backend: Option<String>) -> Result<()> {
     Ok(())
 }
 
-fn info(path: PathBuf, max_context: usize, quantize: Option<WeightFormat>, dtype: Dtype) -> Result<()> {
-    let files = ModelFiles::open_with(&path, false)?;
+fn info(
+    path: PathBuf,
+    max_context: usize,
+    quantize: Option<WeightFormat>,
+    dtype: Dtype,
+    mmproj: Option<PathBuf>,
+) -> Result<()> {
+    let mut files = ModelFiles::open_with(&path, false)?;
+    if let Some(m) = &mmproj {
+        images::open_mmproj(m, &mut files)?;
+    }
     let cfg = &files.cfg;
     let ck = &files.tensors;
     println!("model: {} ({:?})", path.display(), cfg.architecture);
