@@ -77,6 +77,28 @@ def save_images(d):
     return out
 
 
+def jpeg_cases(d):
+    """JPEGs across libjpeg's decode paths, each with Pillow's (libjpeg-turbo's) RGB pixels as raw
+    `.rgb` bytes: the decoder must give them exactly."""
+    out = os.path.join(d, "images", "jpeg")
+    os.makedirs(out)
+    cases = {
+        "444_q95_5x7": (scene(5, 7, 51), dict(quality=95, subsampling=0)),
+        "422_q75_17x33": (scene(17, 33, 52), dict(quality=75, subsampling=1)),
+        "420_q30_31x45": (scene(31, 45, 53), dict(quality=30, subsampling=2)),
+        "420_q100_2x3": (scene(2, 3, 54), dict(quality=100, subsampling=2)),
+        "420_restarts_64x80": (scene(64, 80, 55), dict(quality=85, subsampling=2, restart_marker_blocks=3)),
+        "420_optimized_13x200": (scene(13, 200, 56), dict(quality=90, optimize=True)),
+        "noise_420_40x52": (Image.fromarray(np.random.default_rng(57).integers(0, 256, (40, 52, 3), dtype=np.uint8)), dict(quality=80)),
+        "gray_9x17": (scene(9, 17, 58).convert("L"), dict(quality=85)),
+        "progressive_420_33x47": (scene(33, 47, 59), dict(quality=85, progressive=True)),
+    }
+    for name, (img, kw) in cases.items():
+        path = os.path.join(out, name + ".jpg")
+        img.save(path, **kw)
+        np.array(Image.open(path).convert("RGB")).tofile(os.path.join(out, name + ".rgb"))
+
+
 def bad_images(d):
     """Files that must be refused with a clear error (no reference: transformers cannot read them)."""
     import struct, zlib
@@ -130,6 +152,7 @@ def main():
     proc = Llama4Processor(image_processor=improc, tokenizer=tok, patch_size=PATCH, pixel_shuffle_ratio=0.5)
 
     files = save_images(d)
+    jpeg_cases(d)
     bad_images(d)
     reference = {"transformers": transformers.__version__, "torch": torch.__version__.split("+")[0],
                  "patch_id": patch_id, "tokens_per_tile": (TILE // PATCH) ** 2 // 4, "images": {}, "cases": {}}

@@ -4,7 +4,7 @@
 //! pixel is decoded, so a decompression bomb costs nothing.
 
 use crate::error::{Error, Result};
-use image::{DynamicImage, ImageDecoder, ImageReader};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, RgbImage};
 use std::io::Cursor;
 use std::path::Path;
 
@@ -56,9 +56,9 @@ pub fn load(path: &Path) -> Result<Rgb8> {
 pub fn decode(bytes: &[u8], path: &Path) -> Result<Rgb8> {
     let bad = |reason: String| Error::Image { path: path.to_path_buf(), reason };
     let reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| bad(e.to_string()))?;
-    if reader.format().is_none() {
+    let Some(format) = reader.format() else {
         return Err(bad("not a PNG, JPEG, WebP or GIF image (unrecognised signature)".into()));
-    }
+    };
     let mut decoder = reader.into_decoder().map_err(|e| bad(e.to_string()))?;
     let (w, h) = decoder.dimensions();
     if w == 0 || h == 0 {
@@ -72,7 +72,12 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Rgb8> {
         )));
     }
     let orientation = decoder.orientation().map_err(|e| bad(e.to_string()))?;
-    let mut img = DynamicImage::from_decoder(decoder).map_err(|e| bad(e.to_string()))?;
+    // Baseline JPEGs decode as libjpeg-turbo (Pillow) decodes them; others through `image`.
+    let exact = (format == ImageFormat::Jpeg).then(|| super::jpeg::decode(bytes)).flatten();
+    let mut img = match exact.and_then(|d| RgbImage::from_raw(d.width as u32, d.height as u32, d.rgb)) {
+        Some(rgb) if rgb.dimensions() == (w, h) => DynamicImage::ImageRgb8(rgb),
+        _ => DynamicImage::from_decoder(decoder).map_err(|e| bad(e.to_string()))?,
+    };
     img.apply_orientation(orientation);
     Ok(to_rgb(img))
 }

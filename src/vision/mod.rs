@@ -3,6 +3,7 @@
 //! that replace the `<|patch|>` embeddings; [`prompt`] lays those tokens out.
 
 pub mod image;
+pub mod jpeg;
 pub mod processor;
 pub mod prompt;
 pub mod resize;
