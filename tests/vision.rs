@@ -11,7 +11,7 @@ use llama4_wgpu::runtime::{npy, Tokenizer};
 use llama4_wgpu::vision::{self, ImageTokens, ProcessorConfig};
 use llama4_wgpu::TextConfig;
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn dir() -> PathBuf {
     fixture("vision")
@@ -222,68 +222,41 @@ fn cli(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// `run --temperature 0 --max-tokens 6 --json` on `model` with an `--image` for each of `images`
+/// and `extra`; the JSON it prints.
+fn run_json(model: &Path, images: &[PathBuf], extra: &[&str]) -> Value {
+    let mut args: Vec<String> = vec!["run".into(), "--model".into(), model.display().to_string()];
+    for i in images {
+        args.extend(["--image".to_string(), i.display().to_string()]);
+    }
+    args.extend(["--temperature", "0", "--max-tokens", "6", "--json"].map(String::from));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    serde_json::from_str(cli(&a).trim()).unwrap()
+}
+
+/// A reference case's image files, in prompt order.
+fn case_images(r: &Value, case: &Value) -> Vec<PathBuf> {
+    let file = |n: &Value| r["images"][n.as_str().unwrap()]["file"].as_str().unwrap().to_string();
+    case["images"].as_array().unwrap().iter().map(|n| dir().join("images").join(file(n))).collect()
+}
+
 /// The acceptance form: `run --image ... --prompt-ids <processor ids> --json --dump-logits`.
 #[test]
 fn cli_run_with_images_matches_transformers() {
     let r = reference();
     let c = &r["cases"]["two_images"];
-    let d = dir();
     let prompt: Vec<String> = ids(&c["prompt_ids"]).iter().map(|i| i.to_string()).collect();
     let dump = std::env::temp_dir().join(format!("llama4-wgpu-vision-{}.npy", std::process::id()));
-    let images: Vec<String> = c["images"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| {
-            d.join("images")
-                .join(r["images"][n.as_str().unwrap()]["file"].as_str().unwrap())
-                .to_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
-    let out = cli(&[
-        "run",
-        "--model",
-        d.to_str().unwrap(),
-        "--image",
-        &images[0],
-        "--image",
-        &images[1],
-        "--prompt-ids",
-        &prompt.join(","),
-        "--temperature",
-        "0",
-        "--max-tokens",
-        "6",
-        "--json",
-        "--dump-logits",
-        dump.to_str().unwrap(),
-    ]);
-    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    let images = case_images(&r, c);
+    let v = run_json(&dir(), &images, &["--prompt-ids", &prompt.join(","), "--dump-logits", dump.to_str().unwrap()]);
     assert_eq!(ids(&v["tokens"]), ids(&c["greedy_tokens"]));
     let (shape, logits) = npy::read_f32(&dump).unwrap();
     assert_eq!(shape, vec![prompt.len(), 512]);
     let e = rel_err(&logits, &npy("two_images_prompt_logits"));
     assert!(e < 1e-3, "rel err {e}");
     // The same through --prompt: the markers expand to the processor's ids.
-    let out = cli(&[
-        "run",
-        "--model",
-        d.to_str().unwrap(),
-        "--image",
-        &images[0],
-        "--image",
-        &images[1],
-        "--prompt",
-        c["text"].as_str().unwrap(),
-        "--temperature",
-        "0",
-        "--max-tokens",
-        "6",
-        "--json",
-    ]);
-    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    let v = run_json(&dir(), &images, &["--prompt", c["text"].as_str().unwrap()]);
     assert_eq!(ids(&v["prompt_ids"]), ids(&c["prompt_ids"]));
     assert_eq!(ids(&v["tokens"]), ids(&c["greedy_tokens"]));
 }
@@ -332,36 +305,14 @@ fn processor_settings_come_from_either_file_transformers_writes() {
 fn gguf_model_with_mmproj_matches_transformers() {
     let r = reference();
     let c = &r["cases"]["two_images"];
-    let d = dir();
     let prompt: Vec<String> = ids(&c["prompt_ids"]).iter().map(|i| i.to_string()).collect();
     let dump = std::env::temp_dir().join(format!("llama4-wgpu-mmproj-{}.npy", std::process::id()));
-    let img = |n: &Value| d.join("images").join(r["images"][n.as_str().unwrap()]["file"].as_str().unwrap());
-    let images: Vec<PathBuf> = c["images"].as_array().unwrap().iter().map(img).collect();
-    let (model, mmproj) = (d.join("model-f32.gguf"), d.join("mmproj-f32.gguf"));
-    let s = |p: &PathBuf| p.to_str().unwrap().to_string();
-    let out = cli(&[
-        "run",
-        "--model",
-        &s(&model),
-        "--mmproj",
-        &s(&mmproj),
-        "--max-patches",
-        "6",
-        "--image",
-        &s(&images[0]),
-        "--image",
-        &s(&images[1]),
-        "--prompt-ids",
-        &prompt.join(","),
-        "--temperature",
-        "0",
-        "--max-tokens",
-        "6",
-        "--json",
-        "--dump-logits",
-        &s(&dump),
-    ]);
-    let v: Value = serde_json::from_str(out.trim()).unwrap();
+    let images = case_images(&r, c);
+    let (model, mmproj) = (dir().join("model-f32.gguf"), dir().join("mmproj-f32.gguf"));
+    let s = |p: &Path| p.to_str().unwrap().to_string();
+    let extra =
+        ["--mmproj", &s(&mmproj), "--max-patches", "6", "--prompt-ids", &prompt.join(","), "--dump-logits", &s(&dump)];
+    let v = run_json(&model, &images, &extra);
     assert_eq!(ids(&v["tokens"]), ids(&c["greedy_tokens"]));
     let e = rel_err(&npy::read_f32(&dump).unwrap().1, &npy("two_images_prompt_logits"));
     assert!(e < 1e-3, "rel err {e}");
