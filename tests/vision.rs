@@ -182,6 +182,15 @@ fn gpu_vision_tower_and_merged_prefill_match_transformers() {
         }
         assert_eq!(tokens, ids(&c["greedy_tokens"]), "{case}: greedy tokens");
     }
+    // Features whose rows do not match the prompt's <|patch|> tokens: a clear error, no step run.
+    let c = &r["cases"]["one_tile"];
+    let feats = vision.encode(ctx, &case_pixels(c, &pcfg).0).unwrap();
+    let mut prompt = ids(&c["prompt_ids"]);
+    let at = prompt.iter().position(|&i| i == patch).unwrap();
+    prompt.remove(at);
+    let mut s = Session::new(ctx, &model, 256, SamplerConfig::default()).unwrap();
+    let err = block_on(s.prefill_images(&prompt, false, patch, feats)).err().unwrap().to_string();
+    assert!(err.contains("holds 3 <|patch|> token(s)") && err.contains("features hold 4 rows"), "{err}");
 }
 
 #[test]

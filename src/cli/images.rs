@@ -93,7 +93,7 @@ pub fn check_patches(
         _ => 0,
     };
     let n_images = images.map_or(0, |i| i.grids.len());
-    Ok(vision::prompt::check_patch_count(ids, patch, rows, n_images)?)
+    Ok(vision::prompt::check_patch_count(ids, patch, rows, Some(n_images))?)
 }
 
 /// `info`'s vision lines: the tower, and what images of a few shapes cost in prompt tokens.

@@ -303,8 +303,13 @@ impl ImageMerge {
         hidden: usize,
         pos0: usize,
     ) -> Result<Self> {
-        let n_rows = features.len / hidden;
-        crate::vision::prompt::check_patch_count(ids, patch, n_rows, usize::from(n_rows > 0))?;
+        if !features.len.is_multiple_of(hidden) {
+            return Err(Error::Shape(format!(
+                "image features of {} values are not whole rows of the text model's hidden size {hidden}",
+                features.len
+            )));
+        }
+        crate::vision::prompt::check_patch_count(ids, patch, features.len / hidden, None)?;
         let mut next = 0u32;
         let rows: Vec<u32> = ids
             .iter()

@@ -91,19 +91,17 @@ impl ImageTokens {
     }
 }
 
-/// Checks that a prompt's `<|patch|>` rows are exactly the images' feature rows.
-pub fn check_patch_count(ids: &[u32], patch: u32, feature_rows: usize, images: usize) -> Result<()> {
+/// Checks that a prompt's `<|patch|>` rows are exactly the images' feature rows; `images` counts
+/// the images where the caller knows them (`None`: features handed over as rows).
+pub fn check_patch_count(ids: &[u32], patch: u32, feature_rows: usize, images: Option<usize>) -> Result<()> {
     let n = ids.iter().filter(|&&i| i == patch).count();
     if n == feature_rows {
         return Ok(());
     }
-    Err(Error::Input(if images == 0 {
-        format!(
-            "the prompt holds {n} <|patch|> token(s) (id {patch}) but no image was given: pass --image, or remove them"
-        )
-    } else {
-        format!(
-            "the prompt holds {n} <|patch|> token(s) (id {patch}) but the {images} image(s) give {feature_rows} feature rows; the counts must match"
-        )
+    let holds = format!("the prompt holds {n} <|patch|> token(s) (id {patch})");
+    Err(Error::Input(match images {
+        Some(0) => format!("{holds} but no image was given: pass --image, or remove them"),
+        Some(k) => format!("{holds} but the {k} image(s) give {feature_rows} feature rows; the counts must match"),
+        None => format!("{holds} but the image features hold {feature_rows} rows; the counts must match"),
     }))
 }
