@@ -65,6 +65,10 @@ def save_images(d):
     put("palette_trns", "palette_trns.png", pal, transparency=3)
     put("gif", "first_frame.gif", scene(33, 45, 10).convert("P", palette=Image.ADAPTIVE, colors=64))
     put("webp", "lossless.webp", scene(38, 52, 11), lossless=True)
+    frames = [scene(36, 30, 60 + i).convert("P", palette=Image.ADAPTIVE, colors=32) for i in range(3)]
+    put("gif_animated", "animated.gif", frames[0], save_all=True, append_images=frames[1:], duration=100, loop=0)
+    put("gif_transparent", "transparent.gif", scene(27, 35, 63).convert("P", palette=Image.ADAPTIVE, colors=16),
+        transparency=5)
     put("jpeg", "photo.jpg", scene(44, 60, 12), quality=90)
     rot = scene(30, 50, 13)
     exif = Image.Exif()
