@@ -61,6 +61,7 @@ def save_images(d):
     put("big_2x3", "big_2x3.png", scene(61, 83, 6))
     put("alpha", "alpha.png", scene(40, 33, 7, "RGBA"))          # transparency composited on white
     put("gray", "gray.png", scene(35, 29, 8).convert("L"))
+    put("gray_alpha", "gray_alpha.png", scene(33, 41, 64, "RGBA").convert("LA"))
     pal = scene(26, 31, 9).convert("P", palette=Image.ADAPTIVE, colors=16)
     put("palette_trns", "palette_trns.png", pal, transparency=3)
     put("gif", "first_frame.gif", scene(33, 45, 10).convert("P", palette=Image.ADAPTIVE, colors=64))
