@@ -384,3 +384,67 @@ fn mutated_jpegs_never_panic() {
         }
     }
 }
+
+/// A conversation's second image arrives after the first is in the cache: the rest of the prompt
+/// takes the features from the first new row (what `chat` does each turn).
+#[test]
+fn images_across_turns_match_one_prefill() {
+    use llama4_wgpu::kernels::SamplerConfig;
+    use llama4_wgpu::model::{TextModel, VisionModel};
+    use llama4_wgpu::runtime::Session;
+    use pollster::block_on;
+    let ctx = common::gpu();
+    let (_, vcfg, tcfg, ck) = tower();
+    let vision = VisionModel::load(ctx, &vcfg, tcfg.hidden_size, &ck).unwrap();
+    let model = TextModel::load(ctx, &tcfg, &ck, |_| {}).unwrap();
+    let pcfg = ProcessorConfig::from_dir(&dir()).unwrap();
+    let r = reference();
+    let c = &r["cases"]["two_images"];
+    let (px, _) = case_pixels(c, &pcfg);
+    let first = pixels(c["images"][0].as_str().unwrap(), &pcfg);
+    let (patch, end) = (r["patch_id"].as_u64().unwrap() as u32, 9u32);
+    let prompt = ids(&c["prompt_ids"]);
+    // Turn one: up to the first <|image_end|> (id 9 in the fixture), with the first image alone.
+    let split = prompt.iter().position(|&i| i == end).unwrap() + 1;
+    let mut s = Session::new(ctx, &model, 256, SamplerConfig::default()).unwrap();
+    block_on(s.prefill_images(&prompt[..split], false, patch, vision.encode(ctx, &first.data).unwrap())).unwrap();
+    // Turn two: the rest, its <|patch|> rows after the first image's in the features of both.
+    let before = prompt[..split].iter().filter(|&&i| i == patch).count();
+    let both = vision.encode(ctx, &px).unwrap();
+    let out = block_on(s.prefill_images_from(&prompt[split..], true, patch, both.clone(), before)).unwrap();
+    let logits = out.logits.unwrap();
+    let want = npy("two_images_prompt_logits");
+    let tail = &want[split * 512..];
+    let e = rel_err(&logits, tail);
+    assert!(e < 1e-3, "rel err {e}");
+    assert_eq!(out.token, ids(&c["greedy_tokens"])[0]);
+    // Rows past the end, or too few for the prompt's <|patch|> tokens: clear errors.
+    let err =
+        block_on(s.prefill_images_from(&prompt[split..], false, patch, both, before + 1)).err().unwrap().to_string();
+    assert!(err.contains("features hold"), "{err}");
+}
+
+/// `chat --image`: the first answer is `run --chat --image`'s.
+#[test]
+fn chat_takes_images() {
+    use std::io::Write;
+    let img = dir().join("images/one_tile.png");
+    let v = run_json(&dir(), std::slice::from_ref(&img), &["--chat", "--prompt", "Describe it."]);
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_llama4-wgpu"))
+        .args(["chat", "--model", dir().to_str().unwrap(), "--max-tokens", "6", "--image", img.to_str().unwrap()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let tall = dir().join("images/tall_3x1.png");
+    let script = format!("Describe it.\n/image {}\nAnd this one?\n", tall.display());
+    child.stdin.take().unwrap().write_all(script.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{stderr}");
+    let answers: Vec<&str> = stdout.split('\n').collect();
+    assert_eq!(answers[0], v["text"].as_str().unwrap(), "stdout {stdout:?}");
+    assert!(stderr.contains("image attached to the next message: 25x80"), "{stderr}");
+    assert!(answers.len() >= 2 && !stderr.contains("error"), "{stdout:?} {stderr}");
+}

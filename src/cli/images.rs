@@ -31,6 +31,12 @@ pub fn load(paths: &[PathBuf], files: &ModelFiles, max_patches: Option<usize>) -
     if paths.is_empty() {
         return Ok(None);
     }
+    let imgs = paths.iter().map(|p| vision::image::load(p)).collect::<Result<Vec<_>, _>>()?;
+    prepare(&imgs, files, max_patches).map(Some)
+}
+
+/// Runs decoded images through the model's processor (`max_patches` overriding its own).
+pub fn prepare(imgs: &[vision::Rgb8], files: &ModelFiles, max_patches: Option<usize>) -> Result<PromptImages> {
     if files.vision.is_none() {
         bail!(
             "{}: this checkpoint has no vision tower (no vision_config; a GGUF model takes one with --mmproj), so it cannot take --image",
@@ -53,8 +59,7 @@ pub fn load(paths: &[PathBuf], files: &ModelFiles, max_patches: Option<usize>) -
         }
         cfg.max_patches = m;
     }
-    let imgs = paths.iter().map(|p| vision::image::load(p)).collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(PromptImages::new(&imgs, &cfg)))
+    Ok(PromptImages::new(imgs, &cfg))
 }
 
 /// Replaces each `<|image|>` of a tokenised prompt by its image's token layout.

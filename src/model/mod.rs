@@ -294,14 +294,13 @@ pub struct ImageMerge {
 
 impl ImageMerge {
     /// Maps the `patch` tokens of `ids` (a prompt starting at position `pos0`) to the rows of
-    /// `features`, in order; their counts must agree.
+    /// `features` from `first_row` on, in order; they must take every row from there.
     pub fn new(
         ctx: &GpuContext,
         ids: &[u32],
         patch: u32,
         features: Activation,
-        hidden: usize,
-        pos0: usize,
+        (hidden, pos0, first_row): (usize, usize, usize),
     ) -> Result<Self> {
         if !features.len.is_multiple_of(hidden) {
             return Err(Error::Shape(format!(
@@ -309,8 +308,11 @@ impl ImageMerge {
                 features.len
             )));
         }
-        crate::vision::prompt::check_patch_count(ids, patch, features.len / hidden, None)?;
-        let mut next = 0u32;
+        let rows = (features.len / hidden).checked_sub(first_row).ok_or_else(|| {
+            Error::Input(format!("feature row {first_row} is past the {} rows of the images", features.len / hidden))
+        })?;
+        crate::vision::prompt::check_patch_count(ids, patch, rows, None)?;
+        let mut next = crate::kernels::params::fit(first_row)?;
         let rows: Vec<u32> = ids
             .iter()
             .map(|&i| {

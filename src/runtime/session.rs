@@ -230,7 +230,22 @@ impl<'a> Session<'a> {
         patch: u32,
         features: Activation,
     ) -> Result<StepOut> {
-        let merge = ImageMerge::new(self.ctx, ids, patch, features, self.model.cfg.hidden_size, self.past)?;
+        self.prefill_images_from(ids, all_logits, patch, features, 0).await
+    }
+
+    /// [`Session::prefill_images`] of the rest of a conversation whose earlier part the cache
+    /// holds: `features` has the rows of every image so far, and the `patch` tokens of `ids`
+    /// take them from `first_row` (the `patch` tokens already in the cache) to the end.
+    pub async fn prefill_images_from(
+        &mut self,
+        ids: &[u32],
+        all_logits: bool,
+        patch: u32,
+        features: Activation,
+        first_row: usize,
+    ) -> Result<StepOut> {
+        let dims = (self.model.cfg.hidden_size, self.past, first_row);
+        let merge = ImageMerge::new(self.ctx, ids, patch, features, dims)?;
         self.prefill_merged(ids, all_logits, Some(&merge)).await
     }
 
