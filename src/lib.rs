@@ -1,6 +1,6 @@
 //! # llama4-wgpu
 //!
-//! Llama 4 text inference where every op is a WGSL compute shader run through wgpu.
+//! Llama 4 inference, text and images, where every op is a WGSL compute shader run through wgpu.
 //!
 //! The data flow, one module per stage:
 //!

@@ -276,6 +276,7 @@ fn info_shows_the_vision_tower_and_image_budgets() {
     assert!(out.contains("vision: 3 layers, hidden 32, heads 2 (head_dim 16)"), "{out}");
     assert!(out.contains("-> 4 <|patch|> tokens a tile"), "{out}");
     assert!(out.contains("55040 parameters"), "{out}");
+    assert!(out.contains("with images: + vision tower 0.2 MiB"), "{out}");
     // A 28x28 image is one tile: <|image_start|><|image|> 4 x <|patch|> <|image_end|>.
     assert!(out.contains("28x28    -> 1x1 tiles = 1 tile(s): 4 <|patch|>, 7 prompt ids"), "{out}");
     // 1920x1080 on at most 6 tiles: 2x3 + global = 7 tiles, 28 patches, + start, end, image,
@@ -328,6 +329,8 @@ fn gguf_model_with_mmproj_matches_transformers() {
     // info describes the projector as the model's tower, the same as the checkpoint's own.
     let info = cli(&["info", "--model", &s(&model), "--mmproj", &s(&mmproj)]);
     assert!(info.contains("vision: 3 layers, hidden 32") && info.contains("55040 parameters"), "{info}");
+    // 55040 f32 parameters = 0.21 MiB, counted from the projector file's own tensors.
+    assert!(info.contains("with images: + vision tower 0.2 MiB"), "{info}");
     // A file that is not a projector is refused by name.
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_llama4-wgpu"))
         .args(["run", "--model", &s(&model), "--mmproj", &s(&model), "--prompt", "hi", "--image", &s(&images[0])])

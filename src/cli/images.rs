@@ -144,3 +144,17 @@ pub fn describe(v: &VisionConfig, processor: &ProcessorConfig, text_hidden: usiz
         );
     }
 }
+
+/// GPU bytes of the vision tower's weights: matrices as stored, vectors as f32 (how
+/// `VisionModel::load` uploads them). `tensors` is the checkpoint (its `vision_model.` and
+/// `multi_modal_projector.` tensors) or an mmproj file (all of it).
+pub fn tower_bytes(tensors: &dyn llama4_wgpu::loader::TensorSource, whole: bool) -> u64 {
+    let ours = |n: &str| whole || n.starts_with("vision_model.") || n.starts_with("multi_modal_projector.");
+    tensors
+        .names()
+        .into_iter()
+        .filter(|n| ours(n))
+        .filter_map(|n| tensors.get_any(n).ok())
+        .map(|v| if v.shape.len() >= 2 { v.bytes.len() as u64 } else { 4 * v.numel() as u64 })
+        .sum()
+}

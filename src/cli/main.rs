@@ -149,9 +149,7 @@ fn info(
     mmproj: Option<PathBuf>,
 ) -> Result<()> {
     let mut files = ModelFiles::open_with(&path, false)?;
-    if let Some(m) = &mmproj {
-        images::open_mmproj(m, &mut files)?;
-    }
+    let mmproj = mmproj.as_deref().map(|m| images::open_mmproj(m, &mut files)).transpose()?;
     let cfg = &files.cfg;
     let ck = &files.tensors;
     println!("model: {} ({:?})", path.display(), cfg.architecture);
@@ -243,6 +241,13 @@ fn info(
         dtype.name(),
         (weights + kv) as f64 / 1048576.0
     );
+    if files.vision.is_some() {
+        let tower = match &mmproj {
+            Some(m) => images::tower_bytes(m.gguf(), true),
+            None => images::tower_bytes(files.tensors.as_ref(), false),
+        };
+        println!("with images: + vision tower {:.1} MiB (loaded by the first --image)", tower as f64 / 1048576.0);
+    }
     Ok(())
 }
 

@@ -92,6 +92,11 @@ impl Mmproj {
         Ok(Mmproj { gguf, cfg })
     }
 
+    /// The file itself, under its own (GGUF) tensor names.
+    pub fn gguf(&self) -> &Gguf {
+        &self.gguf
+    }
+
     /// The image mean and std the file asks for (the processor's normalisation).
     pub fn mean_std(&self) -> Option<([f32; 3], [f32; 3])> {
         let three = |key: &str| -> Option<[f32; 3]> {
