@@ -4,12 +4,17 @@
 mod common;
 use common::{fixture, rel_err};
 use llama4_wgpu::config::VisionConfig;
+use llama4_wgpu::gpu::GpuContext;
+use llama4_wgpu::kernels::SamplerConfig;
 use llama4_wgpu::loader::Checkpoint;
+use llama4_wgpu::model::{TextModel, VisionModel};
 use llama4_wgpu::reference::vision::CpuVision;
 use llama4_wgpu::reference::CpuModel;
+use llama4_wgpu::runtime::Session;
 use llama4_wgpu::runtime::{npy, Tokenizer};
 use llama4_wgpu::vision::{self, ImageTokens, ProcessorConfig};
 use llama4_wgpu::TextConfig;
+use pollster::block_on;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -151,18 +156,19 @@ fn merged_cpu_forward_matches_transformers_logits() {
     }
 }
 
-#[test]
-fn gpu_vision_tower_and_merged_prefill_match_transformers() {
-    use llama4_wgpu::gpu::buffers::read_f32;
-    use llama4_wgpu::kernels::SamplerConfig;
-    use llama4_wgpu::model::{TextModel, VisionModel};
-    use llama4_wgpu::runtime::Session;
-    use pollster::block_on;
+/// The fixture's tower and text model on the GPU, and its processor settings.
+fn gpu_models() -> (&'static GpuContext, VisionModel, TextModel, ProcessorConfig) {
     let ctx = common::gpu();
     let (_, vcfg, tcfg, ck) = tower();
     let vision = VisionModel::load(ctx, &vcfg, tcfg.hidden_size, &ck).unwrap();
     let model = TextModel::load(ctx, &tcfg, &ck, |_| {}).unwrap();
-    let pcfg = ProcessorConfig::from_dir(&dir()).unwrap();
+    (ctx, vision, model, ProcessorConfig::from_dir(&dir()).unwrap())
+}
+
+#[test]
+fn gpu_vision_tower_and_merged_prefill_match_transformers() {
+    use llama4_wgpu::gpu::buffers::read_f32;
+    let (ctx, vision, model, pcfg) = gpu_models();
     let r = reference();
     let patch = r["patch_id"].as_u64().unwrap() as u32;
     for (case, c) in r["cases"].as_object().unwrap() {
@@ -392,15 +398,7 @@ fn mutated_jpegs_never_panic() {
 /// takes the features from the first new row (what `chat` does each turn).
 #[test]
 fn images_across_turns_match_one_prefill() {
-    use llama4_wgpu::kernels::SamplerConfig;
-    use llama4_wgpu::model::{TextModel, VisionModel};
-    use llama4_wgpu::runtime::Session;
-    use pollster::block_on;
-    let ctx = common::gpu();
-    let (_, vcfg, tcfg, ck) = tower();
-    let vision = VisionModel::load(ctx, &vcfg, tcfg.hidden_size, &ck).unwrap();
-    let model = TextModel::load(ctx, &tcfg, &ck, |_| {}).unwrap();
-    let pcfg = ProcessorConfig::from_dir(&dir()).unwrap();
+    let (ctx, vision, model, pcfg) = gpu_models();
     let r = reference();
     let c = &r["cases"]["two_images"];
     let (px, _) = case_pixels(c, &pcfg);

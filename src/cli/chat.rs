@@ -9,7 +9,7 @@ use anyhow::{Context, Result};
 use llama4_wgpu::model::VisionModel;
 use llama4_wgpu::runtime::chat::{self, Message};
 use llama4_wgpu::runtime::{ModelFiles, Session};
-use llama4_wgpu::vision::{self, PromptImages};
+use llama4_wgpu::vision::{self, ImageTokens, PromptImages};
 use std::io::{BufRead, IsTerminal, Write};
 
 #[derive(clap::Args)]
@@ -77,10 +77,7 @@ pub fn chat(a: ChatArgs) -> Result<()> {
     let sampler = a.sampling.config()?;
     let mut files = ModelFiles::open(&a.model)?;
     let mmproj = a.mmproj.as_deref().map(|p| images::open_mmproj(p, &mut files)).transpose()?;
-    let tensors = match &mmproj {
-        Some(m) => m as &dyn llama4_wgpu::loader::TensorSource,
-        None => files.tensors.as_ref(),
-    };
+    let tensors = images::tower_source(mmproj.as_ref(), &files);
     let tok = files.tokenizer.as_ref().map_err(|e| anyhow::anyhow!("{e}")).context("chat needs a tokenizer")?;
     let (template, bos) = &files.chat_template;
     let stop = tok.stop_ids();
@@ -168,15 +165,7 @@ pub fn chat(a: ChatArgs) -> Result<()> {
         let answer: Vec<u32> = out.iter().copied().filter(|t| !stop.contains(t)).collect();
         // An answer's image-layout tokens are not images: kept in the text, they would read as
         // markers when the history is rendered again.
-        let layout = [
-            "<|image|>",
-            "<|patch|>",
-            "<|image_start|>",
-            "<|image_end|>",
-            "<|tile_x_separator|>",
-            "<|tile_y_separator|>",
-        ];
-        let content = layout.iter().fold(tok.decode(&answer)?, |t, s| t.replace(s, ""));
+        let content = ImageTokens::NAMES.iter().fold(tok.decode(&answer)?, |t, s| t.replace(s, ""));
         history.push(Message { role: "assistant".into(), content });
     }
     Ok(())

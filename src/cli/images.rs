@@ -4,7 +4,7 @@
 use anyhow::{bail, Result};
 use llama4_wgpu::config::Architecture;
 use llama4_wgpu::config::VisionConfig;
-use llama4_wgpu::loader::Mmproj;
+use llama4_wgpu::loader::{Mmproj, TensorSource};
 use llama4_wgpu::runtime::{ModelFiles, Tokenizer};
 use llama4_wgpu::vision::{self, ImageTokens, ProcessorConfig, PromptImages};
 use std::path::{Path, PathBuf};
@@ -15,8 +15,7 @@ const LLAMA4_PATCH: u32 = 200092;
 /// `--mmproj FILE`: the vision tower of llama.cpp's projector GGUF, in place of any the model has;
 /// its tiles are the tower's size and normalised with the file's mean and std.
 pub fn open_mmproj(path: &Path, files: &mut ModelFiles) -> Result<Mmproj> {
-    let from_tokenizer = files.tokenizer.as_ref().ok().and_then(|t| t.token_id("<|patch|>"));
-    let patch = from_tokenizer.or(files.vision.as_ref().map(|v| v.image_token_index)).unwrap_or(LLAMA4_PATCH);
+    let patch = patch_token(files, files.tokenizer.as_ref().ok()).unwrap_or(LLAMA4_PATCH);
     let m = Mmproj::open(path, patch)?;
     files.processor.tile = m.cfg.image_size;
     if let Some((mean, std)) = m.mean_std() {
@@ -24,6 +23,25 @@ pub fn open_mmproj(path: &Path, files: &mut ModelFiles) -> Result<Mmproj> {
     }
     files.vision = Some(m.cfg.clone());
     Ok(m)
+}
+
+/// The image token: the vision config's, else the tokenizer's, else (a Llama 4 checkpoint run
+/// from ids without its tokenizer) Llama 4's own id where the vocabulary has it.
+fn patch_token(files: &ModelFiles, tok: Option<&Tokenizer>) -> Option<u32> {
+    let llama4 = files.cfg.architecture != Architecture::Gguf && files.cfg.vocab_size > LLAMA4_PATCH as usize;
+    match (&files.vision, tok) {
+        (Some(v), _) => Some(v.image_token_index),
+        (None, Some(t)) => t.token_id("<|patch|>"),
+        (None, None) => llama4.then_some(LLAMA4_PATCH),
+    }
+}
+
+/// Where the vision tower's weights come from: `--mmproj`'s file, else the checkpoint.
+pub fn tower_source<'a>(mmproj: Option<&'a Mmproj>, files: &'a ModelFiles) -> &'a dyn TensorSource {
+    match mmproj {
+        Some(m) => m,
+        None => files.tensors.as_ref(),
+    }
 }
 
 /// Decodes and preprocesses `paths`; `None` when there are none.
@@ -77,15 +95,7 @@ pub fn check_patches(
     files: &ModelFiles,
     tok: Option<&Tokenizer>,
 ) -> Result<()> {
-    // The image token: the vision config's, else the tokenizer's, else (a Llama 4 checkpoint run
-    // from ids without its tokenizer) Llama 4's own id where the vocabulary has it.
-    let llama4 = files.cfg.architecture != Architecture::Gguf && files.cfg.vocab_size > LLAMA4_PATCH as usize;
-    let patch = match (&files.vision, tok) {
-        (Some(v), _) => Some(v.image_token_index),
-        (None, Some(t)) => t.token_id("<|patch|>"),
-        (None, None) => llama4.then_some(LLAMA4_PATCH),
-    };
-    let Some(patch) = patch else { return Ok(()) };
+    let Some(patch) = patch_token(files, tok) else { return Ok(()) };
     let n = ids.iter().filter(|&&i| i == patch).count();
     if files.vision.is_none() && n > 0 {
         bail!(
@@ -148,7 +158,7 @@ pub fn describe(v: &VisionConfig, processor: &ProcessorConfig, text_hidden: usiz
 /// GPU bytes of the vision tower's weights: matrices as stored, vectors as f32 (how
 /// `VisionModel::load` uploads them). `tensors` is the checkpoint (its `vision_model.` and
 /// `multi_modal_projector.` tensors) or an mmproj file (all of it).
-pub fn tower_bytes(tensors: &dyn llama4_wgpu::loader::TensorSource, whole: bool) -> u64 {
+pub fn tower_bytes(tensors: &dyn TensorSource, whole: bool) -> u64 {
     let ours = |n: &str| whole || n.starts_with("vision_model.") || n.starts_with("multi_modal_projector.");
     tensors
         .names()

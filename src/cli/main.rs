@@ -319,11 +319,7 @@ fn run(a: RunArgs) -> Result<()> {
     let first = match &images {
         Some(imgs) => {
             let vcfg = files.vision.as_ref().context("images need a vision tower")?;
-            let tensors = match &mmproj {
-                Some(m) => m as &dyn llama4_wgpu::loader::TensorSource,
-                None => files.tensors.as_ref(),
-            };
-            let vision = VisionModel::load(&ctx, vcfg, cfg.hidden_size, tensors)?;
+            let vision = VisionModel::load(&ctx, vcfg, cfg.hidden_size, images::tower_source(mmproj.as_ref(), &files))?;
             let features = vision.encode(&ctx, &imgs.pixels)?;
             pollster::block_on(session.prefill_images(&ids, a.dump_logits.is_some(), vcfg.image_token_index, features))?
         }

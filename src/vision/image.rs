@@ -79,7 +79,7 @@ pub fn decode(bytes: &[u8], path: &Path) -> Result<Rgb8> {
         _ => DynamicImage::from_decoder(decoder).map_err(|e| bad(e.to_string()))?,
     };
     img.apply_orientation(orientation);
-    Ok(to_rgb(img))
+    to_rgb(img)
 }
 
 /// Pillow's `alpha_composite` of a pixel over opaque white (7 fractional bits, /255 by shifts).
@@ -89,24 +89,14 @@ pub fn over_white(value: u8, alpha: u8) -> u8 {
     ((((tmp >> 8) + tmp) >> 8) >> 7) as u8
 }
 
-fn to_rgb(img: DynamicImage) -> Rgb8 {
+fn to_rgb(img: DynamicImage) -> Result<Rgb8> {
     let (width, height) = (img.width() as usize, img.height() as usize);
-    let n = width * height;
-    let mut planes = vec![0u8; 3 * n];
-    if img.color().has_alpha() {
-        for (i, px) in img.to_rgba8().pixels().enumerate() {
-            for c in 0..3 {
-                planes[c * n + i] = over_white(px[c], px[3]);
-            }
-        }
+    let rgb: Vec<u8> = if img.color().has_alpha() {
+        img.to_rgba8().pixels().flat_map(|px| [0, 1, 2].map(|c| over_white(px[c], px[3]))).collect()
     } else {
-        for (i, px) in img.to_rgb8().pixels().enumerate() {
-            for c in 0..3 {
-                planes[c * n + i] = px[c];
-            }
-        }
-    }
-    Rgb8 { width, height, planes }
+        img.to_rgb8().into_raw()
+    };
+    Rgb8::from_interleaved(width, height, &rgb)
 }
 
 #[cfg(test)]

@@ -20,6 +20,10 @@ pub struct ImageTokens {
 }
 
 impl ImageTokens {
+    /// The layout's special tokens by name, in the order of the struct's fields.
+    pub const NAMES: [&'static str; 6] =
+        ["<|image_start|>", "<|image_end|>", "<|image|>", "<|patch|>", "<|tile_x_separator|>", "<|tile_y_separator|>"];
+
     /// Looks the tokens up in a tokenizer; `patch` is the config's `image_token_index`.
     pub fn from_tokenizer(tok: &Tokenizer, patch: u32) -> Result<Self> {
         let id = |t: &str| {
@@ -27,13 +31,14 @@ impl ImageTokens {
                 Error::Tokenizer(format!("the tokenizer has no `{t}` token, needed to lay out an image"))
             })
         };
+        let [start, end, image, patch_id, tile_x, tile_y] = Self::NAMES;
         let tokens = ImageTokens {
-            start: id("<|image_start|>")?,
-            end: id("<|image_end|>")?,
-            image: id("<|image|>")?,
-            patch: id("<|patch|>")?,
-            tile_x: id("<|tile_x_separator|>")?,
-            tile_y: id("<|tile_y_separator|>")?,
+            start: id(start)?,
+            end: id(end)?,
+            image: id(image)?,
+            patch: id(patch_id)?,
+            tile_x: id(tile_x)?,
+            tile_y: id(tile_y)?,
         };
         if tokens.patch != patch {
             return Err(Error::Tokenizer(format!(
