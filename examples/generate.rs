@@ -19,7 +19,7 @@ fn main() -> anyhow::Result<()> {
     // The library is async; a native program blocks on it at its edge.
     let ctx = pollster::block_on(GpuContext::new(&AdapterChoice::default()))?;
     let cfg = TextConfig::from_dir(&dir)?;
-    let model = TextModel::load(&ctx, &cfg, &Checkpoint::open(&dir)?, |_| {})?;
+    let model = std::sync::Arc::new(TextModel::load(&ctx, &cfg, &Checkpoint::open(&dir)?, |_| {})?);
     let tok = Tokenizer::from_dir(&dir)?;
 
     let ids = tok.encode(&prompt)?;

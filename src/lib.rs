@@ -19,6 +19,7 @@
 //! reference: a plain f32 CPU implementation of every op and of the forward pass (the test oracle)
 //! ```
 
+pub mod api;
 pub mod config;
 pub mod conformance;
 pub mod error;
@@ -31,5 +32,6 @@ pub mod reference;
 pub mod runtime;
 pub mod vision;
 
+pub use api::{CancelToken, Chat, Generation, Model, Prompt, Request, Runtime, Stats, StopReason, Token};
 pub use config::TextConfig;
 pub use error::{Error, Result};

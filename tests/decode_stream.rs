@@ -13,15 +13,21 @@ use llama4_wgpu::runtime::Session;
 use llama4_wgpu::TextConfig;
 use pollster::block_on;
 
-fn load(name: &str, ctx: &GpuContext) -> TextModel {
+fn load(name: &str, ctx: &GpuContext) -> std::sync::Arc<TextModel> {
     let dir = fixture(name);
     let cfg = TextConfig::from_dir(&dir).unwrap();
-    TextModel::load(ctx, &cfg, &Checkpoint::open(&dir).unwrap(), |_| {}).unwrap()
+    std::sync::Arc::new(TextModel::load(ctx, &cfg, &Checkpoint::open(&dir).unwrap(), |_| {}).unwrap())
 }
 
 /// A session on `model` with `prompt` prefilled that queues each next step before reading an id
 /// back (the default on GPUs; here on every adapter).
-fn session<'a>(ctx: &'a GpuContext, model: &'a TextModel, cap: usize, s: SamplerConfig, prompt: &[u32]) -> Session<'a> {
+fn session(
+    ctx: &GpuContext,
+    model: &std::sync::Arc<TextModel>,
+    cap: usize,
+    s: SamplerConfig,
+    prompt: &[u32],
+) -> Session {
     let mut session = Session::new(ctx, model, cap, s).unwrap();
     session.set_queue_ahead(true);
     block_on(session.prefill(prompt, false)).unwrap();

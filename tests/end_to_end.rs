@@ -14,10 +14,10 @@ use pollster::block_on;
 const TOL: f32 = 1e-3;
 
 /// A fixture's config and its weights on `ctx`.
-fn load(name: &str, ctx: &GpuContext) -> (TextConfig, TextModel) {
+fn load(name: &str, ctx: &GpuContext) -> (TextConfig, std::sync::Arc<TextModel>) {
     let dir = fixture(name);
     let cfg = TextConfig::from_dir(&dir).unwrap();
-    let model = TextModel::load(ctx, &cfg, &Checkpoint::open(&dir).unwrap(), |_| {}).unwrap();
+    let model = std::sync::Arc::new(TextModel::load(ctx, &cfg, &Checkpoint::open(&dir).unwrap(), |_| {}).unwrap());
     (cfg, model)
 }
 
@@ -262,7 +262,7 @@ fn checkpoints_from_bytes_in_memory_equal_files_on_disk() {
     use llama4_wgpu::runtime::ModelFiles;
     let ctx = gpu();
     let logits = |cfg: &TextConfig, ck: &dyn llama4_wgpu::loader::TensorSource, ids: &[u32]| {
-        let model = TextModel::load(ctx, cfg, ck, |_| {}).unwrap();
+        let model = std::sync::Arc::new(TextModel::load(ctx, cfg, ck, |_| {}).unwrap());
         let mut s = Session::new(ctx, &model, 64, SamplerConfig::default()).unwrap();
         block_on(s.prefill(ids, true)).unwrap().logits.unwrap()
     };

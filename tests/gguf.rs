@@ -38,7 +38,7 @@ fn tiny_llama_every_format_matches_cpu_reference() {
             ..Default::default()
         }),
     ] {
-        let model = TextModel::load(ctx, &cfg, &g, |_| {}).unwrap();
+        let model = std::sync::Arc::new(TextModel::load(ctx, &cfg, &g, |_| {}).unwrap());
         let mut s = Session::new(ctx, &model, 32, SamplerConfig::default()).unwrap();
         let got = block_on(s.prefill(&ids, true)).unwrap().logits.unwrap();
         let err = rel_err(&got, &want);
@@ -251,7 +251,7 @@ fn embedding_and_head_beyond_webgpu_default_limits() {
     let g = Gguf::open(&path).unwrap();
     let cfg = TextConfig::from_gguf(&g).unwrap();
     let ctx = gpu_with(AdapterChoice { limits: LimitsPreset::WebGpuDefault, ..Default::default() });
-    let model = TextModel::load(&ctx, &cfg, &g, |_| {}).unwrap();
+    let model = std::sync::Arc::new(TextModel::load(&ctx, &cfg, &g, |_| {}).unwrap());
     assert!(model.embed.chunks.len() >= 3 && model.lm_head.chunks.len() >= 3, "not split");
     assert!(model.embed.chunks.iter().all(|c| c.store.bytes() <= 128 << 20));
     let ids: Vec<u32> = vec![5, 287_999, 144_000, 131_071, 131_072, 7];

@@ -14,7 +14,7 @@ use pollster::block_on;
 fn run(path: &std::path::Path, ids: &[u32], n: usize) -> (Vec<f32>, Vec<u32>, Vec<f32>) {
     let files = ModelFiles::open(path).unwrap();
     let ctx = gpu();
-    let model = TextModel::load(ctx, &files.cfg, files.tensors.as_ref(), |_| {}).unwrap();
+    let model = std::sync::Arc::new(TextModel::load(ctx, &files.cfg, files.tensors.as_ref(), |_| {}).unwrap());
     let mut s = Session::new(ctx, &model, 64, SamplerConfig::default()).unwrap();
     let out = block_on(s.prefill(ids, true)).unwrap();
     let prompt = out.logits.unwrap();

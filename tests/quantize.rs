@@ -147,10 +147,9 @@ impl TensorSource for RoundTripped<'_> {
 /// reference on the round-tripped weights (and that quantizing changed them).
 fn check_model(cfg: &TextConfig, ck: &dyn TensorSource, format: WeightFormat, ids: &[u32]) {
     let ctx = gpu();
-    let model =
-        TextModel::load_with(ctx, cfg, ck, &LoadOptions { quantize: Some(format), ..Default::default() }, |_| {})
-            .unwrap();
-    let plain = TextModel::load(ctx, cfg, ck, |_| {}).unwrap();
+    let opts = LoadOptions { quantize: Some(format), ..Default::default() };
+    let model = std::sync::Arc::new(TextModel::load_with(ctx, cfg, ck, &opts, |_| {}).unwrap());
+    let plain = std::sync::Arc::new(TextModel::load(ctx, cfg, ck, |_| {}).unwrap());
     assert!(model.weight_bytes() < plain.weight_bytes(), "{}: nothing was quantized", format.name());
     let mut s = Session::new(ctx, &model, 64, SamplerConfig::default()).unwrap();
     let got = pollster::block_on(s.prefill(ids, true)).unwrap().logits.unwrap();

@@ -56,7 +56,7 @@ fn greedy_text_equals_llama_cpp_float_path() {
     let files = ModelFiles::open(&model_path()).unwrap();
     let tok = files.tokenizer.as_ref().unwrap();
     let ctx = gpu();
-    let model = TextModel::load(ctx, &files.cfg, files.tensors.as_ref(), |_| {}).unwrap();
+    let model = std::sync::Arc::new(TextModel::load(ctx, &files.cfg, files.tensors.as_ref(), |_| {}).unwrap());
     let r = reference();
     let n = r["n_predict"].as_u64().unwrap() as usize;
     for case in r["greedy"].as_array().unwrap() {
@@ -106,7 +106,7 @@ fn f16_kv_cache_tracks_the_f32_path() {
     for ctx in [gpu(), &packed] {
         let load = |dtype| {
             let opts = LoadOptions { dtype, ..Default::default() };
-            TextModel::load_with(ctx, &files.cfg, files.tensors.as_ref(), &opts, |_| {}).unwrap()
+            std::sync::Arc::new(TextModel::load_with(ctx, &files.cfg, files.tensors.as_ref(), &opts, |_| {}).unwrap())
         };
         let (m32, m16) = (load(Dtype::F32), load(Dtype::F16));
         let mut worst = 0.0f32;
@@ -150,8 +150,9 @@ fn fused_norms_match_the_norm_passes() {
     let n = 24;
     let mut runs = vec![];
     for ctx in [&fused, &unfused] {
-        let model =
-            TextModel::load_with(ctx, &files.cfg, files.tensors.as_ref(), &LoadOptions::default(), |_| {}).unwrap();
+        let model = std::sync::Arc::new(
+            TextModel::load_with(ctx, &files.cfg, files.tensors.as_ref(), &LoadOptions::default(), |_| {}).unwrap(),
+        );
         let norm = !ctx.fused_norm;
         assert_eq!(model.passes(ctx), Passes { swiglu: !ctx.row_lane_matmul, norm, fused_norm: !norm });
         let mut s = Session::new(ctx, &model, ids.len() + n, SamplerConfig::default()).unwrap();

@@ -157,11 +157,11 @@ fn merged_cpu_forward_matches_transformers_logits() {
 }
 
 /// The fixture's tower and text model on the GPU, and its processor settings.
-fn gpu_models() -> (&'static GpuContext, VisionModel, TextModel, ProcessorConfig) {
+fn gpu_models() -> (&'static GpuContext, VisionModel, std::sync::Arc<TextModel>, ProcessorConfig) {
     let ctx = common::gpu();
     let (_, vcfg, tcfg, ck) = tower();
     let vision = VisionModel::load(ctx, &vcfg, tcfg.hidden_size, &ck).unwrap();
-    let model = TextModel::load(ctx, &tcfg, &ck, |_| {}).unwrap();
+    let model = std::sync::Arc::new(TextModel::load(ctx, &tcfg, &ck, |_| {}).unwrap());
     (ctx, vision, model, ProcessorConfig::from_dir(&dir()).unwrap())
 }
 

@@ -106,7 +106,7 @@ pub fn bench(a: BenchArgs) -> Result<()> {
     let ctx = open_gpu(&a.gpu)?;
     let opts = LoadOptions { quantize: a.gpu.quantize, dtype: a.gpu.dtype };
     let t = Instant::now();
-    let model = TextModel::load_with(&ctx, &cfg, source.as_ref(), &opts, |_| {})?;
+    let model = std::sync::Arc::new(TextModel::load_with(&ctx, &cfg, source.as_ref(), &opts, |_| {})?);
     drop(source);
     eprintln!("loaded {name} in {:.1} s: {} MiB of weights", t.elapsed().as_secs_f64(), model.weight_bytes() >> 20);
     let longest = prompts.iter().max().copied().unwrap_or(1);

@@ -92,7 +92,12 @@ pub fn open_gpu(a: &GpuArgs) -> Result<GpuContext> {
 }
 
 /// Uploads the weights; a progress bar when stderr is a terminal, a summary line unless `quiet`.
-pub fn load_model(ctx: &GpuContext, files: &ModelFiles, gpu: &GpuArgs, quiet: bool) -> Result<TextModel> {
+pub fn load_model(
+    ctx: &GpuContext,
+    files: &ModelFiles,
+    gpu: &GpuArgs,
+    quiet: bool,
+) -> Result<std::sync::Arc<TextModel>> {
     let cfg = &files.cfg;
     let t = Instant::now();
     let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
@@ -101,11 +106,11 @@ pub fn load_model(ctx: &GpuContext, files: &ModelFiles, gpu: &GpuArgs, quiet: bo
         )
     });
     let opts = LoadOptions { quantize: gpu.quantize, dtype: gpu.dtype };
-    let model = TextModel::load_with(ctx, cfg, files.tensors.as_ref(), &opts, |u| {
+    let model = std::sync::Arc::new(TextModel::load_with(ctx, cfg, files.tensors.as_ref(), &opts, |u| {
         if let Some(b) = &bar {
             b.set_position(u.layer as u64);
         }
-    })?;
+    })?);
     if let Some(b) = bar {
         b.finish_and_clear();
     }

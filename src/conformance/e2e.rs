@@ -46,7 +46,7 @@ fn reference() -> Result<Reference> {
 async fn generate(ctx: &GpuContext, r: &Reference) -> Result<Outcome> {
     let g = Gguf::from_static(Path::new(NAME), GGUF)?;
     let cfg = TextConfig::from_gguf(&g)?;
-    let model = TextModel::load(ctx, &cfg, &g, |_| {})?;
+    let model = std::sync::Arc::new(TextModel::load(ctx, &cfg, &g, |_| {})?);
     let mut s = Session::new(ctx, &model, 64, SamplerConfig::default())?;
     let out = s.prefill(&r.prompt_ids, true).await?;
     let prompt_logits = out.logits.ok_or_else(|| Error::Gpu("prefill returned no logits".into()))?;

@@ -231,11 +231,13 @@ pub(crate) fn half_decode(ctx: &GpuContext) -> &'static str {
 
 /// Submits a recorded plan (the checks' one way to the GPU).
 pub(crate) fn submit(ctx: &GpuContext, rec: Recorder) -> Result<()> {
-    let plan: Plan = rec.finish();
-    let mut enc = ctx.device.create_command_encoder(&Default::default());
-    plan.encode(&mut enc);
-    ctx.queue.submit([enc.finish()]);
-    ctx.check_errors("a conformance case")
+    ctx.scoped("a conformance case", || {
+        let plan: Plan = rec.finish();
+        let mut enc = ctx.device.create_command_encoder(&Default::default());
+        plan.encode(&mut enc);
+        ctx.queue.submit([enc.finish()]);
+        Ok(())
+    })
 }
 
 /// A whole activation buffer back on the CPU.

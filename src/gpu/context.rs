@@ -230,7 +230,25 @@ pub async fn list_adapters(backends: Option<wgpu::Backends>) -> Vec<(wgpu::Adapt
         .collect()
 }
 
-/// The device, its queue, what it can do and the pipeline cache. Cheap to share by reference.
+/// The optional features kernel variants use where a device has them.
+const OPTIONAL_FEATURES: wgpu::Features =
+    wgpu::Features::SHADER_F16.union(wgpu::Features::SUBGROUP).union(wgpu::Features::TIMESTAMP_QUERY);
+
+/// Errors naming each of `limits` below what the kernels need, or compute shaders missing.
+fn check_requirements(adapter: &wgpu::Adapter, info: &wgpu::AdapterInfo, limits: &wgpu::Limits) -> Result<()> {
+    let short = REQUIRED.shortfalls(limits);
+    if !short.is_empty() {
+        return Err(Error::Unsupported { adapter: info.name.clone(), what: short.join(", ") });
+    }
+    if !adapter.get_downlevel_capabilities().flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS) {
+        return Err(Error::Unsupported { adapter: info.name.clone(), what: "compute shaders".into() });
+    }
+    Ok(())
+}
+
+/// The device, its queue, what it can do and the pipeline cache. A clone is another handle to the
+/// same device, queue and cache.
+#[derive(Clone)]
 pub struct GpuContext {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
@@ -245,7 +263,7 @@ pub struct GpuContext {
     /// Whether `split_limit` was lowered on purpose (`AdapterChoice::max_binding_override`), so
     /// that weights split where the adapter alone would not split them.
     pub split_overridden: bool,
-    pub pipelines: PipelineCache,
+    pub pipelines: std::sync::Arc<PipelineCache>,
     /// Matmul layout: whole rows per invocation (CPU adapters) instead of split-k workgroups.
     pub row_lane_matmul: bool,
     /// Weights live in textures of 16-byte texels (with the row-lane layout: on CPU adapters a
@@ -262,8 +280,9 @@ pub struct GpuContext {
     /// `pack2x16float` / `unpack2x16float` work (wgpu's downlevel SHADER_F16_IN_F32: everywhere
     /// but Mesa's lavapipe without shader-f16): what an f16 KV cache needs.
     pub f16_in_f32: bool,
-    /// The first GPU error no error scope caught (wgpu's default handler would panic).
-    uncaptured: std::sync::Arc<std::sync::Mutex<Option<String>>>,
+    /// On a device the library created: the first GPU error no error scope caught (wgpu's
+    /// default handler would panic). `None` on a host's device, whose handler stays the host's.
+    uncaptured: Option<std::sync::Arc<std::sync::Mutex<Option<String>>>>,
 }
 
 impl GpuContext {
@@ -316,15 +335,14 @@ impl GpuContext {
         Self::from_adapter(adapter, report, choice).await
     }
 
+    /// Creates the device on `adapter` (its own limits, or WebGPU's defaults, and every optional
+    /// feature the kernels can use) and installs an uncaptured-error handler on it: the device is
+    /// the library's own.
     async fn from_adapter(adapter: wgpu::Adapter, report: AdapterReport, choice: &AdapterChoice) -> Result<Self> {
-        let max_binding_override = choice.max_binding_override;
         let info = report.info.clone();
         let (limits, wanted) = match choice.limits {
             // Every optional feature a kernel variant can use, where the adapter has it.
-            LimitsPreset::Adapter => (
-                adapter.limits(),
-                wgpu::Features::SHADER_F16 | wgpu::Features::SUBGROUP | wgpu::Features::TIMESTAMP_QUERY,
-            ),
+            LimitsPreset::Adapter => (adapter.limits(), OPTIONAL_FEATURES),
             LimitsPreset::WebGpuDefault => {
                 let webgpu = wgpu::Limits::default();
                 let mut short = vec![];
@@ -340,14 +358,7 @@ impl GpuContext {
                 (webgpu, wgpu::Features::empty())
             }
         };
-        let short = REQUIRED.shortfalls(&limits);
-        if !short.is_empty() {
-            return Err(Error::Unsupported { adapter: info.name.clone(), what: short.join(", ") });
-        }
-        let downlevel = adapter.get_downlevel_capabilities();
-        if !downlevel.flags.contains(wgpu::DownlevelFlags::COMPUTE_SHADERS) {
-            return Err(Error::Unsupported { adapter: info.name.clone(), what: "compute shaders".into() });
-        }
+        check_requirements(&adapter, &info, &limits)?;
         let features = adapter.features() & wanted;
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
@@ -360,11 +371,6 @@ impl GpuContext {
             })
             .await
             .map_err(|e| Error::Gpu(format!("request_device on `{}`: {e}", info.name)))?;
-        let max_binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) & !3;
-        // Weight shaders address their chunk in bytes with u32: keep chunks under 4 GiB.
-        let natural = max_binding.min(u32::MAX as u64) & !255;
-        let split_limit = max_binding_override.map_or(natural, |o| o.min(natural)) & !255;
-        let split_overridden = split_limit < natural;
         let uncaptured = std::sync::Arc::new(std::sync::Mutex::new(None));
         let sink = uncaptured.clone();
         device.on_uncaptured_error(std::sync::Arc::new(move |e: wgpu::Error| {
@@ -373,6 +379,56 @@ impl GpuContext {
                 *slot = Some(e.to_string());
             }
         }));
+        let mut ctx = Self::build(&adapter, device, queue, choice)?;
+        ctx.uncaptured = Some(uncaptured);
+        Ok(ctx)
+    }
+
+    /// The runtime on a device the host app already has (its UI's, say), created from `adapter`.
+    /// The kernels use the device's limits and whichever of shader-f16 and subgroups it was
+    /// created with (`choice`'s adapter fields are ignored; its variant switches apply). Nothing
+    /// global is changed on the device: GPU errors of the library's work are caught with error
+    /// scopes and returned as `Err`s, and the host's uncaptured-error handler stays as it is.
+    ///
+    /// Create the device with [`GpuContext::wanted_limits`] and [`GpuContext::wanted_features`]
+    /// for the most room (the WebGPU defaults work, with weights split into 128 MiB bindings).
+    /// Errors name each limit below what the kernels need.
+    pub fn from_device(
+        adapter: &wgpu::Adapter,
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+        choice: &AdapterChoice,
+    ) -> Result<Self> {
+        check_requirements(adapter, &adapter.get_info(), &device.limits())?;
+        Self::build(adapter, device, queue, choice)
+    }
+
+    /// The limits to create a shared device with: everything `adapter` offers.
+    pub fn wanted_limits(adapter: &wgpu::Adapter) -> wgpu::Limits {
+        adapter.limits()
+    }
+
+    /// The optional features to create a shared device with: those of shader-f16, subgroups and
+    /// timestamp queries `adapter` has.
+    pub fn wanted_features(adapter: &wgpu::Adapter) -> wgpu::Features {
+        adapter.features() & OPTIONAL_FEATURES
+    }
+
+    fn build(
+        adapter: &wgpu::Adapter,
+        device: wgpu::Device,
+        queue: wgpu::Queue,
+        choice: &AdapterChoice,
+    ) -> Result<Self> {
+        let info = adapter.get_info();
+        let limits = device.limits();
+        let features = device.features() & OPTIONAL_FEATURES;
+        let downlevel = adapter.get_downlevel_capabilities();
+        let max_binding = limits.max_storage_buffer_binding_size.min(limits.max_buffer_size) & !3;
+        // Weight shaders address their chunk in bytes with u32: keep chunks under 4 GiB.
+        let natural = max_binding.min(u32::MAX as u64) & !255;
+        let split_limit = choice.max_binding_override.map_or(natural, |o| o.min(natural)) & !255;
+        let split_overridden = split_limit < natural;
         let row_lane_matmul = choice.row_lane_matmul.unwrap_or(info.device_type == wgpu::DeviceType::Cpu);
         let subgroups = features.contains(wgpu::Features::SUBGROUP) && choice.subgroups != Some(false);
         let shader_f16 = features.contains(wgpu::Features::SHADER_F16) && choice.shader_f16 != Some(false);
@@ -386,8 +442,8 @@ impl GpuContext {
             subgroups,
             shader_f16,
             f16_in_f32,
-            uncaptured,
-            pipelines: PipelineCache::default(),
+            uncaptured: None,
+            pipelines: Default::default(),
             device,
             queue,
             info,
@@ -399,12 +455,10 @@ impl GpuContext {
         })
     }
 
-    /// Turns any GPU error raised so far (out of memory, validation) into an `Err`.
-    pub fn check_errors(&self, what: &str) -> Result<()> {
-        match self.uncaptured.lock().unwrap().take() {
-            Some(e) => Err(Error::Gpu(format!("{what} on `{}`: {e}", self.info.name))),
-            None => Ok(()),
-        }
+    /// The first error the library's own handler caught since the last check (none on a host's
+    /// device).
+    pub(crate) fn take_uncaptured(&self) -> Option<String> {
+        self.uncaptured.as_ref().and_then(|u| u.lock().unwrap().take())
     }
 
     /// Hands the weight bytes written so far to the GPU and (natively) waits, so wgpu's staging

@@ -8,6 +8,7 @@ pub mod pipelines;
 pub mod profile;
 pub mod recorder;
 pub mod row_part;
+pub mod scope;
 pub mod weight_store;
 
 pub use crate::quant::WeightFormat;
@@ -20,6 +21,7 @@ pub use matrix::{Matrix, MatrixSpec, RowPart, WeightChunk, WeightStore};
 pub use pipelines::{Flag, PipelineKey, Shader, Variant};
 pub use profile::{DispatchTime, Timer};
 pub use recorder::{Binding, Plan, Recorder};
+pub use scope::ErrorScope;
 
 /// Polls a future once. wgpu's native futures (error scopes, mapping after a blocking poll) are
 /// already resolved when we ask; on the web this returns `None` instead of blocking.

@@ -508,8 +508,8 @@ impl PipelineCache {
         let text = key.variant.wgsl()?;
         let label = format!("{}{:?}{:?}", key.variant.shader.file(), key.variant.weights, key.variant.flags);
         // Natively an error scope's future is ready at once. In a browser it resolves later, so
-        // no scope is pushed there: a rejected pipeline reaches the device's uncaptured-error
-        // handler, which `GpuContext::check_errors` turns into an `Err` at the next check.
+        // no scope is pushed there: a rejected pipeline reaches the handler of the library's own
+        // device, which the next `ErrorScope::check` turns into an `Err` (see `gpu::scope`).
         #[cfg(not(target_arch = "wasm32"))]
         let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
         let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {

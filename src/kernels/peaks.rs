@@ -85,11 +85,13 @@ fn plan(ctx: &GpuContext, s: Shader, p: &PeakParams, src: &Activation, dst: &Act
 /// Seconds one submit of `plan` takes; the clock stops when a word of `dst` is back.
 async fn time(ctx: &GpuContext, plan: &Plan, dst: &Activation, now: &dyn Fn() -> f64) -> Result<f64> {
     let t = now();
-    let mut enc = ctx.device.create_command_encoder(&Default::default());
-    plan.encode(&mut enc);
-    ctx.queue.submit([enc.finish()]);
+    ctx.scoped("the peak microkernels", || {
+        let mut enc = ctx.device.create_command_encoder(&Default::default());
+        plan.encode(&mut enc);
+        ctx.queue.submit([enc.finish()]);
+        Ok(())
+    })?;
     read_words(ctx, &dst.buffer, 0, 1).await?;
     let s = now() - t;
-    ctx.check_errors("the peak microkernels")?;
     Ok(s.max(1e-9))
 }

@@ -184,6 +184,7 @@ impl TextModel {
             });
         }
         kernels::attention::check_shape(cfg.head_dim, cfg.num_attention_heads, cfg.num_key_value_heads)?;
+        let scope = ctx.error_scope();
         let names = WeightNames::new(cfg.architecture);
         let mut heads = head_specs(cfg, ck, &names)?.into_iter().map(|s| s.upload(ctx, None).map(Arc::new));
         let embed = heads.next().unwrap()?;
@@ -198,7 +199,7 @@ impl TextModel {
             layers.push(layer);
             progress(Uploaded { layer: i + 1, layers: n, bytes });
         }
-        ctx.check_errors("uploading the weights")?;
+        scope.check(ctx, "uploading the weights")?;
         Ok(TextModel {
             cfg: cfg.clone(),
             embed,
@@ -253,6 +254,7 @@ impl TextModel {
         merge: Option<&ImageMerge>,
     ) -> Result<crate::gpu::Plan> {
         let cfg = &self.cfg;
+        let scope = ctx.error_scope();
         let mut rec = Recorder::new(ctx);
         rec.f16_math = self.dtype == Dtype::F16;
         let (t, v) = (ws.n_tokens, cfg.vocab_size);
@@ -278,7 +280,7 @@ impl TextModel {
         let last = ws.logits.last().unwrap();
         kernels::sample(&mut rec, sampler, last, last.len / v - 1, v, &ws.token, &ws.step, &ws.sample)?;
         let plan = rec.finish();
-        ctx.check_errors("recording a step")?;
+        scope.check(ctx, "recording a step")?;
         Ok(plan)
     }
 }

@@ -165,6 +165,7 @@ impl VisionModel {
             )));
         }
         let tiles = pixels.len() / per;
+        let scope = ctx.error_scope();
         let row_words = self.rows_per_tile() * self.text_hidden;
         let features = Activation::new(ctx, "image features", tiles * row_words)?;
         for (n, tile) in pixels.chunks_exact(per).enumerate() {
@@ -180,7 +181,7 @@ impl VisionModel {
             );
             ctx.queue.submit([enc.finish()]);
         }
-        ctx.check_errors("the vision tower")?;
+        scope.check(ctx, "the vision tower")?;
         Ok(features)
     }
 }
@@ -189,6 +190,7 @@ fn record(ctx: &GpuContext, c: &VisionConfig, text_hidden: usize, w: &Weights, t
     let (h, i, hd) = (c.hidden_size, c.intermediate_size, c.head_dim());
     let (np, t) = (c.patches(), c.patches() + 1);
     let s = (1.0 / c.pixel_shuffle_ratio).round() as usize;
+    let scope = ctx.error_scope();
     let mut rec = Recorder::new(ctx);
     let r = &mut rec;
     vk::patches(r, &tl.pixels, &tl.patches, c.image_size, c.patch_size)?;
@@ -221,6 +223,6 @@ fn record(ctx: &GpuContext, c: &VisionConfig, text_hidden: usize, w: &Weights, t
     vk::bias_act(r, &tl.adapter2, &w.zeros, true, rows, c.projector_output_dim)?;
     kernels::matmul(r, &w.projector, &tl.adapter2, &tl.out, MatmulArgs::dense(rows, text_hidden))?;
     let plan = rec.finish();
-    ctx.check_errors("recording the vision tower")?;
+    scope.check(ctx, "recording the vision tower")?;
     Ok(plan)
 }

@@ -69,7 +69,7 @@ pub fn at_depth(s: &mut Session, depth: usize) -> Result<()> {
 
 /// Compiles every pipeline of both step shapes (a prompt's and one token's) before any clock
 /// starts: one untimed prefill of `ids` and one decode step.
-pub async fn warm_up(s: &mut Session<'_>, ids: &[u32]) -> Result<()> {
+pub async fn warm_up(s: &mut Session, ids: &[u32]) -> Result<()> {
     at_depth(s, 0)?;
     s.prefill(ids, false).await?;
     s.decode(None, false).await?;
@@ -77,7 +77,7 @@ pub async fn warm_up(s: &mut Session<'_>, ids: &[u32]) -> Result<()> {
 }
 
 /// ppN: `reps` prefills of `ids`, each after `depth` positions.
-pub async fn prefill(s: &mut Session<'_>, ids: &[u32], depth: usize, reps: usize) -> Result<Timing> {
+pub async fn prefill(s: &mut Session, ids: &[u32], depth: usize, reps: usize) -> Result<Timing> {
     let mut samples = vec![];
     for _ in 0..reps {
         at_depth(s, depth)?;
@@ -90,7 +90,7 @@ pub async fn prefill(s: &mut Session<'_>, ids: &[u32], depth: usize, reps: usize
 
 /// tgN: `reps` runs of `n_gen` decode steps, each after `depth` positions and one untimed token
 /// (`first`), as llama-bench's tg.
-pub async fn decode(s: &mut Session<'_>, first: u32, n_gen: usize, depth: usize, reps: usize) -> Result<Timing> {
+pub async fn decode(s: &mut Session, first: u32, n_gen: usize, depth: usize, reps: usize) -> Result<Timing> {
     let mut samples = vec![];
     for _ in 0..reps {
         at_depth(s, depth)?;

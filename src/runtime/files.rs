@@ -17,6 +17,8 @@ pub struct ModelFiles {
     /// The chat template and the BOS text it is rendered with.
     pub chat_template: (String, String),
     pub is_gguf: bool,
+    /// The model's own name (a GGUF file's `general.name`), where the files give one.
+    pub name: Option<String>,
     /// The vision tower's config (`vision_config`), `None` for a text-only model.
     pub vision: Option<VisionConfig>,
     /// How images are cut into tiles (`preprocessor_config.json`, else Llama 4's defaults).
@@ -62,6 +64,7 @@ impl ModelFiles {
             },
             chat_template: chat::load_template_from(src)?,
             is_gguf: false,
+            name: None,
             vision,
             processor,
         })
@@ -70,6 +73,7 @@ impl ModelFiles {
     /// A GGUF model, from a file or bytes in memory ([`Gguf::from_bytes`]).
     pub fn from_gguf(g: Gguf) -> Result<Self> {
         let path = g.path.clone();
+        let name = g.get_meta("general.name").and_then(|v| v.as_str()).map(str::to_string);
         let cfg = TextConfig::from_gguf(&g)?;
         let (tokenizer, template) = match Tokenizer::from_gguf(&g) {
             Ok((t, tpl)) => (Ok(t), tpl),
@@ -84,6 +88,7 @@ impl ModelFiles {
             tokenizer,
             chat_template: (template, bos),
             is_gguf: true,
+            name,
             vision: None,
             processor: ProcessorConfig::default(),
         })

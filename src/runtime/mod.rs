@@ -10,5 +10,5 @@ pub mod tiktoken;
 pub mod tokenizer;
 
 pub use files::ModelFiles;
-pub use session::{Session, StepOut};
+pub use session::{Decoding, Session, StepOut};
 pub use tokenizer::Tokenizer;

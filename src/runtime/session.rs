@@ -9,15 +9,19 @@ use crate::gpu::Activation;
 use crate::gpu::{DispatchTime, GpuContext, Plan, Timer};
 use crate::kernels::SamplerConfig;
 use crate::model::{ImageMerge, KvCache, TextModel, Workspace};
+use std::sync::Arc;
 
 struct Stage {
     ws: Workspace,
     plan: Plan,
 }
 
-pub struct Session<'a> {
-    ctx: &'a GpuContext,
-    model: &'a TextModel,
+/// One sequence's KV cache and recorded steps on a loaded model. Owns what it uses (a handle to
+/// the context, the model as a shared `Arc`), so it can be stored beside them or moved to
+/// another task.
+pub struct Session {
+    ctx: GpuContext,
+    model: Arc<TextModel>,
     cache: KvCache,
     sampler: SamplerConfig,
     decode: Option<Stage>,
@@ -48,8 +52,10 @@ pub struct StepOut {
     pub logits: Option<Vec<f32>>,
 }
 
-impl<'a> Session<'a> {
-    pub fn new(ctx: &'a GpuContext, model: &'a TextModel, max_context: usize, sampler: SamplerConfig) -> Result<Self> {
+impl Session {
+    /// A session of `max_context` positions (its KV cache) that samples with `sampler` until
+    /// [`Session::set_sampler`] changes it.
+    pub fn new(ctx: &GpuContext, model: &Arc<TextModel>, max_context: usize, sampler: SamplerConfig) -> Result<Self> {
         sampler.validate()?;
         let cache = KvCache::new(ctx, &model.cfg, max_context, model.dtype)?;
         let prefill_batch =
@@ -72,8 +78,8 @@ impl<'a> Session<'a> {
             })
         });
         let mut s = Session {
-            ctx,
-            model,
+            ctx: ctx.clone(),
+            model: model.clone(),
             cache,
             sampler,
             decode: None,
@@ -91,6 +97,31 @@ impl<'a> Session<'a> {
         };
         s.note_held(0);
         Ok(s)
+    }
+
+    /// How tokens are chosen from here on. A different sampler re-records the decode step (its
+    /// workspace is kept); either way the draw restarts from `sampler`'s seed, so one request
+    /// samples the same ids whatever ran before it.
+    pub fn set_sampler(&mut self, sampler: SamplerConfig) -> Result<()> {
+        sampler.validate()?;
+        if sampler != self.sampler {
+            self.sampler = sampler;
+            if let Some(stage) = self.decode.take() {
+                let plan = self.model.record(&self.ctx, &stage.ws, &self.cache, &self.sampler)?;
+                self.decode = Some(Stage { ws: stage.ws, plan });
+            }
+        }
+        self.counter = 0;
+        Ok(())
+    }
+
+    pub fn sampler(&self) -> &SamplerConfig {
+        &self.sampler
+    }
+
+    /// The positions the KV cache holds at most.
+    pub fn max_context(&self) -> usize {
+        self.cache.max_context
     }
 
     /// Dispatches in one decode step (after the first prefill or decode).
@@ -126,7 +157,7 @@ impl<'a> Session<'a> {
     /// Prefill in micro-batches of at most `n` tokens: any `n` from 1 up to the most whose step
     /// fits the adapter's storage binding limit (which may be more than the default 512).
     pub fn set_prefill_batch(&mut self, n: usize) -> Result<()> {
-        let most = Workspace::max_tokens(self.ctx, &self.model.cfg, self.model.passes(self.ctx), n.max(1));
+        let most = Workspace::max_tokens(&self.ctx, &self.model.cfg, self.model.passes(&self.ctx), n.max(1));
         if n == 0 || most < n {
             return Err(Error::Input(format!(
                 "a prefill batch of {n} tokens: between 1 and {most} fit this adapter's bindings"
@@ -205,8 +236,9 @@ impl<'a> Session<'a> {
 
     fn decode_stage(&mut self) -> Result<&Stage> {
         if self.decode.is_none() {
-            let ws = Workspace::new(self.ctx, &self.model.cfg, self.model.passes(self.ctx), 1, true)?;
-            let plan = self.model.record(self.ctx, &ws, &self.cache, &self.sampler)?;
+            let ctx = &self.ctx;
+            let ws = Workspace::new(ctx, &self.model.cfg, self.model.passes(ctx), 1, true)?;
+            let plan = self.model.record(ctx, &ws, &self.cache, &self.sampler)?;
             self.decode = Some(Stage { ws, plan });
             self.note_held(0);
         }
@@ -245,7 +277,7 @@ impl<'a> Session<'a> {
         first_row: usize,
     ) -> Result<StepOut> {
         let dims = (self.model.cfg.hidden_size, self.past, first_row);
-        let merge = ImageMerge::new(self.ctx, ids, patch, features, dims)?;
+        let merge = ImageMerge::new(&self.ctx, ids, patch, features, dims)?;
         self.prefill_merged(ids, all_logits, Some(&merge)).await
     }
 
@@ -259,8 +291,8 @@ impl<'a> Session<'a> {
         let batch = self.prefill_batch;
         // one workspace and plan for the full batches (replayed), one for a shorter last batch
         let stage = |s: &Self, n: usize| -> Result<Stage> {
-            let ws = Workspace::new(s.ctx, &s.model.cfg, s.model.passes(s.ctx), n, all_logits)?;
-            let plan = s.model.record_with(s.ctx, &ws, &s.cache, &s.sampler, merge)?;
+            let ws = Workspace::new(&s.ctx, &s.model.cfg, s.model.passes(&s.ctx), n, all_logits)?;
+            let plan = s.model.record_with(&s.ctx, &ws, &s.cache, &s.sampler, merge)?;
             Ok(Stage { ws, plan })
         };
         let full = if ids.len() >= batch { Some(stage(self, batch)?) } else { None };
@@ -313,58 +345,80 @@ impl<'a> Session<'a> {
     /// [`Session::decode`] would have left it. Returns the ids, the stopping one included; where
     /// the cache fills first, the ids that fit stream and then the cache's error comes.
     pub async fn decode_stream(&mut self, n: usize, mut on_token: impl FnMut(u32) -> bool) -> Result<Vec<u32>> {
+        let mut d = self.decoding(n)?;
+        let mut ids = Vec::with_capacity(n.min(4096));
+        while let Some(id) = d.next().await? {
+            ids.push(id);
+            if !on_token(id) {
+                break;
+            }
+        }
+        Ok(ids)
+    }
+
+    /// [`Session::decode_stream`] as a pull: up to `n` ids from [`Decoding::next`], one step
+    /// queued ahead where [`Session::set_queue_ahead`] says so. Dropping it between ids stops
+    /// there (a step queued past the last id taken is undone).
+    pub fn decoding(&mut self, n: usize) -> Result<Decoding<'_>> {
+        let st = self.decode_begin(n)?;
+        Ok(Decoding { s: self, st: Some(st) })
+    }
+
+    /// Starts [`Decoding`]'s steps with the state kept by the caller (who must hand it back to
+    /// [`Session::decode_end`]).
+    pub(crate) fn decode_begin(&mut self, n: usize) -> Result<DecodeState> {
         if !self.has_next {
             return Err(Error::Input("decode before prefill".into()));
         }
         // as many steps as the cache has room for; past them, the error `decode` gives
-        let (want, n) = (n, n.min(self.cache.max_context.saturating_sub(self.past)));
+        let fit = n.min(self.cache.max_context.saturating_sub(self.past));
         self.decode_stage()?;
-        let stage = self.decode.take().unwrap();
-        let mut ids = Vec::with_capacity(n);
-        let mut stopped = false;
-        let r: Result<()> = async {
-            // the submission that fills readback buffer i % 2, and the one behind it
-            let mut queued = if n > 0 { Some(self.submit(&stage, None, true, 0, None)?) } else { None };
-            let ahead = self.queue_ahead;
-            for i in 0..n {
-                let more = i + 1 < n;
-                let next = if ahead && more { Some(self.submit(&stage, None, true, (i + 1) % 2, None)?) } else { None };
-                let id = map_and_read_after(self.ctx, &self.staging[i % 2], 1, queued.take()).await?[0];
-                ids.push(id);
-                if !on_token(id) {
-                    stopped = true;
-                    if next.is_some() {
-                        // undo step i + 1: its position is rewritten by the next step, which is
-                        // fed `id` again (queue order puts this write after step i + 1)
-                        self.past -= 1;
-                        self.counter -= 1;
-                        self.ctx.queue.write_buffer(&stage.ws.ids.buffer, 0, bytemuck::bytes_of(&id));
-                    }
-                    return Ok(());
-                }
-                queued = match (ahead, more) {
-                    (false, true) => Some(self.submit(&stage, None, true, (i + 1) % 2, None)?),
-                    _ => next,
-                };
+        let stage = self.decode.take();
+        Ok(DecodeState { stage, want: n, n: fit, i: 0, queued: None, ahead: self.queue_ahead, last: None })
+    }
+
+    /// The next id of the steps `st` runs (see [`Decoding::next`]).
+    pub(crate) async fn decode_next(&mut self, st: &mut DecodeState) -> Result<Option<u32>> {
+        if st.i >= st.n {
+            if st.n < st.want {
+                self.check_room(1)?;
             }
-            Ok(())
+            return Ok(None);
         }
-        .await;
+        let (i, stage) = (st.i, st.stage.as_ref().unwrap());
+        if st.queued.is_none() {
+            st.queued = Some(self.submit(stage, None, true, i % 2, None)?);
+        }
+        let ahead =
+            if st.ahead && i + 1 < st.n { Some(self.submit(stage, None, true, (i + 1) % 2, None)?) } else { None };
+        let read = map_and_read_after(&self.ctx, &self.staging[i % 2], 1, st.queued.take()).await;
+        st.queued = ahead;
+        let id = read?[0];
+        st.i += 1;
+        st.last = Some(id);
+        Ok(Some(id))
+    }
+
+    /// Ends the steps `st` ran: a step queued past the last id taken is undone (its position is
+    /// rewritten by the next step, which is fed that id again: queue order puts this write after
+    /// it), and the decode stage goes back to the session.
+    pub(crate) fn decode_end(&mut self, mut st: DecodeState) {
+        let Some(stage) = st.stage.take() else { return };
+        if let (Some(_), Some(id)) = (st.queued.take(), st.last) {
+            self.past -= 1;
+            self.counter -= 1;
+            self.ctx.queue.write_buffer(&stage.ws.ids.buffer, 0, bytemuck::bytes_of(&id));
+        }
         self.decode = Some(stage);
-        r?;
-        if !stopped && n < want {
-            self.check_room(1)?;
-        }
-        Ok(ids)
     }
 
     /// One step: its inputs written, its plan submitted, the sampled id read back. `last`: the
     /// step that ends a prefill or a decode (the sampler's counter moves on after it).
     async fn run(&mut self, stage: &Stage, ids: Option<&[u32]>, want_logits: bool, last: bool) -> Result<StepOut> {
-        let ctx = self.ctx;
         let ws = &stage.ws;
-        let timer = if self.profiling { Timer::new(ctx, stage.plan.len()) } else { None };
+        let timer = if self.profiling { Timer::new(&self.ctx, stage.plan.len()) } else { None };
         let done = self.submit(stage, ids, last, 0, timer.as_ref())?;
+        let ctx = &self.ctx;
         let token = map_and_read_after(ctx, &self.staging[0], 1, Some(done)).await?[0];
         if let Some(t) = timer {
             self.last_profile = Some(t.read(ctx, &stage.plan).await?);
@@ -392,8 +446,9 @@ impl<'a> Session<'a> {
         slot: usize,
         timer: Option<&Timer>,
     ) -> Result<wgpu::SubmissionIndex> {
-        let ctx = self.ctx;
+        let ctx = &self.ctx;
         let ws = &stage.ws;
+        let scope = ctx.error_scope();
         ws.write_step(ctx, &self.model.cfg, &self.model.inv_freq, self.past, self.counter, ids);
         let dec_ids = &self.decode.as_ref().map(|s| &s.ws.ids).unwrap_or(&ws.ids).buffer;
         let mut enc = ctx.device.create_command_encoder(&Default::default());
@@ -404,10 +459,46 @@ impl<'a> Session<'a> {
         enc.copy_buffer_to_buffer(&ws.token.buffer, 0, dec_ids, 0, 4);
         enc.copy_buffer_to_buffer(&ws.token.buffer, 0, &self.staging[slot], 0, 4);
         let index = ctx.queue.submit([enc.finish()]);
-        ctx.check_errors("a forward step")?;
+        scope.check(ctx, "a forward step")?;
         self.past += ws.n_tokens;
         self.counter += last as u32;
         self.has_next = true;
         Ok(index)
+    }
+}
+
+/// Where decode steps stand: the decode stage (out of the session while they run), the ids
+/// asked for (`want`) and those the cache has room for (`n`), the ids handed out (`i`), the
+/// submitted step whose id comes next (readback buffer `i % 2`).
+pub(crate) struct DecodeState {
+    stage: Option<Stage>,
+    want: usize,
+    n: usize,
+    i: usize,
+    queued: Option<wgpu::SubmissionIndex>,
+    ahead: bool,
+    last: Option<u32>,
+}
+
+/// Decode steps in progress (see [`Session::decoding`]): [`Decoding::next`] hands out one id a
+/// call while, with queue-ahead, the step after it already runs.
+pub struct Decoding<'s> {
+    s: &'s mut Session,
+    st: Option<DecodeState>,
+}
+
+impl Decoding<'_> {
+    /// The next id, or `None` after the `n` asked for (an error instead when the cache filled
+    /// before them). Stop by dropping this between calls, not while one is pending.
+    pub async fn next(&mut self) -> Result<Option<u32>> {
+        self.s.decode_next(self.st.as_mut().unwrap()).await
+    }
+}
+
+impl Drop for Decoding<'_> {
+    fn drop(&mut self) {
+        if let Some(st) = self.st.take() {
+            self.s.decode_end(st);
+        }
     }
 }

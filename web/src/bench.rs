@@ -2,7 +2,6 @@
 //! [`llama4_wgpu::runtime::bench`] loops) on the loaded model, in its own session.
 
 use crate::js_err;
-use llama4_wgpu::gpu::GpuContext;
 use llama4_wgpu::kernels::SamplerConfig;
 use llama4_wgpu::runtime::bench::{self, Timing};
 use llama4_wgpu::runtime::Session;
@@ -47,8 +46,7 @@ pub struct BenchReport {
 
 /// Runs every test of `o` on `model`, calling `on_test(name)` before each.
 pub async fn run(
-    ctx: &GpuContext,
-    model: &llama4_wgpu::model::TextModel,
+    model: &llama4_wgpu::Model,
     o: BenchOptions,
     on_test: &js_sys::Function,
 ) -> Result<BenchReport, JsValue> {
@@ -59,8 +57,9 @@ pub async fn run(
     }
     let longest = prompts.iter().copied().max().unwrap_or(1);
     let max_context = o.n_depth.iter().max().unwrap_or(&0) + longest + gens.iter().max().unwrap_or(&0) + 1;
-    let ids = bench::prompt_ids(longest, model.cfg.vocab_size);
-    let mut s = Session::new(ctx, model, max_context, SamplerConfig::default()).map_err(js_err)?;
+    let ids = bench::prompt_ids(longest, model.config().vocab_size);
+    let ctx = model.gpu();
+    let mut s = Session::new(ctx, model.text_model(), max_context, SamplerConfig::default()).map_err(js_err)?;
     let _ = on_test.call1(&JsValue::NULL, &JsValue::from_str("warm-up"));
     bench::warm_up(&mut s, &ids).await.map_err(js_err)?;
     let mut tests = vec![];

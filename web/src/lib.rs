@@ -5,13 +5,13 @@
 //! GPU works.
 
 use futures_channel::{mpsc, oneshot};
-use llama4_wgpu::gpu::{AdapterChoice, GpuContext, LimitsPreset};
+use llama4_wgpu::gpu::{AdapterChoice, LimitsPreset};
 use llama4_wgpu::loader::{Gguf, MemoryFiles};
-use llama4_wgpu::model::{LoadOptions, TextModel};
 use llama4_wgpu::runtime::chat::Message;
 use llama4_wgpu::runtime::ModelFiles;
+use llama4_wgpu::{CancelToken, Runtime};
 use serde::{Deserialize, Serialize};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::path::Path;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -45,15 +45,16 @@ fn send(inner: &RefCell<Inner>, req: Request) -> Result<(), JsValue> {
     }
 }
 
-use serve::{Loaded, Request};
+use serve::Request;
 
 struct Inner {
-    ctx: Rc<GpuContext>,
+    runtime: Runtime,
     files: MemoryFiles,
     /// The task serving the loaded model (see `serve`); dropping it frees the model.
     served: Option<mpsc::UnboundedSender<Request>>,
     model_name: Option<String>,
-    cancel: Rc<Cell<bool>>,
+    /// The running request's (see `serve::spawn`).
+    cancel: Rc<RefCell<CancelToken>>,
     last: Option<Stats>,
 }
 
@@ -132,9 +133,9 @@ impl Engine {
             Some(l) => llama4_wgpu::gpu::parse_limits(l).map_err(js_err)?,
         };
         let choice = AdapterChoice { limits: preset, ..Default::default() };
-        let ctx = Rc::new(GpuContext::new(&choice).await.map_err(js_err)?);
+        let runtime = Runtime::new(&choice).await.map_err(js_err)?;
         let inner = Inner {
-            ctx,
+            runtime,
             files: MemoryFiles::new("model/"),
             served: None,
             model_name: None,
@@ -207,18 +208,19 @@ impl Engine {
 
     /// Stops a running `generate` after its current token.
     pub fn cancel(&self) {
-        self.inner.borrow().cancel.set(true);
+        self.inner.borrow().cancel.borrow().cancel();
     }
 
     /// The adapter, its limits and the last generation's rates.
     pub fn stats(&self) -> Result<JsValue, JsValue> {
         let inner = self.inner.borrow();
-        let l = &inner.ctx.limits;
+        let ctx = inner.runtime.gpu();
+        let l = &ctx.limits;
         let v = serde_json::json!({
-            "adapter": inner.ctx.info.name,
-            "backend": format!("{:?}", inner.ctx.info.backend),
-            "shader_f16": inner.ctx.shader_f16,
-            "subgroups": inner.ctx.subgroups,
+            "adapter": ctx.info.name,
+            "backend": format!("{:?}", ctx.info.backend),
+            "shader_f16": ctx.shader_f16,
+            "subgroups": ctx.subgroups,
             "max_storage_buffer_binding_size": l.max_storage_buffer_binding_size,
             "max_buffer_size": l.max_buffer_size,
             "model": inner.model_name,
@@ -237,24 +239,27 @@ impl Engine {
         llama: bool,
         on_progress: &js_sys::Function,
     ) -> Result<JsValue, JsValue> {
-        let ctx = inner.ctx.clone();
-        let model = TextModel::load_with(&ctx, &mf.cfg, mf.tensors.as_ref(), &LoadOptions::default(), |u| {
-            let (layer, layers, bytes) = (u.layer as u32, u.layers as u32, u.bytes as f64);
-            let _ = on_progress.call3(&JsValue::NULL, &layer.into(), &layers.into(), &bytes.into());
-        })
-        .map_err(js_err)?;
-        let context = serve::chat_context(&ctx, &model, name)?;
+        // the previous model goes first: dropping its sender ends its task once its last request
+        // is answered, freeing its GPU memory
+        inner.served = None;
+        let model = inner
+            .runtime
+            .load(mf, &Default::default(), |u| {
+                let (layer, layers, bytes) = (u.layer as u32, u.layers as u32, u.bytes as f64);
+                let _ = on_progress.call3(&JsValue::NULL, &layer.into(), &layers.into(), &bytes.into());
+            })
+            .map_err(js_err)?;
+        let context = model.default_context().map_err(|e| js_err(format!("{name}: {e}")))?;
+        let cfg = model.config();
         let info = serde_json::json!({
             "context": context,
-            "layers": mf.cfg.num_hidden_layers,
-            "vocab_size": mf.cfg.vocab_size,
+            "layers": cfg.num_hidden_layers,
+            "vocab_size": cfg.vocab_size,
             "weight_bytes": model.weight_bytes(),
             "llama": llama,
-            "has_tokenizer": mf.tokenizer.is_ok(),
+            "has_tokenizer": model.tokenizer().is_some(),
         });
-        let loaded = Loaded { model, tokenizer: mf.tokenizer.ok(), chat_template: mf.chat_template, context };
-        // Dropping the previous sender ends its task once its last request is answered.
-        inner.served = Some(serve::spawn(ctx, loaded, inner.cancel.clone()));
+        inner.served = Some(serve::spawn(model, inner.cancel.clone()));
         inner.model_name = Some(name.to_string());
         to_js(&info)
     }
