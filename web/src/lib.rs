@@ -28,7 +28,6 @@ fn to_js<T: Serialize>(v: &T) -> Result<JsValue, JsValue> {
 mod bench;
 mod serve;
 
-/// Hands `req` to the loaded model's task.
 /// A method's options object, or its defaults where the page passed none.
 fn options_or_default<T: serde::de::DeserializeOwned + Default>(v: JsValue) -> Result<T, JsValue> {
     if v.is_undefined() || v.is_null() {
@@ -38,10 +37,13 @@ fn options_or_default<T: serde::de::DeserializeOwned + Default>(v: JsValue) -> R
     }
 }
 
+/// Hands `req` to the loaded model's task.
 fn send(inner: &RefCell<Inner>, req: Request) -> Result<(), JsValue> {
-    match inner.borrow().served.as_ref().map(|tx| tx.unbounded_send(req)) {
-        Some(Ok(())) => Ok(()),
-        _ => Err(js_err("no model loaded")),
+    let sent = inner.borrow().served.as_ref().is_some_and(|tx| tx.unbounded_send(req).is_ok());
+    if sent {
+        Ok(())
+    } else {
+        Err(js_err("no model loaded"))
     }
 }
 
