@@ -13,13 +13,7 @@ use pollster::block_on;
 use std::path::PathBuf;
 
 fn model_path() -> PathBuf {
-    let cache = std::env::var_os("LLAMA4_WGPU_CACHE").map(PathBuf::from).unwrap_or_else(|| {
-        let base = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache"));
-        base.join("llama4-wgpu")
-    });
-    let p = cache.join("SmolLM2-135M-Instruct.Q4_1.gguf");
+    let p = llama4_wgpu::runtime::files::cache_dir().expect("HOME").join(llama4_wgpu::runtime::files::SMOLLM2_FILE);
     assert!(p.exists(), "{} is missing: run tools/fetch_smollm2.sh first", p.display());
     p
 }

@@ -94,3 +94,16 @@ impl ModelFiles {
         })
     }
 }
+
+/// The file name `tools/fetch_smollm2.sh` gives SmolLM2-135M-Instruct (Q4_1 GGUF) in [`cache_dir`].
+pub const SMOLLM2_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+
+/// Where the fetch tools put models: `$LLAMA4_WGPU_CACHE`, else `$XDG_CACHE_HOME/llama4-wgpu`,
+/// else `~/.cache/llama4-wgpu` (`None` without any of these variables).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn cache_dir() -> Option<PathBuf> {
+    let var = |name| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    var("LLAMA4_WGPU_CACHE")
+        .or_else(|| var("XDG_CACHE_HOME").map(|c| c.join("llama4-wgpu")))
+        .or_else(|| var("HOME").map(|h| h.join(".cache/llama4-wgpu")))
+}

@@ -53,6 +53,9 @@ pub struct ChatApp {
     pub status: String,
     pub error: Option<String>,
     pub script: Script,
+    /// Put the keyboard focus in the message box on the next frame (a model is ready, an
+    /// answer ended).
+    pub focus_input: bool,
 }
 
 impl ChatApp {
@@ -74,6 +77,7 @@ impl ChatApp {
             status: String::new(),
             error: None,
             script,
+            focus_input: false,
         };
         let Some(rs) = cc.wgpu_render_state.as_ref() else {
             app.fatal = Some("eframe did not start on wgpu".into());
@@ -134,7 +138,8 @@ impl ChatApp {
         self.bubbles.push(Bubble { user: true, text, footer: None });
         self.bubbles.push(Bubble { user: false, text: String::new(), footer: None });
         let cancel = CancelToken::new();
-        self.streaming = Some(Streaming { cancel: cancel.clone(), started: Instant::now(), first_piece: None, pieces: 0 });
+        self.streaming =
+            Some(Streaming { cancel: cancel.clone(), started: Instant::now(), first_piece: None, pieces: 0 });
         self.send(Command::Answer {
             messages: self.history.clone(),
             sampling: self.sampling,
@@ -177,6 +182,8 @@ impl ChatApp {
                     self.model = ModelState::Ready(info);
                     self.bubbles.clear();
                     self.history.clear();
+                    self.focus_input = true;
+                    self.script.on_loaded();
                     if self.script.next_prompt(&mut self.input) {
                         self.submit();
                     }
@@ -190,6 +197,9 @@ impl ChatApp {
                     if let Some(s) = &mut self.streaming {
                         s.first_piece.get_or_insert_with(Instant::now);
                         s.pieces += 1;
+                        if self.script.should_stop(s.pieces) {
+                            s.cancel.cancel();
+                        }
                     }
                     if let Some(b) = self.bubbles.last_mut() {
                         b.text.push_str(&text);
@@ -209,6 +219,7 @@ impl ChatApp {
 
     fn finish(&mut self, outcome: Option<Outcome>) {
         self.streaming = None;
+        self.focus_input = true;
         let answer = self.bubbles.last().map(|b| b.text.clone()).unwrap_or_default();
         let Some(o) = outcome else { return };
         self.history.push(Message { role: "assistant".into(), content: answer.trim().to_string() });
@@ -221,17 +232,15 @@ impl ChatApp {
         };
         let footer = format!(
             "{} tokens · {:.1} tok/s · prompt {} tokens ({} cached) at {:.0} tok/s{why}",
-            o.generated,
-            o.decode_tokens_per_s,
-            o.prompt_tokens,
-            o.reused_tokens,
-            o.prefill_tokens_per_s
+            o.generated, o.decode_tokens_per_s, o.prompt_tokens, o.reused_tokens, o.prefill_tokens_per_s
         );
         self.status = footer.clone();
         if let Some(b) = self.bubbles.last_mut() {
             b.footer = Some(footer);
         }
-        self.script.on_answer(&answer, &o);
+        let question =
+            self.history.iter().rev().find(|m| m.role == "user").map(|m| m.content.clone()).unwrap_or_default();
+        self.script.on_answer(&question, &answer, &o);
         if self.script.next_prompt(&mut self.input) {
             self.submit();
         }

@@ -3,7 +3,7 @@
 //! repainting while tokens stream.
 //!
 //! ```text
-//! llama4-wgpu-desktop [MODEL.gguf | CHECKPOINT_DIR] [--prompt TEXT]... [--report FILE]
+//! llama4-wgpu-desktop [MODEL.gguf | CHECKPOINT_DIR] [--prompt TEXT]... [--report FILE] [--stop-after N]
 //! ```
 //! With no model it opens empty: "Open model…" or drop a file on the window.
 
@@ -26,10 +26,14 @@ struct Args {
     /// next one is sent after the answer before it.
     #[arg(long)]
     prompt: Vec<String>,
-    /// After the last scripted answer, write the answers, their speed and the window's frame
-    /// times while they streamed to this JSON file.
-    #[arg(long, requires = "prompt")]
+    /// After the last scripted answer (or the first answer, without --prompt), write the
+    /// answers, their speed and the window's frame times while they streamed to this JSON file;
+    /// FILE with the extension `loaded` is written once the model is loaded.
+    #[arg(long)]
     report: Option<PathBuf>,
+    /// Press Stop once the last scripted answer has streamed this many pieces of text.
+    #[arg(long, requires = "prompt")]
+    stop_after: Option<usize>,
     /// Tokens per answer at most.
     #[arg(long, default_value_t = 256)]
     max_tokens: usize,
@@ -47,7 +51,7 @@ fn main() {
         wgpu_options: wgpu_options(),
         ..Default::default()
     };
-    let script = script::Script::new(args.prompt, args.report);
+    let script = script::Script::new(args.prompt, args.report, args.stop_after);
     let result = eframe::run_native(
         "llama4-wgpu chat",
         options,

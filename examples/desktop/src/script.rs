@@ -1,7 +1,7 @@
-//! A scripted run (`--prompt`, repeated for more turns, and `--report`): the first prompt is sent
+//! A scripted run (`--prompt`, repeated for more turns, `--report`, `--stop-after`): the first prompt is sent
 //! once the model is loaded, each next one after the answer before it, and after the last answer
 //! a JSON report says what came back, how fast, and how often the window repainted while the
-//! answers streamed. The Xvfb test and demos drive the app this way.
+//! answers streamed; `--stop-after N` presses Stop N pieces into the last answer. The Xvfb test and demos drive the app this way.
 
 use crate::worker::Outcome;
 use std::collections::VecDeque;
@@ -11,6 +11,8 @@ use std::time::Instant;
 pub struct Script {
     prompts: VecDeque<String>,
     report: Option<PathBuf>,
+    /// Stop the last answer after this many pieces.
+    stop_after: Option<usize>,
     /// Each answer with its speed.
     answers: Vec<serde_json::Value>,
     /// The frame before this one, while an answer streams.
@@ -22,10 +24,11 @@ pub struct Script {
 }
 
 impl Script {
-    pub fn new(prompts: Vec<String>, report: Option<PathBuf>) -> Self {
+    pub fn new(prompts: Vec<String>, report: Option<PathBuf>, stop_after: Option<usize>) -> Self {
         Script {
             prompts: prompts.into(),
             report,
+            stop_after,
             answers: vec![],
             last_frame: None,
             gaps: vec![],
@@ -38,6 +41,18 @@ impl Script {
     /// Whether there was one.
     pub fn next_prompt(&mut self, input: &mut String) -> bool {
         self.prompts.pop_front().map(|p| *input = p).is_some()
+    }
+
+    /// The model is loaded: `REPORT.loaded` says so (a test then types into the window).
+    pub fn on_loaded(&self) {
+        if let Some(path) = &self.report {
+            write(&path.with_extension("loaded"), &serde_json::json!({ "loaded": true }));
+        }
+    }
+
+    /// Whether to press Stop now, `pieces` into an answer (the last scripted one).
+    pub fn should_stop(&self, pieces: usize) -> bool {
+        self.report.is_some() && self.prompts.is_empty() && self.stop_after.is_some_and(|n| pieces >= n)
     }
 
     pub fn on_frame(&mut self, streaming: bool) {
@@ -54,11 +69,12 @@ impl Script {
     }
 
     /// An answer ended; after the last scripted one the report is written.
-    pub fn on_answer(&mut self, answer: &str, o: &Outcome) {
+    pub fn on_answer(&mut self, prompt: &str, answer: &str, o: &Outcome) {
         if self.report.is_none() {
             return;
         }
         self.answers.push(serde_json::json!({
+            "prompt": prompt,
             "answer": answer,
             "stop": format!("{:?}", o.stop),
             "prompt_tokens": o.prompt_tokens,

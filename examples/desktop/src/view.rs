@@ -49,7 +49,9 @@ fn top_bar(app: &mut ChatApp, ui: &mut egui::Ui) {
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 let (text, hover) = match &app.model {
                     ModelState::Ready(info) => (RichText::new(&info.name).strong(), info.path.display().to_string()),
-                    ModelState::Loading { path, .. } => (RichText::new(format!("loading {}", file_name(path))), String::new()),
+                    ModelState::Loading { path, .. } => {
+                        (RichText::new(format!("loading {}", file_name(path))), String::new())
+                    }
                     ModelState::None => (RichText::new("no model").weak(), String::new()),
                 };
                 ui.add(egui::Label::new(text).truncate()).on_hover_text(hover);
@@ -92,9 +94,13 @@ fn settings(app: &mut ChatApp, ui: &mut egui::Ui) {
             ui.end_row();
         });
         ui.label(
-            RichText::new(if app.sampling.temperature <= 0.0 { "greedy: the same answer every time" } else { "sampled" })
-                .weak()
-                .small(),
+            RichText::new(if app.sampling.temperature <= 0.0 {
+                "greedy: the same answer every time"
+            } else {
+                "sampled"
+            })
+            .weak()
+            .small(),
         );
         ui.add_space(10.0);
         ui.label(RichText::new("Settings apply to the next answer.").weak().small());
@@ -129,8 +135,12 @@ fn bottom(app: &mut ChatApp, ui: &mut egui::Ui) {
         ui.add_space(4.0);
         let id = egui::Id::unique("message");
         let ready = matches!(app.model, ModelState::Ready(_)) && app.streaming.is_none();
+        if std::mem::take(&mut app.focus_input) {
+            ui.memory_mut(|m| m.request_focus(id));
+        }
         // Enter sends, Shift+Enter is a new line
-        let enter = ui.memory(|m| m.has_focus(id)) && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Enter));
+        let enter =
+            ui.memory(|m| m.has_focus(id)) && ui.input_mut(|i| i.consume_key(egui::Modifiers::NONE, egui::Key::Enter));
         ui.horizontal(|ui| {
             let button_w = 80.0;
             let edit = egui::TextEdit::multiline(&mut app.input)
@@ -141,10 +151,14 @@ fn bottom(app: &mut ChatApp, ui: &mut egui::Ui) {
             ui.add(edit);
             ui.vertical_centered_justified(|ui| {
                 if app.streaming.is_some() {
-                    if ui.add_sized([button_w, 34.0], egui::Button::new("■ Stop")).clicked() {
+                    if ui.add_sized([button_w, 34.0], egui::Button::new("Stop")).clicked() {
                         app.stop();
                     }
-                } else if ui.add_enabled_ui(ready, |ui| ui.add_sized([button_w, 34.0], egui::Button::new("Send"))).inner.clicked() {
+                } else if ui
+                    .add_enabled_ui(ready, |ui| ui.add_sized([button_w, 34.0], egui::Button::new("Send")))
+                    .inner
+                    .clicked()
+                {
                     app.submit();
                 }
             });
@@ -183,16 +197,9 @@ fn status_line(app: &ChatApp, ui: &mut egui::Ui) {
     });
 }
 
-fn conversation(app: &ChatApp, ui: &mut egui::Ui) {
+fn conversation(app: &mut ChatApp, ui: &mut egui::Ui) {
     if app.bubbles.is_empty() {
-        ui.centered_and_justified(|ui| {
-            let text = match &app.model {
-                ModelState::Ready(info) => format!("{} is ready. Say something below.", info.name),
-                ModelState::Loading { .. } => "Loading the model onto the GPU…".into(),
-                ModelState::None => "Open a GGUF model (Open model…) or drop one on this window.".into(),
-            };
-            ui.label(RichText::new(text).size(16.0).weak());
-        });
+        welcome(app, ui);
         return;
     }
     egui::ScrollArea::vertical().stick_to_bottom(true).auto_shrink([false, false]).show(ui, |ui| {
@@ -201,6 +208,29 @@ fn conversation(app: &ChatApp, ui: &mut egui::Ui) {
         for (i, b) in app.bubbles.iter().enumerate() {
             bubble(ui, b, i == last && app.streaming.is_some());
             ui.add_space(8.0);
+        }
+    });
+}
+
+/// The empty window: what to do next, with SmolLM2 a click away when the fetch tool put it in
+/// the cache.
+fn welcome(app: &mut ChatApp, ui: &mut egui::Ui) {
+    let text = match &app.model {
+        ModelState::Ready(info) => format!("{} is ready. Say something below.", info.name),
+        ModelState::Loading { .. } => "Loading the model onto the GPU…".into(),
+        ModelState::None => "Open a GGUF model (Open model…) or drop one on this window.".into(),
+    };
+    let cached = llama4_wgpu::runtime::files::cache_dir()
+        .map(|d| d.join(llama4_wgpu::runtime::files::SMOLLM2_FILE))
+        .filter(|p| p.exists() && matches!(app.model, ModelState::None) && app.fatal.is_none());
+    ui.vertical_centered(|ui| {
+        ui.add_space((ui.available_height() / 2.0 - 40.0).max(0.0));
+        ui.label(RichText::new(text).size(16.0).weak());
+        if let Some(path) = cached {
+            ui.add_space(12.0);
+            if ui.button(format!("Open {}", file_name(&path))).on_hover_text(path.display().to_string()).clicked() {
+                app.open(path);
+            }
         }
     });
 }
@@ -216,7 +246,7 @@ fn bubble(ui: &mut egui::Ui, b: &Bubble, streaming: bool) {
     };
     // laid out first, so the bubble is as wide as its widest line (a right-aligned bubble would
     // otherwise stretch to the left edge)
-    let text = if streaming { format!("{}▍", b.text) } else { b.text.trim().to_string() };
+    let text = if streaming { format!("{}…", b.text) } else { b.text.trim().to_string() };
     let lines: Vec<RichText> = [
         Some(RichText::new(if b.user { "You" } else { "Assistant" }).small().strong()),
         Some(RichText::new(text).size(15.0).color(ui.visuals().strong_text_color())),
@@ -227,7 +257,9 @@ fn bubble(ui: &mut egui::Ui, b: &Bubble, streaming: bool) {
     .collect();
     let galleys: Vec<_> = lines
         .into_iter()
-        .map(|t| egui::WidgetText::from(t).into_galley(ui, Some(egui::TextWrapMode::Wrap), max_width, egui::TextStyle::Body))
+        .map(|t| {
+            egui::WidgetText::from(t).into_galley(ui, Some(egui::TextWrapMode::Wrap), max_width, egui::TextStyle::Body)
+        })
         .collect();
     let width = galleys.iter().map(|g| g.size().x).fold(0.0, f32::max).ceil();
     let layout = Layout::top_down(if b.user { Align::Max } else { Align::Min });
@@ -247,7 +279,13 @@ fn drop_hint(ui: &mut egui::Ui) {
     let rect = ui.max_rect();
     let painter = ui.ctx().layer_painter(egui::LayerId::new(egui::Order::Foreground, egui::Id::unique("drop")));
     painter.rect_filled(rect, 0.0, Color32::from_black_alpha(160));
-    painter.text(rect.center(), egui::Align2::CENTER_CENTER, "Drop to open the model", egui::FontId::proportional(22.0), Color32::WHITE);
+    painter.text(
+        rect.center(),
+        egui::Align2::CENTER_CENTER,
+        "Drop to open the model",
+        egui::FontId::proportional(22.0),
+        Color32::WHITE,
+    );
 }
 
 fn file_name(path: &std::path::Path) -> String {

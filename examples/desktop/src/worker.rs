@@ -21,7 +21,10 @@ pub enum Command {
 /// What the UI hears back.
 pub enum Event {
     /// Loading: layers uploaded of all of them.
-    Progress { layer: usize, layers: usize },
+    Progress {
+        layer: usize,
+        layers: usize,
+    },
     Loaded(ModelInfo),
     /// A file that could not be opened or loaded; the model held before stays.
     LoadFailed(String),
@@ -99,8 +102,13 @@ pub fn spawn(runtime: Runtime, notify: impl Fn() + Send + 'static) -> (Sender<Co
     (cmd_tx, ev_rx)
 }
 
-fn open(runtime: &Runtime, path: &std::path::Path, send: &impl Fn(Event)) -> llama4_wgpu::Result<(Model, Chat, ModelInfo)> {
-    let model = runtime.open(path, &Default::default(), |p| send(Event::Progress { layer: p.layer, layers: p.layers }))?;
+fn open(
+    runtime: &Runtime,
+    path: &std::path::Path,
+    send: &impl Fn(Event),
+) -> llama4_wgpu::Result<(Model, Chat, ModelInfo)> {
+    let model =
+        runtime.open(path, &Default::default(), |p| send(Event::Progress { layer: p.layer, layers: p.layers }))?;
     if model.tokenizer().is_none() {
         return Err(llama4_wgpu::Error::Input("it has no tokenizer, so it cannot chat".into()));
     }

@@ -34,13 +34,7 @@ fn xvfb() -> (Killed, String) {
 }
 
 fn smollm2() -> PathBuf {
-    let cache = std::env::var_os("LLAMA4_WGPU_CACHE").map(PathBuf::from).unwrap_or_else(|| {
-        std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache"))
-            .join("llama4-wgpu")
-    });
-    let p = cache.join("SmolLM2-135M-Instruct.Q4_1.gguf");
+    let p = llama4_wgpu::runtime::files::cache_dir().expect("HOME").join(llama4_wgpu::runtime::files::SMOLLM2_FILE);
     assert!(p.exists(), "{} is missing: run tools/fetch_smollm2.sh", p.display());
     p
 }
@@ -51,14 +45,15 @@ fn artifacts() -> PathBuf {
     dir.canonicalize().unwrap()
 }
 
-/// Runs the app on `display` with `model` and scripted prompts; waits for its report.
-fn run_app(display: &str, model: &Path, prompts: &[&str], report: &Path, log: &Path) -> (Killed, serde_json::Value) {
+/// Starts the app on `display` with `model`, `args` and `--report report`.
+fn start_app(display: &str, model: &Path, args: &[&str], report: &Path, log: &Path) -> Killed {
     let _ = std::fs::remove_file(report);
+    let _ = std::fs::remove_file(report.with_extension("loaded"));
     let runtime_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("xdg-runtime");
     std::fs::create_dir_all(&runtime_dir).unwrap();
     let app = Command::new(env!("CARGO_BIN_EXE_llama4-wgpu-desktop"))
         .arg(model)
-        .args(prompts.iter().flat_map(|p| ["--prompt", p]))
+        .args(args)
         .args(["--max-tokens", "48", "--report"])
         .arg(report)
         .env("DISPLAY", display)
@@ -68,17 +63,32 @@ fn run_app(display: &str, model: &Path, prompts: &[&str], report: &Path, log: &P
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
         .unwrap();
-    let mut app = Killed(app);
+    Killed(app)
+}
+
+/// Waits for the app to write `path` (JSON), failing if it exits first or takes 240 s.
+fn wait_for(app: &mut Killed, path: &Path, log: &Path) -> serde_json::Value {
     let start = Instant::now();
-    while !report.exists() {
+    let log = || std::fs::read_to_string(log).unwrap_or_default();
+    while !path.exists() {
         if let Some(status) = app.0.try_wait().unwrap() {
-            panic!("the app exited ({status}) before its report:\n{}", std::fs::read_to_string(log).unwrap_or_default());
+            panic!("the app exited ({status}) before writing {}:\n{}", path.display(), log());
         }
-        assert!(start.elapsed() < Duration::from_secs(240), "no report after 240 s:\n{}", std::fs::read_to_string(log).unwrap_or_default());
+        assert!(start.elapsed() < Duration::from_secs(240), "no {} after 240 s:\n{}", path.display(), log());
         std::thread::sleep(Duration::from_millis(100));
     }
-    let text = std::fs::read_to_string(report).unwrap();
-    (app, serde_json::from_str(&text).unwrap_or_else(|e| panic!("report {}: {e}: {text}", report.display())))
+    let text = std::fs::read_to_string(path).unwrap();
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}: {text}", path.display()))
+}
+
+fn xdotool(display: &str, args: &[&str]) -> String {
+    let out = Command::new("xdotool")
+        .args(args)
+        .env("DISPLAY", display)
+        .output()
+        .expect("xdotool (Debian's xdotool package) types into the window");
+    assert!(out.status.success(), "xdotool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]
@@ -86,8 +96,19 @@ fn the_app_answers_in_a_window_that_keeps_repainting() {
     let (_x, display) = xvfb();
     let out = artifacts();
     let report_path = out.join("desktop-chat.json");
-    let prompts = ["What is the capital of France?", "And of Italy?"];
-    let (app, report) = run_app(&display, &smollm2(), &prompts, &report_path, &out.join("desktop-chat.log"));
+    let log = out.join("desktop-chat.log");
+    let args = [
+        "--prompt",
+        "What is the capital of France?",
+        "--prompt",
+        "And of Italy?",
+        "--prompt",
+        "Tell me a long story about a dragon.",
+        "--stop-after",
+        "6",
+    ];
+    let mut app = start_app(&display, &smollm2(), &args, &report_path, &log);
+    let report = wait_for(&mut app, &report_path, &log);
     // the screen as it is now: the answer in the window, still open
     std::thread::sleep(Duration::from_millis(500));
     let shot = out.join("desktop-chat.png");
@@ -107,9 +128,13 @@ fn the_app_answers_in_a_window_that_keeps_repainting() {
     assert_eq!(a[1]["stop"], "EndOfTurn");
     let (p0, reused) = (a[0]["prompt_tokens"].as_u64().unwrap(), a[1]["reused_tokens"].as_u64().unwrap());
     assert!(reused >= p0 && reused < a[1]["prompt_tokens"].as_u64().unwrap(), "{report:#}");
+    // the third is stopped (the Stop button's cancel token) 6 pieces in: one more token can come
+    let stopped = a[2]["generated"].as_u64().unwrap();
+    assert_eq!(a[2]["stop"], "Cancelled", "{report:#}");
+    assert!((6..=8).contains(&stopped), "{stopped} tokens after Stop at 6 pieces");
     // The window repainted while the answers streamed: at least once per token, and not held
     // up for long by the model's work on the same queue.
-    let tokens = a[0]["generated"].as_u64().unwrap() + a[1]["generated"].as_u64().unwrap();
+    let tokens: u64 = (0..3).map(|i| a[i]["generated"].as_u64().unwrap()).sum();
     let frames = report["frames_while_streaming"].as_u64().unwrap();
     assert!(frames >= tokens, "{frames} frames while {tokens} tokens streamed");
     let median = report["frame_gap_ms"]["median"].as_f64().unwrap();
@@ -133,8 +158,31 @@ fn a_file_that_is_no_model_is_reported_in_the_window() {
     let out = artifacts();
     let bogus = Path::new(env!("CARGO_TARGET_TMPDIR")).join("not-a-model.gguf");
     std::fs::write(&bogus, b"GGUF but not really").unwrap();
-    let (app, report) = run_app(&display, &bogus, &["Hello"], &out.join("desktop-bad.json"), &out.join("desktop-bad.log"));
+    let (report_path, log) = (out.join("desktop-bad.json"), out.join("desktop-bad.log"));
+    let mut app = start_app(&display, &bogus, &["--prompt", "Hello"], &report_path, &log);
+    let report = wait_for(&mut app, &report_path, &log);
     drop(app);
     let err = report["error"].as_str().unwrap_or_else(|| panic!("no error in {report}"));
     assert!(err.contains("not-a-model.gguf"), "the error does not name the file: {err}");
+}
+
+#[test]
+fn a_message_typed_into_the_window_is_answered() {
+    let (_x, display) = xvfb();
+    let out = artifacts();
+    let (report_path, log) = (out.join("desktop-typed.json"), out.join("desktop-typed.log"));
+    let mut app = start_app(&display, &smollm2(), &[], &report_path, &log);
+    wait_for(&mut app, &report_path.with_extension("loaded"), &log);
+    // The message box has the app's focus once a model is ready; the window gets X's (there is
+    // no window manager to give it), then keys as a user's keyboard sends them, and Enter.
+    let window = xdotool(&display, &["search", "--sync", "--name", "llama4-wgpu chat"]);
+    let window = window.lines().next().expect("the app's window");
+    xdotool(&display, &["windowfocus", "--sync", window]);
+    xdotool(&display, &["type", "--delay", "20", "What is the capital of France?"]);
+    xdotool(&display, &["key", "Return"]);
+    let report = wait_for(&mut app, &report_path, &log);
+    drop(app);
+    let a = &report["answers"][0];
+    assert_eq!(a["prompt"], "What is the capital of France?", "{report:#}");
+    assert_eq!(a["answer"], "The capital of France is Paris.", "{report:#}");
 }
