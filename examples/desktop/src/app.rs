@@ -56,6 +56,9 @@ pub struct ChatApp {
     /// Put the keyboard focus in the message box on the next frame (a model is ready, an
     /// answer ended).
     pub focus_input: bool,
+    /// A file dialog is open; what it picks comes through `picked`.
+    pub picking: bool,
+    picked: (Sender<Option<PathBuf>>, Receiver<Option<PathBuf>>),
 }
 
 impl ChatApp {
@@ -78,6 +81,8 @@ impl ChatApp {
             error: None,
             script,
             focus_input: false,
+            picking: false,
+            picked: std::sync::mpsc::channel(),
         };
         let Some(rs) = cc.wgpu_render_state.as_ref() else {
             app.fatal = Some("eframe did not start on wgpu".into());
@@ -121,6 +126,26 @@ impl ChatApp {
         }
         self.model = ModelState::Loading { path: path.clone(), fraction: 0.0 };
         self.send(Command::Open(path));
+    }
+
+    /// Opens the system's file dialog for a GGUF file (or a checkpoint `folder`), awaited on a
+    /// thread of its own so the window keeps repainting (and answering) while it is open.
+    pub fn pick(&mut self, folder: bool, ctx: &egui::Context) {
+        let dialog = rfd::AsyncFileDialog::new();
+        // created here, on the UI thread (macOS wants that), awaited elsewhere
+        let pending = if folder {
+            Box::pin(dialog.set_title("Open a checkpoint folder").pick_folder())
+                as std::pin::Pin<Box<dyn std::future::Future<Output = Option<rfd::FileHandle>> + Send>>
+        } else {
+            Box::pin(dialog.add_filter("GGUF model", &["gguf"]).set_title("Open a model").pick_file())
+        };
+        let (tx, ctx) = (self.picked.0.clone(), ctx.clone());
+        self.picking = true;
+        std::thread::spawn(move || {
+            let path = pollster::block_on(pending).map(|h| h.path().to_path_buf());
+            let _ = tx.send(path);
+            ctx.request_repaint();
+        });
     }
 
     /// Sends the input box's text as the next user message.
@@ -167,6 +192,12 @@ impl ChatApp {
 
     /// Takes in what the model thread said since the last frame.
     pub fn poll_events(&mut self) {
+        if let Ok(picked) = self.picked.1.try_recv() {
+            self.picking = false;
+            if let Some(path) = picked {
+                self.open(path);
+            }
+        }
         let Some(rx) = &self.events else { return };
         let events: Vec<Event> = rx.try_iter().collect();
         for e in events {

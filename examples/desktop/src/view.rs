@@ -27,20 +27,16 @@ fn top_bar(app: &mut ChatApp, ui: &mut egui::Ui) {
             ui.heading("llama4-wgpu");
             ui.separator();
             let idle = !app.busy() && app.fatal.is_none();
+            let idle = idle && !app.picking;
             if ui.add_enabled(idle, egui::Button::new("Open model…")).on_hover_text("a GGUF file").clicked() {
-                let pick = rfd::FileDialog::new().add_filter("GGUF model", &["gguf"]).set_title("Open a model");
-                if let Some(path) = pick.pick_file() {
-                    app.open(path);
-                }
+                app.pick(false, ui.ctx());
             }
             if ui
                 .add_enabled(idle, egui::Button::new("Open folder…"))
                 .on_hover_text("a Hugging Face checkpoint folder (config.json, safetensors, tokenizer)")
                 .clicked()
             {
-                if let Some(path) = rfd::FileDialog::new().set_title("Open a checkpoint folder").pick_folder() {
-                    app.open(path);
-                }
+                app.pick(true, ui.ctx());
             }
             let can_clear = !app.busy() && !app.bubbles.is_empty();
             if ui.add_enabled(can_clear, egui::Button::new("New chat")).clicked() {
