@@ -20,6 +20,24 @@ pub enum Prompt {
 
 /// Stops a [`super::Generation`] before its next token; clone it to the thread with the stop
 /// button. One token can still come after the call (the step already running).
+///
+/// ```no_run
+/// # async fn demo(chat: &mut llama4_wgpu::Chat) -> llama4_wgpu::Result<()> {
+/// use llama4_wgpu::{CancelToken, Request, StopReason};
+///
+/// let stop = CancelToken::new();
+/// let button = stop.clone(); // the UI thread keeps this one and calls `button.cancel()`
+/// let mut answer = chat.generate(Request::user("Tell me a long story.").cancel(stop))?;
+/// while let Some(token) = answer.next().await? {
+///     print!("{}", token.text);
+/// }
+/// if answer.stats().stop == Some(StopReason::Cancelled) {
+///     println!(" [stopped]");
+/// }
+/// # drop(button);
+/// # Ok(())
+/// # }
+/// ```
 #[derive(Clone, Debug, Default)]
 pub struct CancelToken(Arc<AtomicBool>);
 
