@@ -117,7 +117,11 @@ impl ChatApp {
     }
 
     pub fn open(&mut self, path: PathBuf) {
-        if self.busy() || self.commands.is_none() {
+        if self.commands.is_none() {
+            return;
+        }
+        if self.busy() {
+            self.error = Some(format!("{}: stop the answer (or wait for the load) first", path.display()));
             return;
         }
         self.error = None;
@@ -200,6 +204,13 @@ impl ChatApp {
         }
         let Some(rx) = &self.events else { return };
         let events: Vec<Event> = rx.try_iter().collect();
+        if events.is_empty() && matches!(rx.try_recv(), Err(std::sync::mpsc::TryRecvError::Disconnected)) {
+            // the model thread is gone (a panic in it): say so rather than spin forever
+            self.fatal.get_or_insert_with(|| "the model thread stopped unexpectedly; restart the app".into());
+            self.streaming = None;
+            self.model = ModelState::None;
+            return;
+        }
         for e in events {
             match e {
                 Event::Progress { layer, layers } => {

@@ -171,11 +171,11 @@ fn status_line(app: &ChatApp, ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         if let ModelState::Loading { path, fraction } = &app.model {
             ui.spinner();
-            ui.add(
-                egui::ProgressBar::new(*fraction)
-                    .desired_width(ui.available_width().min(420.0))
-                    .text(format!("loading {} · {:.0}%", file_name(path), fraction * 100.0)),
-            );
+            ui.add(egui::ProgressBar::new(*fraction).desired_width(ui.available_width().min(420.0)).text(format!(
+                "loading {} · {:.0}%",
+                file_name(path),
+                fraction * 100.0
+            )));
         } else if let Some(s) = &app.streaming {
             ui.spinner();
             match s.first_piece {
