@@ -1,11 +1,11 @@
 //! The app's state and what it does with the model thread's events; [`crate::view`] draws it.
 
 use crate::script::Script;
-use crate::worker::{self, Command, Event, ModelInfo, Outcome};
+use crate::worker::{self, Command, Event, ModelInfo};
 use eframe::egui;
 use llama4_wgpu::kernels::SamplerConfig;
 use llama4_wgpu::runtime::chat::Message;
-use llama4_wgpu::{CancelToken, Runtime, StopReason};
+use llama4_wgpu::{CancelToken, Runtime, Stats, StopReason};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender};
 use std::time::Instant;
@@ -259,22 +259,26 @@ impl ChatApp {
         }
     }
 
-    fn finish(&mut self, outcome: Option<Outcome>) {
+    fn finish(&mut self, outcome: Option<Stats>) {
         self.streaming = None;
         self.focus_input = true;
         let answer = self.bubbles.last().map(|b| b.text.clone()).unwrap_or_default();
         let Some(o) = outcome else { return };
         self.history.push(Message { role: "assistant".into(), content: answer.trim().to_string() });
         let why = match o.stop {
-            StopReason::EndOfTurn => "",
-            StopReason::MaxTokens => " · stopped at the token limit",
-            StopReason::Cancelled => " · stopped",
-            StopReason::ContextFull => " · the context is full: start a new chat",
-            StopReason::Failed => " · failed",
+            Some(StopReason::EndOfTurn) | None => "",
+            Some(StopReason::MaxTokens) => " · stopped at the token limit",
+            Some(StopReason::Cancelled) => " · stopped",
+            Some(StopReason::ContextFull) => " · the context is full: start a new chat",
+            Some(StopReason::Failed) => " · failed",
         };
         let footer = format!(
             "{} tokens · {:.1} tok/s · prompt {} tokens ({} cached) at {:.0} tok/s{why}",
-            o.generated, o.decode_tokens_per_s, o.prompt_tokens, o.reused_tokens, o.prefill_tokens_per_s
+            o.generated,
+            o.decode_tokens_per_s(),
+            o.prompt_tokens,
+            o.reused_tokens,
+            o.prefill_tokens_per_s()
         );
         self.status = footer.clone();
         if let Some(b) = self.bubbles.last_mut() {

@@ -3,7 +3,7 @@
 //! a JSON report says what came back, how fast, and how often the window repainted while the
 //! answers streamed; `--stop-after N` presses Stop N pieces into the last answer. The Xvfb test and demos drive the app this way.
 
-use crate::worker::Outcome;
+use llama4_wgpu::Stats;
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -69,19 +69,19 @@ impl Script {
     }
 
     /// An answer ended; after the last scripted one the report is written.
-    pub fn on_answer(&mut self, prompt: &str, answer: &str, o: &Outcome) {
+    pub fn on_answer(&mut self, prompt: &str, answer: &str, o: &Stats) {
         if self.report.is_none() {
             return;
         }
         self.answers.push(serde_json::json!({
             "prompt": prompt,
             "answer": answer,
-            "stop": format!("{:?}", o.stop),
+            "stop": o.stop.map(|s| format!("{s:?}")),
             "prompt_tokens": o.prompt_tokens,
             "reused_tokens": o.reused_tokens,
             "generated": o.generated,
-            "prefill_tokens_per_s": o.prefill_tokens_per_s,
-            "decode_tokens_per_s": o.decode_tokens_per_s,
+            "prefill_tokens_per_s": o.prefill_tokens_per_s(),
+            "decode_tokens_per_s": o.decode_tokens_per_s(),
         }));
         if !self.prompts.is_empty() {
             return;

@@ -4,7 +4,7 @@
 
 use llama4_wgpu::kernels::SamplerConfig;
 use llama4_wgpu::runtime::chat::Message;
-use llama4_wgpu::{CancelToken, Chat, Model, Request, Runtime, StopReason};
+use llama4_wgpu::{CancelToken, Chat, Model, Request, Runtime, Stats};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, Sender};
 
@@ -30,7 +30,8 @@ pub enum Event {
     LoadFailed(String),
     /// The prompt is in (prefill done) and this is the answer's first piece, or the next one.
     Piece(String),
-    Done(Outcome),
+    /// The answer ended: how ([`Stats::stop`], set once it ends) and how fast.
+    Done(Stats),
     /// The request failed (a bad prompt, a GPU error); the conversation was forgotten.
     Failed(String),
 }
@@ -40,16 +41,6 @@ pub struct ModelInfo {
     pub path: PathBuf,
     pub weight_bytes: u64,
     pub context: usize,
-}
-
-/// How an answer ended, with its speed.
-pub struct Outcome {
-    pub stop: StopReason,
-    pub prompt_tokens: usize,
-    pub reused_tokens: usize,
-    pub generated: usize,
-    pub prefill_tokens_per_s: f64,
-    pub decode_tokens_per_s: f64,
 }
 
 /// Starts the thread; `notify` is called after every event (the UI's repaint request).
@@ -122,20 +113,13 @@ fn open(
     Ok((model, chat, info))
 }
 
-fn answer(chat: &mut Chat, req: Request, send: &impl Fn(Event)) -> llama4_wgpu::Result<Outcome> {
+/// Streams the answer to `req`; its [`Stats`] say how it ended and how fast it ran.
+fn answer(chat: &mut Chat, req: Request, send: &impl Fn(Event)) -> llama4_wgpu::Result<Stats> {
     let mut generation = chat.generate(req)?;
     while let Some(token) = pollster::block_on(generation.next())? {
         if !token.text.is_empty() {
             send(Event::Piece(token.text));
         }
     }
-    let s = generation.stats();
-    Ok(Outcome {
-        stop: s.stop.unwrap_or(StopReason::EndOfTurn),
-        prompt_tokens: s.prompt_tokens,
-        reused_tokens: s.reused_tokens,
-        generated: s.generated,
-        prefill_tokens_per_s: s.prefill_tokens_per_s(),
-        decode_tokens_per_s: s.decode_tokens_per_s(),
-    })
+    Ok(generation.stats().clone())
 }
