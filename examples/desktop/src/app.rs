@@ -58,6 +58,8 @@ pub struct ChatApp {
     pub focus_input: bool,
     /// A file dialog is open; what it picks comes through `picked`.
     pub picking: bool,
+    /// SmolLM2 where tools/fetch_smollm2.sh puts it, if it is there (looked for once, at start).
+    pub cached_smollm2: Option<PathBuf>,
     picked: (Sender<Option<PathBuf>>, Receiver<Option<PathBuf>>),
 }
 
@@ -82,6 +84,9 @@ impl ChatApp {
             script,
             focus_input: false,
             picking: false,
+            cached_smollm2: llama4_wgpu::runtime::files::cache_dir()
+                .map(|d| d.join(llama4_wgpu::runtime::files::SMOLLM2_FILE))
+                .filter(|p| p.exists()),
             picked: std::sync::mpsc::channel(),
         };
         let Some(rs) = cc.wgpu_render_state.as_ref() else {

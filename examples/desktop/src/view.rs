@@ -216,9 +216,7 @@ fn welcome(app: &mut ChatApp, ui: &mut egui::Ui) {
         ModelState::Loading { .. } => "Loading the model onto the GPU…".into(),
         ModelState::None => "Open a GGUF model (Open model…) or drop one on this window.".into(),
     };
-    let cached = llama4_wgpu::runtime::files::cache_dir()
-        .map(|d| d.join(llama4_wgpu::runtime::files::SMOLLM2_FILE))
-        .filter(|p| p.exists() && matches!(app.model, ModelState::None) && app.fatal.is_none());
+    let cached = app.cached_smollm2.clone().filter(|_| matches!(app.model, ModelState::None) && app.fatal.is_none());
     ui.vertical_centered(|ui| {
         ui.add_space((ui.available_height() / 2.0 - 40.0).max(0.0));
         ui.label(RichText::new(text).size(16.0).weak());
